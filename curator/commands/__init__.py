@@ -1,0 +1,1 @@
+"""One module per `curate` command; each defines ``register(app)``. See `curator.cli`."""

@@ -1,0 +1,61 @@
+"""Options shared by several commands, so every command spells them the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from curator.errors import UsageError
+from curator.formats import ReadOptions, WriteOptions
+
+FROM = typer.Option(None, "--from", help="Input format (alpaca, sharegpt, messages, prompt_completion); "
+                    "detected per file when omitted.")
+TO = typer.Option("messages", "--to", help="Output format: messages (canonical, OpenAI/Ark), sharegpt, alpaca, "
+                  "prompt_completion.")
+MAP = typer.Option(None, "--map", help="Field mapping OURS=THEIRS, repeatable: --map instruction=question "
+                   "--map tag.user=customer (ShareGPT tags).")
+ENCODING = typer.Option(None, "--encoding", help="Input text encoding when not UTF-8 (e.g. gb18030).")
+MAX_ERROR_RATE = typer.Option(None, "--max-error-rate", help="Exit 1 when rejected/in is above this (0..1).")
+REASONING = typer.Option("auto", "--reasoning", help="Where reasoning goes on output: auto (reasoning_content "
+                         "for messages, <think> tags elsewhere), field, tags, drop.")
+THINK_TAGS = typer.Option("<think>,</think>", "--think-tags", help="Opening and closing reasoning tags, comma-separated.")
+OUT = typer.Option(..., "-o", "--out", help="Output file (.jsonl, .jsonl.gz, .json, .parquet, or a folder).")
+STRIP_META = typer.Option(False, "--strip-meta", help="Write only messages/tools (for upload to a fine-tuning API).")
+ALLOW = typer.Option(None, "--allow", help="Validation codes that do not reject, repeatable (e.g. placeholder).")
+
+
+def parse_mapping(items: Optional[list[str]]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for item in items or []:
+        ours, eq, theirs = item.partition("=")
+        if not eq or not ours or not theirs:
+            raise UsageError(f"--map {item!r}: expected OURS=THEIRS, e.g. --map instruction=question")
+        out.append((ours.strip(), theirs.strip()))
+    return tuple(out)
+
+
+def _tags(think_tags: str) -> tuple[str, str]:
+    o, sep, c = think_tags.partition(",")
+    if not sep or not o or not c:
+        raise UsageError(f"--think-tags {think_tags!r}: expected OPEN,CLOSE such as '<think>,</think>'")
+    return o, c
+
+
+def read_options(mapping: Optional[list[str]] = None, think_tags: str = "<think>,</think>") -> ReadOptions:
+    o, c = _tags(think_tags)
+    return ReadOptions(mapping=parse_mapping(mapping), think_open=o, think_close=c)
+
+
+def write_options(reasoning: str = "auto", strip_meta: bool = False, think_tags: str = "<think>,</think>") -> WriteOptions:
+    if reasoning not in ("auto", "field", "tags", "drop"):
+        raise UsageError(f"--reasoning {reasoning!r}: choose auto, field, tags or drop")
+    o, c = _tags(think_tags)
+    return WriteOptions(reasoning=reasoning, strip_meta=strip_meta, think_open=o, think_close=c)
+
+
+def check_inputs(inputs: list[Path]) -> None:
+    for p in inputs:
+        if not Path(p).exists():
+            raise UsageError(f"{p}: no such file")

@@ -1,0 +1,445 @@
+"""Reading and writing records by file suffix.
+
+Inputs: ``.jsonl`` / ``.jsonl.gz`` (streamed line by line: memory stays flat for any size),
+``.json`` (a JSON array, loaded whole — say so to users with multi-GB arrays; a ``.json`` file
+that is really JSONL is detected and streamed), ``.parquet`` (streamed in row batches), a Hugging
+Face ``save_to_disk`` folder (its Arrow files read with pyarrow, so `datasets` is not needed), and
+`datasets.Dataset` objects or any iterable of dicts in the Python API.
+
+Every row is parsed, converted to a `Conversation` and validated here, so every command gets the
+same row-level errors. A bad row goes to the `RejectSink` with file, line, reason and fix; it
+never stops the run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io as _io
+import itertools
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterable, Iterator
+
+import orjson
+
+from curator.atomic import atomic_open
+from curator.errors import RowError, UsageError
+from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, detect_format, get_format
+from curator.record import Conversation
+from curator.rejects import RejectSink
+from curator.validate import first_problem
+
+PathLike = str | os.PathLike[str]
+DATA_SUFFIXES = (".jsonl.gz", ".json.gz", ".jsonl", ".json", ".parquet")
+
+
+# ---------------------------------------------------------------------------------- raw rows
+@dataclass(slots=True)
+class RawRow:
+    """One input row before parsing: `row` is the decoded JSON, or None with `error` set."""
+
+    n: int  # 1-based line (JSONL) or row (arrays, Parquet)
+    row: Any
+    error: RowError | None = None
+    raw: Any = None  # the undecodable text, kept for the rejects file
+
+
+def _is_hf_folder(p: Path) -> bool:
+    return p.is_dir() and (p / "state.json").exists()
+
+
+def describe_unit(path: PathLike) -> str:
+    """'line' for JSONL, 'row' for arrays, Parquet and datasets — used in messages."""
+    s = str(path)
+    return "line" if s.endswith((".jsonl", ".jsonl.gz")) else "row"
+
+
+def _decode_line(line: bytes, n: int, encoding: str | None) -> tuple[Any, RowError | None]:
+    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+        try:
+            line = line.decode(encoding).encode("utf-8")
+        except (UnicodeDecodeError, LookupError) as e:
+            return None, RowError("encoding", f"cannot decode with --encoding {encoding}: {e}",
+                                  fix="check the file's encoding")
+    try:
+        return orjson.loads(line), None
+    except orjson.JSONDecodeError as e:
+        msg = str(e)
+        if "utf-8" in msg.lower() or "surrogate" in msg.lower():
+            bad = _first_bad_byte(line)
+            return None, RowError("encoding", f"not valid UTF-8{bad}",
+                                  fix="if the file is GB18030/GBK (common for Chinese data) pass --encoding gb18030")
+        return None, RowError("invalid_json", f"invalid JSON: {msg}", fix="fix the JSON syntax on this line")
+
+
+def _first_bad_byte(data: bytes) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return f" (byte 0x{data[e.start]:02x} at column {e.start + 1})"
+    return ""
+
+
+def _iter_jsonl(fh: Iterable[bytes], encoding: str | None) -> Iterator[RawRow]:
+    for n, line in enumerate(fh, 1):
+        if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+            line = line[3:]
+        if not line.strip():
+            continue
+        row, err = _decode_line(line, n, encoding)
+        yield RawRow(n, row, err, line.decode("utf-8", "replace").rstrip("\r\n") if err else None)
+
+
+def _position(text: str, pos: int) -> str:
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    return f"line {line}, column {col}"
+
+
+def _iter_json_array(p: Path, encoding: str | None) -> Iterator[RawRow]:
+    data = _read_bytes(p)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+        try:
+            data = data.decode(encoding).encode("utf-8")
+        except (UnicodeDecodeError, LookupError) as e:
+            raise UsageError(f"{p}: cannot decode with --encoding {encoding}: {e}") from None
+    head = data.lstrip()[:1]
+    if head == b"{":  # a .json file that is really JSON Lines (common in the wild)
+        yield from _iter_jsonl(_io.BytesIO(data), None)
+        return
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        msg = str(e)
+        if "utf-8" in msg.lower():
+            raise UsageError(f"{p}: not valid UTF-8{_first_bad_byte(data)} — if the file is GB18030/GBK "
+                             f"pass --encoding gb18030") from None
+        text = data.decode("utf-8", "replace")
+        raise UsageError(f"{p}: invalid JSON at {_position(text, e.pos)}: {e.msg} — the whole array is "
+                         f"unreadable; fix the syntax or convert the file to JSONL") from None
+    if isinstance(obj, dict):
+        obj = [obj]
+    if not isinstance(obj, list):
+        raise UsageError(f"{p}: expected a JSON array of rows, found a {type(obj).__name__}")
+    for n, row in enumerate(obj, 1):
+        yield RawRow(n, row)
+
+
+def _read_bytes(p: Path) -> bytes:
+    if p.name.endswith(".gz"):
+        with gzip.open(p, "rb") as fh:
+            return fh.read()
+    return p.read_bytes()
+
+
+def _iter_parquet(p: Path) -> Iterator[RawRow]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(p)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise UsageError(f"{p}: not a readable Parquet file ({e})") from None
+    n = 0
+    for batch in pf.iter_batches(batch_size=4096):
+        for row in batch.to_pylist():
+            n += 1
+            yield RawRow(n, row)
+
+
+def _iter_hf_folder(p: Path) -> Iterator[RawRow]:
+    import pyarrow as pa
+
+    state = orjson.loads((p / "state.json").read_bytes())
+    files = [p / f["filename"] for f in state.get("_data_files", [])] or sorted(p.glob("*.arrow"))
+    n = 0
+    for f in files:
+        with pa.memory_map(str(f)) as src:
+            try:
+                reader = pa.ipc.open_stream(src)
+            except pa.ArrowInvalid:
+                reader = pa.ipc.open_file(src)
+            batches = reader if hasattr(reader, "__iter__") else (reader.get_batch(i) for i in range(reader.num_record_batches))
+            for batch in batches:
+                for row in batch.to_pylist():
+                    n += 1
+                    yield RawRow(n, row)
+
+
+def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
+    """Raw rows of a file, folder, `datasets.Dataset` or iterable of dicts."""
+    if not isinstance(source, (str, os.PathLike)):
+        for n, row in enumerate(source, 1):
+            yield RawRow(n, dict(row) if not isinstance(row, dict) and hasattr(row, "keys") else row)
+        return
+    p = Path(source)
+    if not p.exists():
+        raise UsageError(f"{p}: no such file")
+    if p.is_dir():
+        if _is_hf_folder(p):
+            yield from _iter_hf_folder(p)
+            return
+        if (p / "dataset_dict.json").exists():
+            splits = orjson.loads((p / "dataset_dict.json").read_bytes()).get("splits", [])
+            raise UsageError(f"{p} holds several splits ({', '.join(splits)}): pass one, e.g. {p / splits[0]}"
+                             if splits else f"{p}: empty DatasetDict folder")
+        raise UsageError(f"{p} is a folder, not a data file or a datasets save_to_disk folder")
+    name = p.name.lower()
+    try:
+        if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+            opener = gzip.open if name.endswith(".gz") else open
+            with opener(p, "rb") as fh:
+                yield from _iter_jsonl(fh, encoding)
+        elif name.endswith((".json", ".json.gz")):
+            yield from _iter_json_array(p, encoding)
+        elif name.endswith(".parquet"):
+            yield from _iter_parquet(p)
+        else:
+            raise UsageError(f"{p}: unknown file type (use .jsonl, .jsonl.gz, .json, .parquet or a datasets folder)")
+    except (OSError, EOFError, gzip.BadGzipFile) as e:
+        raise UsageError(f"{p}: cannot read ({e})") from None
+
+
+# --------------------------------------------------------------------------- records (parsed)
+@dataclass
+class ReadStats:
+    """What a read saw: rows in, and the format detected per file (printed by commands)."""
+
+    rows: int = 0
+    formats: dict[str, str] = field(default_factory=dict)
+
+
+def read_records(
+    source: Any,
+    fmt: str | ModuleType | None = None,
+    *,
+    opts: ReadOptions = DEFAULT_READ,
+    encoding: str | None = None,
+    rejects: RejectSink | None = None,
+    allow: Iterable[str] = (),
+    validate: bool = True,
+    stats: ReadStats | None = None,
+    source_name: str | None = None,
+) -> Iterator[Conversation]:
+    """Parse and validate every row of `source`; bad rows go to `rejects` (or raise when None).
+
+    `allow` lists validation codes that do not reject (e.g. ``{"no_assistant"}`` for prompts
+    that `curate distill` will answer). Each record gets ``origin = (file, line)`` and, unless it
+    already has one, ``meta.source`` = the file name.
+    """
+    allow = frozenset(allow)
+    label = str(source) if isinstance(source, (str, os.PathLike)) else (source_name or "<data>")
+    name = source_name or (Path(label).name if isinstance(source, (str, os.PathLike)) else label)
+    unit = describe_unit(label)
+    stats = stats if stats is not None else ReadStats()
+    rows = iter_rows(source, encoding)
+    if fmt is None:
+        head = list(itertools.islice(rows, 20))
+        module = detect_format((r.row for r in head if r.error is None), opts.column_map)
+        rows = itertools.chain(head, rows)
+        if module is None and head and any(r.error is None for r in head):
+            raise UsageError(f"{label}: cannot tell the format (keys seen: "
+                             f"{sorted(next(r.row for r in head if r.error is None and isinstance(r.row, dict)) or [])[:8]})"
+                             f" — pass --from alpaca|sharegpt|messages|prompt_completion, or --map our=theirs")
+    else:
+        module = get_format(fmt) if isinstance(fmt, str) else fmt
+    if module is not None:
+        stats.formats[label] = module.NAME
+    parse = module.parse if module is not None else None
+    for raw in rows:
+        stats.rows += 1
+        err = raw.error
+        conv = None
+        if err is None:
+            try:
+                if not isinstance(raw.row, dict):
+                    raise RowError("bad_structure", f"row is a {type(raw.row).__name__}, not a JSON object",
+                                   fix='each row must be an object such as {"messages": [...]}')
+                conv = parse(raw.row, opts)  # type: ignore[misc]
+            except RowError as e:
+                err = e
+            if conv is not None and validate:
+                err = first_problem(conv, allow)
+        if err is not None:
+            msg = f"{label}:{raw.n}: {err.sentence()}"
+            if rejects is None:
+                raise UsageError(msg)
+            rejects.add(err.code, msg, record=raw.row if raw.row is not None else raw.raw,
+                        source=label, line=raw.n, field=err.field)
+            continue
+        assert conv is not None
+        conv.origin = (label, raw.n)
+        if "source" not in conv.meta:
+            conv.meta["source"] = name
+        yield conv
+
+
+# ----------------------------------------------------------------------------------- writing
+class RecordWriter:
+    """Writes records in a format, atomically, choosing the container by suffix:
+    ``.jsonl``, ``.jsonl.gz`` (mtime 0, so output is byte-identical run to run), ``.json`` (an
+    array), ``.parquet`` (free-form nested fields — meta, tools, tool_calls — stored as JSON text,
+    since Parquet needs one schema for all rows), or a folder (a `datasets` save_to_disk folder;
+    needs the `datasets` package). A record the format cannot hold goes to `rejects`.
+    """
+
+    def __init__(self, path: PathLike, fmt: str | ModuleType = "messages", *, opts: WriteOptions = DEFAULT_WRITE,
+                 rejects: RejectSink | None = None):
+        self.path = Path(path)
+        self.module = get_format(fmt) if isinstance(fmt, str) else fmt
+        self.opts = opts
+        self.rejects = rejects
+        self.count = 0
+        name = self.path.name.lower()
+        self.kind = ("jsonl.gz" if name.endswith((".jsonl.gz", ".json.gz")) else "jsonl" if name.endswith(".jsonl")
+                     else "json" if name.endswith(".json") else "parquet" if name.endswith(".parquet")
+                     else "hf" if not self.path.suffix else None)
+        if self.kind is None:
+            raise UsageError(f"{path}: unknown output type (use .jsonl, .jsonl.gz, .json, .parquet, or a folder "
+                             f"name without a suffix for a datasets folder)")
+        self._batch: list[dict[str, Any]] = []
+        self._pq_writer = None
+        target = self.path if self.kind != "hf" else self.path.with_name(self.path.name + ".parquet.tmp")
+        self._cm = atomic_open(target, "wb")
+        self._raw = self._cm.__enter__()
+        self._fh = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0, filename="") if self.kind == "jsonl.gz" else self._raw
+        if self.kind == "json":
+            self._fh.write(b"[")
+
+    def write(self, conv: Conversation) -> bool:
+        try:
+            row = self.module.render(conv, self.opts)
+        except RowError as e:
+            if self.rejects is None:
+                raise
+            self.rejects.reject(conv, e.code, f"cannot write as {self.module.NAME}: {e.sentence()}")
+            return False
+        self.write_row(row)
+        return True
+
+    def write_row(self, row: dict[str, Any]) -> None:
+        if self.kind in ("jsonl", "jsonl.gz"):
+            self._fh.write(orjson.dumps(row) + b"\n")
+        elif self.kind == "json":
+            self._fh.write((b",\n" if self.count else b"\n") + orjson.dumps(row))
+        else:
+            self._batch.append(row)
+            if len(self._batch) >= 8192:
+                self._flush_parquet()
+        self.count += 1
+
+    def _flush_parquet(self) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if not self._batch:
+            return
+        rows = [_parquet_row(r) for r in self._batch]
+        self._batch = []
+        if self._pq_writer is None:
+            table = pa.Table.from_pylist(rows)
+            self._pq_writer = pq.ParquetWriter(self._raw, table.schema)
+        else:
+            try:
+                table = pa.Table.from_pylist(rows, schema=self._pq_writer.schema)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as e:
+                raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
+        self._pq_writer.write_table(table)
+
+    def close(self) -> None:
+        if self.kind == "json":
+            self._fh.write(b"\n]\n" if self.count else b"]\n")
+        if self.kind in ("parquet", "hf"):
+            self._flush_parquet()
+            if self._pq_writer is None:  # no rows: still a valid (empty) file
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                self._pq_writer = pq.ParquetWriter(self._raw, pa.schema([]))
+            self._pq_writer.close()
+        if self._fh is not self._raw:
+            self._fh.close()
+        self._cm.__exit__(None, None, None)
+        if self.kind == "hf":
+            self._to_hf_folder()
+
+    def _to_hf_folder(self) -> None:
+        tmp = self.path.with_name(self.path.name + ".parquet.tmp")
+        try:
+            import datasets
+        except ImportError:
+            tmp.unlink(missing_ok=True)
+            raise UsageError("writing a datasets folder needs the `datasets` package (pip install 'sft-curator[train]')") from None
+        ds = datasets.Dataset.from_parquet(str(tmp))
+        staging = self.path.with_name(f".{self.path.name}.staging")
+        ds.save_to_disk(str(staging))
+        if self.path.exists():
+            import shutil
+
+            shutil.rmtree(self.path)
+        os.replace(staging, self.path)
+        tmp.unlink(missing_ok=True)
+
+    def abort(self) -> None:
+        try:
+            self._cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
+        except RuntimeError:
+            pass
+
+    def __enter__(self) -> "RecordWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Free-form nested values become JSON text so every row fits one schema."""
+    out = {}
+    for k, v in row.items():
+        if k in ("meta", "tools") or (isinstance(v, dict)):
+            out[k] = orjson.dumps(v).decode() if v is not None else None
+        elif k in ("messages", "prompt", "completion", "conversations") and isinstance(v, list):
+            out[k] = [_parquet_message(m) for m in v]
+        else:
+            out[k] = v
+    return out
+
+
+_PQ_MSG_KEYS = ("role", "content", "reasoning_content", "tool_calls", "name", "tool_call_id", "weight")
+
+
+def _parquet_message(m: Any) -> Any:
+    if not isinstance(m, dict):
+        return m
+    if "from" in m:
+        return {"from": m.get("from"), "value": m.get("value")}
+    d = {k: m.get(k) for k in _PQ_MSG_KEYS}
+    if d["tool_calls"] is not None:
+        d["tool_calls"] = orjson.dumps(d["tool_calls"]).decode()
+    if d["weight"] is not None:
+        d["weight"] = float(d["weight"])
+    return d
+
+
+def write_records(path: PathLike, records: Iterable[Conversation], fmt: str = "messages", *,
+                  opts: WriteOptions = DEFAULT_WRITE, rejects: RejectSink | None = None) -> int:
+    """Write every record; returns how many were written (the rest went to `rejects`)."""
+    with RecordWriter(path, fmt, opts=opts, rejects=rejects) as w:
+        for conv in records:
+            w.write(conv)
+    return w.count
+
+
+def to_hf_dataset(records: Iterable[Conversation], fmt: str = "messages", opts: WriteOptions = DEFAULT_WRITE):
+    """A `datasets.Dataset` of rendered rows (Python API; needs the `datasets` package)."""
+    import datasets
+
+    module = get_format(fmt)
+    return datasets.Dataset.from_list([module.render(c, opts) for c in records])

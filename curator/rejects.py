@@ -1,0 +1,118 @@
+"""The reject sink: where every dropped row goes, with a reason code and a sentence.
+
+Nothing is lost: a stage that drops a record calls `RejectSink.add`, and the command writes
+`<out>.rejects.jsonl` atomically at the end. Each line is
+``{"reason", "message", "stage", "source", "line", "id", "duplicate_of"?, "record"}`` where
+`record` is the original row (for read errors) or the canonical record (for later stages), so
+a reject can be fixed and fed back in.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections import Counter
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from curator.atomic import atomic_open
+from curator.record import Conversation
+
+
+def rejects_path(out: str | Path) -> Path:
+    """`data.jsonl` -> `data.rejects.jsonl` (any data suffix is replaced)."""
+    return _sibling(out, ".rejects.jsonl")
+
+
+def manifest_path(out: str | Path) -> Path:
+    return _sibling(out, ".manifest.json")
+
+
+def _sibling(out: str | Path, suffix: str) -> Path:
+    p = Path(out)
+    name = p.name
+    for ext in (".jsonl.gz", ".json.gz", ".jsonl", ".json", ".parquet", ".html", ".csv"):
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return p.with_name(name + suffix)
+
+
+class RejectSink:
+    """Collects rejects for one command. Streams to a temp file so memory stays flat."""
+
+    def __init__(self, path: str | Path | None, stage: str = ""):
+        self.path = Path(path) if path is not None else None
+        self.stage = stage
+        self.counts: Counter[str] = Counter()
+        self.examples: dict[str, list[dict[str, Any]]] = {}
+        self._cm = atomic_open(self.path, "wb") if self.path is not None else None
+        self._fh: BinaryIO | None = self._cm.__enter__() if self._cm is not None else None
+
+    def __len__(self) -> int:
+        return sum(self.counts.values())
+
+    def add(
+        self,
+        reason: str,
+        message: str,
+        *,
+        record: Any = None,
+        source: str | None = None,
+        line: int | None = None,
+        id: str | None = None,
+        stage: str | None = None,
+        **extra: Any,
+    ) -> None:
+        """Record one dropped row. `record` may be a raw row, a string or a Conversation."""
+        if isinstance(record, Conversation):
+            if source is None and record.origin:
+                source, line = record.origin
+            id = id or record.id
+            record = record.to_dict()
+        entry: dict[str, Any] = {
+            "reason": reason,
+            "message": message,
+            "stage": stage or self.stage,
+            "source": source,
+            "line": line,
+            "id": id,
+        }
+        entry.update(extra)
+        entry["record"] = record
+        self.counts[reason] += 1
+        ex = self.examples.setdefault(reason, [])
+        if len(ex) < 5:
+            ex.append({k: v for k, v in entry.items() if k != "record"})
+        if self._fh is not None:
+            self._fh.write(orjson.dumps(entry, default=str) + b"\n")
+
+    def reject(self, conv: Conversation, reason: str, message: str, **extra: Any) -> None:
+        """Shorthand for stages: drop a Conversation, naming its input line in the message."""
+        where = f"{conv.origin[0]}:{conv.origin[1]}: " if conv.origin else ""
+        self.add(reason, f"{where}{message}" if where and not message.startswith(where) else message,
+                 record=conv, **extra)
+
+    def close(self) -> None:
+        if self._cm is not None:
+            self._cm.__exit__(None, None, None)
+            self._cm = None
+            self._fh = None
+
+    def abort(self) -> None:
+        """Drop the temp file (the command failed before finishing)."""
+        if self._cm is not None:
+            try:
+                self._cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
+            except RuntimeError:
+                pass
+            self._cm = None
+            self._fh = None
+
+
+def read_rejects(path: str | Path) -> list[dict[str, Any]]:
+    """Load a rejects file (tests, review queues)."""
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        return [orjson.loads(line) for line in fh if line.strip()]

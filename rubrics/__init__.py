@@ -1,0 +1,1 @@
+"""Reward functions and rubric files used by best-of-K and `curate score`."""

@@ -1,0 +1,38 @@
+"""Shared test fixtures. Keep this small: helpers for one module live in that module's tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "sample_data"
+REAL = ROOT.parent / "shared" / "data" / "real"
+
+
+def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, env: dict | None = None,
+            module: str = "curator") -> subprocess.CompletedProcess:
+    """Run `curate` (or `train` with module="trainer") through the real entry point in a subprocess."""
+    e = dict(os.environ)
+    e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
+    e.setdefault("COLUMNS", "200")
+    if env:
+        e.update(env)
+    return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd or ROOT, capture_output=True, text=True,
+                          input=input, env=e, timeout=600)
+
+
+@pytest.fixture
+def sample() -> Path:
+    return SAMPLE
+
+
+@pytest.fixture
+def real() -> Path:
+    if not REAL.is_dir():
+        pytest.skip("../shared/data/real is absent")
+    return REAL

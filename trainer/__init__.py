@@ -1,0 +1,1 @@
+"""Training on curated output (TRL SFTTrainer + PEFT). Needs the `[train]` extra."""

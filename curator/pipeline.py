@@ -1,0 +1,384 @@
+"""`curate run recipe.yaml`: named stages in order, each writing output, rejects and manifest into
+a run folder.
+
+A recipe is YAML (loaded with `yaml.safe_load`); paths in it are relative to the recipe file::
+
+    name: demo
+    workdir: ../runs/demo            # default: runs/<recipe name> beside the recipe
+    stages:
+      - convert: {inputs: [alpaca.json, sharegpt.json]}
+      - filter: {recipe: filters.yaml}
+      - dedup: {threshold: 0.8}
+      - mix: {sources: ["@prev:0.8", "general.jsonl:0.2"]}
+      - report: {}
+
+Each stage is a `curate` command (or `train`) run as a subprocess with the recipe's keys turned
+into its options, so the recipe accepts exactly what the command line accepts and the two can
+never drift apart: keys are checked against the command's own parameters, and an unknown key is
+an error naming the stage, the key and the closest real one. A stage's positional input is the
+recipe key of the same name (``inputs``, ``sources``…, where ``@prev`` means the previous stage's
+output and ``@LABEL`` an earlier stage's) or, when absent, the previous stage's output.
+
+Re-running skips a stage whose command, parameters and input files are unchanged and whose
+outputs are still the ones it wrote (fingerprints in ``pipeline_state.json``); an interrupted
+stage left no output (writes are atomic), so it runs again — generation stages resume from their
+SQLite cache, sending no request that was already answered.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import xxhash
+import yaml
+
+from curator.errors import UsageError
+from curator.formats.common import suggest
+from curator.manifest import file_hash
+from curator.rejects import manifest_path
+
+STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "mix", "split",
+               "report", "train")
+_RESERVED = {"name"}
+_RATIO = re.compile(r"^(?P<path>.+):(?P<ratio>[0-9]*\.?[0-9]+)$")
+
+
+@dataclass
+class Stage:
+    index: int
+    command: str
+    label: str
+    params: dict[str, Any]
+
+
+@dataclass
+class Recipe:
+    path: Path
+    name: str
+    workdir: Path
+    stages: list[Stage]
+
+    @property
+    def base(self) -> Path:
+        return self.path.parent
+
+
+@dataclass
+class StageResult:
+    stage: Stage
+    status: str  # ran | skipped | failed | unavailable
+    seconds: float = 0.0
+    exit_code: int = 0
+    outputs: dict[str, Path] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
+
+
+# ------------------------------------------------------------------------------ loading
+def load_recipe(path: str | Path, workdir: str | Path | None = None) -> Recipe:
+    """Parse a recipe file; shape errors raise `UsageError` naming the recipe and the stage."""
+    p = Path(path)
+    if not p.is_file():
+        raise UsageError(f"{p}: no such recipe file")
+    try:
+        doc = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise UsageError(f"{p}: not valid YAML ({e})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list) or not doc["stages"]:
+        raise UsageError(f"{p}: a recipe needs a non-empty 'stages' list")
+    unknown = set(doc) - {"name", "workdir", "stages"}
+    if unknown:
+        raise UsageError(f"{p}: unknown top-level key(s) {sorted(unknown)} (allowed: name, workdir, stages)")
+    name = str(doc.get("name") or p.stem)
+    wd = Path(workdir) if workdir else (p.parent / doc["workdir"] if doc.get("workdir") else p.parent / "runs" / name)
+    stages = []
+    labels: set[str] = set()
+    for i, item in enumerate(doc["stages"], 1):
+        if isinstance(item, str):
+            item = {item: {}}
+        if not isinstance(item, dict) or len(item) != 1:
+            raise UsageError(f"{p}: stage {i} must be a mapping with one key, the stage name (e.g. '- filter: {{...}}')")
+        (command, params), = item.items()
+        params = dict(params or {})
+        if not isinstance(params, dict):
+            raise UsageError(f"{p}: stage {i} ({command}): parameters must be a mapping")
+        if command not in STAGE_ORDER:
+            hint = suggest(str(command), STAGE_ORDER)
+            raise UsageError(f"{p}: stage {i}: unknown stage '{command}'"
+                             + (f" — did you mean '{hint}'?" if hint else f" (stages: {', '.join(STAGE_ORDER)})"))
+        label = str(params.pop("name", f"{i:02d}-{command}"))
+        if label in labels:
+            raise UsageError(f"{p}: stage {i}: the name '{label}' is used twice")
+        labels.add(label)
+        stages.append(Stage(i, command, label, params))
+    return Recipe(p.resolve(), name, wd.resolve(), stages)
+
+
+# --------------------------------------------------------------------- command introspection
+def _command(name: str):
+    """The click command behind `curate NAME` (or `train`), or None when not installed."""
+    import typer
+
+    if name == "train":
+        try:
+            from trainer.cli import app as train_app
+        except ImportError:
+            return None
+        return typer.main.get_command(train_app)
+    from curator.cli import app
+
+    group = typer.main.get_command(app)
+    return group.commands.get(name)  # type: ignore[attr-defined]
+
+
+def _params(cmd) -> dict[str, Any]:
+    out = {}
+    for prm in cmd.params:
+        out[prm.name] = prm
+        for opt in getattr(prm, "opts", []):
+            out[opt.lstrip("-").replace("-", "_")] = prm
+    return out
+
+
+def _is_path_param(prm) -> bool:
+    """Whether a parameter is declared as a Path (then recipe values are recipe-relative)."""
+    ann = getattr(getattr(prm, "type_descriptor", None), "annotation", None)
+    if ann is None:  # plain click
+        import click
+
+        return isinstance(getattr(prm, "type", None), click.Path)
+    return ann is Path or "Path" in str(ann)
+
+
+def validate_recipe(recipe: Recipe) -> list[str]:
+    """Every problem with the recipe's stage parameters (empty when it can run)."""
+    problems = []
+    for st in recipe.stages:
+        cmd = _command(st.command)
+        if cmd is None:
+            if st.command != "train":
+                problems.append(f"stage {st.index} ({st.label}): the '{st.command}' command is not available in this install")
+            continue
+        known = _params(cmd)
+        for key in st.params:
+            if key.replace("-", "_") in known:
+                continue
+            hint = suggest(key, [k for k in known if k not in ("out", "o", "help")])
+            problems.append(f"stage {st.index} ({st.label}): unknown parameter '{key}' for {st.command}"
+                            + (f" — did you mean '{hint}'?" if hint else ""))
+    return problems
+
+
+# ----------------------------------------------------------------------------- running
+def _resolve_token(value: str, recipe: Recipe, outputs: dict[str, dict[str, Path]], prev: str | None) -> str:
+    """`@prev`, `@LABEL`, `@LABEL.eval` and recipe-relative paths, keeping a `:ratio` suffix."""
+    m = _RATIO.match(value)
+    path, suffix = (m.group("path"), ":" + m.group("ratio")) if m else (value, "")
+    if path.startswith("@"):
+        ref, _, which = path[1:].partition(".")
+        ref = prev if ref == "prev" else ref
+        if ref is None or ref not in outputs:
+            raise UsageError(f"{value}: no earlier stage output called '{path[1:]}'")
+        key = which or "data"
+        if key not in outputs[ref]:
+            raise UsageError(f"{value}: stage '{ref}' has no '{key}' output (it has {sorted(outputs[ref])})")
+        return str(outputs[ref][key]) + suffix
+    p = Path(path)
+    return str(p if p.is_absolute() else (recipe.base / p).resolve()) + suffix
+
+
+def _stage_outputs(st: Stage, cmd, workdir: Path) -> dict[str, Path]:
+    known = _params(cmd) if cmd is not None else {}
+    if st.command == "train":
+        return {"model": workdir / st.label}
+    if st.command == "report":
+        return {"data": workdir / f"{st.label}.html"}
+    outs: dict[str, Path] = {}
+    if "train" in known and "eval" in known and st.command == "split":
+        outs = {"data": workdir / f"{st.label}.train.jsonl", "eval": workdir / f"{st.label}.eval.jsonl"}
+        if "test" in known and st.params.get("test_ratio", st.params.get("test")):
+            outs["test"] = workdir / f"{st.label}.test.jsonl"
+        return outs
+    return {"data": workdir / f"{st.label}.jsonl"}
+
+
+def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], prev: str | None) -> tuple[list[str], dict[str, Path]]:
+    """The command line for one stage and the outputs it will write."""
+    cmd = _command(st.command)
+    if cmd is None:
+        raise UsageError(f"stage {st.index} ({st.label}): '{st.command}' is not available")
+    known = _params(cmd)
+    positional = next((p for p in cmd.params if p.param_type_name == "argument"), None)
+    args: list[str] = []
+    params = dict(st.params)
+    pos_values = params.pop(positional.name, None) if positional is not None else None
+    if positional is not None:
+        if pos_values is None:
+            if prev is None:
+                raise UsageError(f"stage {st.index} ({st.label}): no input — give '{positional.name}' "
+                                 f"or put a stage before it")
+            pos_values = ["@prev"]
+        if not isinstance(pos_values, list):
+            pos_values = [pos_values]
+        args += [_resolve_token(str(v), recipe, outputs, prev) for v in pos_values]
+    outs = _stage_outputs(st, cmd, recipe.workdir)
+    if st.command == "split":
+        args += ["--train", str(outs["data"]), "--eval", str(outs["eval"])]
+        if "test" in outs:
+            args += ["--test", str(outs["test"])]
+    elif "out" in known:
+        args += ["-o", str(outs.get("data", outs.get("model")))]
+    if st.command == "train" and "eval" in known and "eval" not in params and prev and "eval" in outputs.get(prev, {}):
+        params["eval"] = "@prev.eval"
+    for key, value in params.items():
+        prm = known[key.replace("-", "_")]
+        opt = next((o for o in prm.opts if o.startswith("--")), prm.opts[0])
+        values = value if isinstance(value, list) else [value]
+        if getattr(prm, "is_flag", False):
+            if value:
+                args.append(opt)
+            elif prm.secondary_opts:
+                args.append(prm.secondary_opts[0])
+            continue
+        if value is None:
+            continue
+        for v in values:
+            v = str(v).lower() if isinstance(v, bool) else v
+            sv = str(v)
+            if _is_path_param(prm) or sv.startswith("@"):
+                sv = _resolve_token(sv, recipe, outputs, prev)
+            args += [opt, sv]
+    return args, outs
+
+
+def _fingerprint(st: Stage, args: list[str], outs: dict[str, Path]) -> str:
+    """Hash of the command line and the content of every input file it names (not its outputs)."""
+    from curator import __version__
+
+    h = xxhash.xxh3_128()
+    h.update(orjson.dumps({"command": st.command, "args": args, "version": __version__}))
+    own = {str(p) for p in outs.values()}
+    for a in args:
+        p = Path(a.rsplit(":", 1)[0]) if _RATIO.match(a) else Path(a)
+        if str(p) in own:
+            continue
+        if a.startswith("/") and p.exists() and not p.is_dir() and p.suffix in (".jsonl", ".json", ".gz", ".parquet",
+                                                                                   ".yaml", ".yml", ".md"):
+            h.update(file_hash(p).encode())
+    return h.hexdigest()
+
+
+def _outputs_hash(outs: dict[str, Path]) -> str | None:
+    h = xxhash.xxh3_128()
+    for key in sorted(outs):
+        p = outs[key]
+        if not p.exists():
+            return None
+        h.update(key.encode())
+        h.update(file_hash(p).encode())
+    return h.hexdigest()
+
+
+def _load_state(workdir: Path) -> dict[str, Any]:
+    f = workdir / "pipeline_state.json"
+    return orjson.loads(f.read_bytes()) if f.exists() else {}
+
+
+def _save_state(workdir: Path, state: dict[str, Any]) -> None:
+    from curator.atomic import atomic_write_bytes
+
+    atomic_write_bytes(workdir / "pipeline_state.json", orjson.dumps(state, option=orjson.OPT_INDENT_2))
+
+
+def _select(recipe: Recipe, start: str | None, until: str | None) -> tuple[int, int]:
+    def find(key: str) -> int:
+        for i, st in enumerate(recipe.stages):
+            if key in (st.label, st.command, str(st.index)):
+                return i
+        raise UsageError(f"no stage '{key}' in {recipe.path.name} (stages: {', '.join(s.label for s in recipe.stages)})")
+
+    return (find(start) if start else 0), (find(until) if until else len(recipe.stages) - 1)
+
+
+def apply_overrides(recipe: Recipe, sets: list[str]) -> None:
+    """`--set LABEL_OR_COMMAND.key=value` (value parsed as YAML: numbers, booleans, lists)."""
+    for item in sets:
+        target, eq, value = item.partition("=")
+        st_key, dot, key = target.partition(".")
+        if not eq or not dot:
+            raise UsageError(f"--set {item!r}: expected STAGE.key=value, e.g. --set train.max_steps=5")
+        matched = [s for s in recipe.stages if st_key in (s.label, s.command)]
+        if not matched:
+            raise UsageError(f"--set {item!r}: no stage '{st_key}'")
+        for s in matched:
+            s.params[key] = yaml.safe_load(value)
+
+
+def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None = None, force: bool = False,
+                 echo=print) -> list[StageResult]:
+    """Run the selected stages in order; stop at the first that fails (exit code 1 or 2)."""
+    problems = validate_recipe(recipe)
+    if problems:
+        raise UsageError("recipe has problems:\n  " + "\n  ".join(problems))
+    recipe.workdir.mkdir(parents=True, exist_ok=True)
+    state = _load_state(recipe.workdir)
+    lo, hi = _select(recipe, start, until)
+    outputs: dict[str, dict[str, Path]] = {}
+    results: list[StageResult] = []
+    prev: str | None = None
+    for i, st in enumerate(recipe.stages):
+        cmd = _command(st.command)
+        if cmd is None:  # only `train` can be missing: the [train] extra is not installed
+            echo(f"[{st.label}] skipped: install the [train] extra to run the train stage")
+            results.append(StageResult(st, "unavailable"))
+            continue
+        args, outs = build_args(st, recipe, outputs, prev)
+        if i < lo or i > hi:
+            if i < lo:  # earlier stages' outputs feed the selected ones
+                outputs[st.label] = outs
+                prev = st.label
+            continue
+        fp = _fingerprint(st, args, outs)
+        saved = state.get(st.label, {})
+        if not force and saved.get("fingerprint") == fp and saved.get("outputs_hash") == _outputs_hash(outs):
+            echo(f"[{st.label}] unchanged, skipped")
+            results.append(StageResult(st, "skipped", outputs=outs, counts=_counts(outs)))
+        else:
+            module = "trainer" if st.command == "train" else "curator"
+            argv = [sys.executable, "-m", module] + ([] if st.command == "train" else [st.command]) + args
+            echo(f"[{st.label}] {' '.join(_shorten(a, recipe) for a in argv[2:])}")
+            t0 = time.perf_counter()
+            rc = subprocess.call(argv, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            res = StageResult(st, "ran" if rc == 0 else "failed", time.perf_counter() - t0, rc, outs, _counts(outs))
+            results.append(res)
+            if rc != 0:
+                echo(f"[{st.label}] failed with exit code {rc}; later stages not run")
+                state.pop(st.label, None)
+                _save_state(recipe.workdir, state)
+                break
+            state[st.label] = {"fingerprint": fp, "outputs_hash": _outputs_hash(outs)}
+            _save_state(recipe.workdir, state)
+        outputs[st.label] = outs
+        prev = st.label
+    return results
+
+
+def _counts(outs: dict[str, Path]) -> dict[str, Any]:
+    m = manifest_path(outs.get("data", Path("/nonexistent")))
+    if m.exists():
+        return orjson.loads(m.read_bytes()).get("counts", {})
+    return {}
+
+
+def _shorten(arg: str, recipe: Recipe) -> str:
+    try:
+        return os.path.relpath(arg, Path.cwd()) if arg.startswith("/") else arg
+    except ValueError:
+        return arg

@@ -61,12 +61,10 @@ async def _score_groups(rubric: Rubric, groups: Sequence[list[Conversation]]) ->
         rubric.ascore_group(g[0], [c.last("assistant") for c in g]) for g in groups)))
 
 
-def _score_chunk(rubric: Rubric, groups: list[list[Conversation]]) -> list[list[Score]]:
+def _score_chunk(rubric: Rubric, groups: list[list[Conversation]], loop: asyncio.AbstractEventLoop) -> list[list[Score]]:
     if isinstance(rubric, (CompositeRubric, JudgeRubric)):
-        for r in rubric.components():
-            if isinstance(r, JudgeRubric):
-                r._sem = None
-        return asyncio.run(_score_groups(rubric, groups))
+        # One event loop for the whole run: the judge's HTTP connections and semaphores belong to it.
+        return loop.run_until_complete(_score_groups(rubric, groups))
     # Rules, reward models, functions: one batch across prompts (reward models batch on the GPU).
     items = [(c, c.last("assistant")) for g in groups for c in g]
     flat = rubric.score_batch(items)
@@ -78,10 +76,13 @@ def _score_chunk(rubric: Rubric, groups: list[list[Conversation]]) -> list[list[
 
 
 def score_records(convs: Iterable[Conversation], rubrics: Sequence[Rubric], *, reject: RejectFn,
-                  batch_size: int = 64, counts: Counter | None = None) -> Iterator[Conversation]:
+                  batch_size: int = 64, counts: Counter | None = None,
+                  loop: asyncio.AbstractEventLoop | None = None) -> Iterator[Conversation]:
     """Score each record with every rubric. A record without an assistant answer is rejected
     (`no_answer`); a missing verdict is kept and counted in `counts["<name>:<status>"]`."""
     counts = counts if counts is not None else Counter()
+    own_loop = loop is None
+    loop = loop or asyncio.new_event_loop()
 
     def answered(stream: Iterable[Conversation]) -> Iterator[Conversation]:
         for c in stream:
@@ -91,8 +92,16 @@ def score_records(convs: Iterable[Conversation], rubrics: Sequence[Rubric], *, r
             else:
                 yield c
 
-    for groups in _chunks(answered(convs), batch_size):
-        per_rubric = [_score_chunk(r, groups) for r in rubrics]
+    try:
+        yield from _scored(answered(convs), rubrics, batch_size, counts, loop)
+    finally:
+        if own_loop:
+            loop.close()
+
+
+def _scored(convs, rubrics, batch_size, counts, loop) -> Iterator[Conversation]:
+    for groups in _chunks(convs, batch_size):
+        per_rubric = [_score_chunk(r, groups, loop) for r in rubrics]
         for gi, g in enumerate(groups):
             for ci, conv in enumerate(g):
                 for r, res in zip(rubrics, per_rubric):

@@ -84,17 +84,23 @@ def register(app: typer.Typer) -> None:
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                            cache=cache_path, concurrency=concurrency, rm_batch_size=min(batch_size, 32))
             run = CommandRun("score", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
+        import asyncio
+
         counts: Counter = Counter()
+        loop = asyncio.new_event_loop()
         with run:
             def stream():
                 for path in inputs:
                     yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ())
             for conv in score_records(stream(), rubrics, reject=run.rejects.reject, batch_size=batch_size,
-                                      counts=counts):
+                                      counts=counts, loop=loop):
                 run.write(conv)
             run.extra["verdicts"] = dict(sorted(counts.items()))
             if client is not None:
                 run.extra["judge_calls"] = client.stats()
+                loop.run_until_complete(client.aclose())
+                client.close_cache()
+        loop.close()
         for r in rubrics:
             r.close()
         raise typer.Exit(run.exit_code)

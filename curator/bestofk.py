@@ -43,6 +43,7 @@ class Outcome:
     pair: dict[str, Any] | None = None
     generated: int = 0
     score_seconds: float = 0.0
+    total_seconds: float = 0.0
 
 
 @dataclass
@@ -178,6 +179,7 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
 
     from curator.generation import GenerationFailed
 
+    t_start = time.perf_counter()
     prompt = split_prompt(conv)
     messages = request_messages(prompt, cfg)
     try:
@@ -201,7 +203,8 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
         bad = prompt.copy()
         bad.meta["bestofk"] = {**base, "candidates": audit(cands, True)}
         bad.origin = conv.origin
-        return Outcome(reject=(bad, code, message, {}), generated=len(cands), score_seconds=took)
+        return Outcome(reject=(bad, code, message, {}), generated=len(cands), score_seconds=took,
+                       total_seconds=time.perf_counter() - t_start)
 
     if not live:
         return badcase("no_candidates", f"none of the {len(cands)} candidates is usable (truncated, empty or broken)")
@@ -234,7 +237,8 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
                          "score_rejected": worst.score.value if worst.score else None,
                          "rejected_status": worst.score.status if worst.score else None,
                          "chosen_sample": chosen.sample, "rejected_sample": worst.sample}}
-    return Outcome(record=out, pair=pair, generated=len(cands), score_seconds=took)
+    return Outcome(record=out, pair=pair, generated=len(cands), score_seconds=took,
+                   total_seconds=time.perf_counter() - t_start)
 
 
 def _worst(cands: Sequence[Candidate], chosen: Candidate) -> Candidate | None:

@@ -130,6 +130,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
 
     t0 = time.perf_counter()
     score_s = 0.0
+    prompt_s = 0.0
     n_pairs = 0
     pairs_cm = atomic_open(pairs_path, "wb") if pairs_path else None
     pairs_fh = pairs_cm.__enter__() if pairs_cm else None
@@ -137,6 +138,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     try:
         async for oc in engine.map_ordered(all_records(), lambda c: best_of_k(c, engine, rubric, cfg, use_n)):
             score_s += oc.score_seconds
+            prompt_s += oc.total_seconds
             if oc.record is not None:
                 run.write(oc.record)
             if oc.reject is not None:
@@ -156,4 +158,5 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     if judge is not None:
         run.extra["judge_calls"] = judge.stats()
     run.extra["bestofk"] = {"k": cfg.k, "rubric": rubric.name, "pairs": n_pairs,
-                            "scoring_seconds_summed": round(score_s, 3), "seconds": round(time.perf_counter() - t0, 3)}
+                            "scoring_seconds_summed": round(score_s, 3),
+                            "prompt_seconds_summed": round(prompt_s, 3), "seconds": round(time.perf_counter() - t0, 3)}

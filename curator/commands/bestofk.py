@@ -1,0 +1,162 @@
+"""`curate bestofk PROMPTS -o OUT --model M --rubric R --k 4`: K candidates per prompt, scored,
+the best kept (needs the generation layer: curator.backends, curator.generation, curator.cache)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from curator.commands import _options as o
+from curator.commands.score import (CONCURRENCY, JUDGE_BASE_URL, JUDGE_KEY_ENV, JUDGE_MODEL, JUDGE_RETRIES, RUBRIC,
+                                    load_rubrics)
+from curator.errors import UsageError
+from curator.runner import CommandRun, usage_guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def bestofk(
+        inputs: list[Path] = typer.Argument(..., help="Prompts (any format; an existing answer becomes meta.reference)."),
+        out: Path = o.OUT,
+        model: str = typer.Option(..., "--model", help="Generating model (server model name or local folder)."),
+        rubric: list[str] = RUBRIC,
+        k: int = typer.Option(4, "--k", help="Candidates per prompt."),
+        base_url: Optional[str] = typer.Option(None, "--base-url", help="OpenAI-compatible base URL."),
+        backend: str = typer.Option("auto", "--backend", help="auto, openai or transformers."),
+        api_key_env: str = typer.Option("OPENAI_API_KEY", "--api-key-env", help="Env var holding the API key."),
+        n_mode: str = typer.Option("auto", "--n-mode", help="auto (probe once whether the server honours n=K), "
+                                   "n, or seeds (K requests with distinct seeds)."),
+        temperature: float = typer.Option(0.8, "--temperature"),
+        top_p: Optional[float] = typer.Option(None, "--top-p"),
+        max_tokens: Optional[int] = typer.Option(None, "--max-tokens"),
+        seed: int = typer.Option(0, "--seed", help="Base seed; candidate i uses seed+i."),
+        system: Optional[str] = typer.Option(None, "--system", help="System prompt for prompts without one."),
+        min_score: Optional[float] = typer.Option(None, "--min-score", help="Best must reach this, else the prompt is "
+                                                  "a no_passing_candidate reject with all its candidates."),
+        min_margin: Optional[float] = typer.Option(None, "--min-margin", help="Best must beat the runner-up by this."),
+        near_dup: float = typer.Option(0.95, "--near-dup", help="Similarity (0..1) at which candidates are "
+                                       "duplicates and dropped before scoring; 1 = exact only."),
+        keep_candidates: bool = typer.Option(False, "--keep-candidates", help="Store every candidate's text in meta."),
+        pairs: Optional[Path] = typer.Option(None, "--pairs", help="Also write chosen/rejected (best vs worst) "
+                                             "preference pairs for DPO to this JSONL file."),
+        judge_model: Optional[str] = JUDGE_MODEL,
+        judge_base_url: Optional[str] = JUDGE_BASE_URL,
+        judge_api_key_env: str = JUDGE_KEY_ENV,
+        judge_retries: int = JUDGE_RETRIES,
+        cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache for generation and judge calls "
+                                             "(default: <out>.cache.sqlite); a re-run resumes from it."),
+        concurrency: int = CONCURRENCY,
+        max_retries: int = typer.Option(6, "--max-retries"),
+        from_: Optional[str] = o.FROM,
+        mapping: Optional[list[str]] = o.MAP,
+        encoding: Optional[str] = o.ENCODING,
+        allow: Optional[list[str]] = o.ALLOW,
+        max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+    ) -> None:
+        """Best-of-K: draw K candidates per prompt, drop near-duplicates, score with a rubric, keep the best."""
+        from curator.bestofk import BestOfKConfig
+
+        params = dict(inputs=[str(p) for p in inputs], out=str(out), model=model, rubric=rubric, k=k,
+                      base_url=base_url, backend=backend, n_mode=n_mode, temperature=temperature, top_p=top_p,
+                      max_tokens=max_tokens, seed=seed, system=system, min_score=min_score, min_margin=min_margin,
+                      near_dup=near_dup, keep_candidates=keep_candidates, pairs=str(pairs) if pairs else None,
+                      judge_model=judge_model, judge_base_url=judge_base_url)
+        with usage_guard():
+            o.check_inputs(inputs)
+            if k < 1 or concurrency < 1:
+                raise UsageError("--k and --concurrency must be >= 1")
+            if n_mode not in ("auto", "n", "seeds"):
+                raise UsageError(f"--n-mode {n_mode!r}: choose auto, n or seeds")
+            if not 0 < near_dup <= 1:
+                raise UsageError("--near-dup must be in (0, 1]")
+            ropts = o.read_options(mapping)
+            from curator.backends import make_backend
+            from curator.cache import ResponseCache
+
+            cache_path = cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
+            rubrics, judge = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
+                                          judge_key_env=judge_api_key_env, judge_retries=judge_retries,
+                                          cache=cache_path, concurrency=concurrency)
+            if len(rubrics) != 1:
+                raise UsageError("best-of-K ranks by one rubric: combine several in a recipe file (gates + terms)")
+            be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env,
+                              concurrency=concurrency)
+            cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+                                n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
+                                keep_candidates=keep_candidates, system=system)
+            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
+        with run:
+            rc = ResponseCache(cache_path)
+            try:
+                asyncio.run(_run(run, inputs, from_, ropts, encoding, {"no_assistant", *(allow or ())}, cfg, be, rc,
+                                 rubrics[0], judge, concurrency, max_retries, pairs))
+            finally:
+                rc.close()
+                if judge is not None:
+                    judge.close_cache()
+        rubrics[0].close()
+        raise typer.Exit(run.exit_code)
+
+
+async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, judge, concurrency, max_retries,
+               pairs_path) -> None:
+    import time
+
+    import orjson
+
+    from curator.atomic import atomic_open
+    from curator.bestofk import best_of_k, probe_n, request_messages, split_prompt
+    from curator.generation import Engine, RetryPolicy
+
+    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
+
+    def records():
+        for path in inputs:
+            yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow)
+
+    stream = records()
+    first = next(stream, None)
+    use_n = False
+    if first is not None:
+        use_n = await probe_n(engine, request_messages(split_prompt(first), cfg), cfg)
+
+    def all_records():
+        if first is not None:
+            yield first
+        yield from stream
+
+    t0 = time.perf_counter()
+    score_s = 0.0
+    prompt_s = 0.0
+    n_pairs = 0
+    pairs_cm = atomic_open(pairs_path, "wb") if pairs_path else None
+    pairs_fh = pairs_cm.__enter__() if pairs_cm else None
+    ok = False
+    try:
+        async for oc in engine.map_ordered(all_records(), lambda c: best_of_k(c, engine, rubric, cfg, use_n)):
+            score_s += oc.score_seconds
+            prompt_s += oc.total_seconds
+            if oc.record is not None:
+                run.write(oc.record)
+            if oc.reject is not None:
+                conv, code, message, extra = oc.reject
+                run.rejects.reject(conv, code, message, **extra)
+            if oc.pair is not None and pairs_fh is not None:
+                pairs_fh.write(orjson.dumps(oc.pair) + b"\n")
+                n_pairs += 1
+        ok = True
+    finally:
+        if pairs_cm is not None:
+            pairs_cm.__exit__(None if ok else RuntimeError, None if ok else RuntimeError("aborted"), None)
+        await be.aclose()
+        if judge is not None:
+            await judge.aclose()
+    run.extra["generation"] = {**engine.stats.to_dict(), "n_mode": "n" if use_n else "seeds"}
+    if judge is not None:
+        run.extra["judge_calls"] = judge.stats()
+    run.extra["bestofk"] = {"k": cfg.k, "rubric": rubric.name, "pairs": n_pairs,
+                            "scoring_seconds_summed": round(score_s, 3),
+                            "prompt_seconds_summed": round(prompt_s, 3), "seconds": round(time.perf_counter() - t0, 3)}

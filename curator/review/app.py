@@ -406,6 +406,7 @@ class ReviewApp(App):
     """`curate review FILE`."""
 
     TITLE = "curate review"
+    ENABLE_COMMAND_PALETTE = False
     CSS = MODAL_CSS + """
     #status { height: 1; background: $boost; padding: 0 1; }
     #list { height: 40%; border-bottom: solid $accent; }

@@ -66,6 +66,7 @@ def export(run: CommandRun, session: ReviewSession, badcases: Path | None) -> di
                                     f"fix the row or convert it first", record=member.raw if member else item.row,
                                     source=str(session.path), line=item.line, id=item.id)
                     continue
+                conv.meta.setdefault("source", item.source or session.path.name)
                 conv.meta["review"] = _review_meta(session, idx)
                 conv.add_lineage("review")
                 if st.status == "accepted":

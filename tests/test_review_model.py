@@ -24,7 +24,7 @@ from tests.review_helpers import INJECTION, conv, dataset, injection_file, write
 
 def test_line_index_skips_blank_lines_and_keeps_file_line_numbers(tmp_path):
     p = tmp_path / "d.jsonl"
-    p.write_bytes(b'{"a":1}\n\n{"a":2}\r\n\r\n  \n{"a":3}')  # blank, CRLF, whitespace-only, no final newline
+    p.write_bytes(b"\xef\xbb\xbf" b'{"a":1}\n\n{"a":2}\r\n\r\n  \n{"a":3}')  # BOM, blank, CRLF, whitespace-only, no final newline
     starts, lines = scan_lines(p)
     assert lines.tolist() == [1, 3, 6]
     src = RowSource(p)

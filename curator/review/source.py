@@ -133,7 +133,8 @@ class RowSource:
             return None
         start = int(self.starts[i])
         end = self._mm.find(b"\n", start)
-        return self._mm[start: end if end >= 0 else len(self._mm)].rstrip(b"\r")
+        data = self._mm[start: end if end >= 0 else len(self._mm)].rstrip(b"\r")
+        return data[3:] if start == 0 and data.startswith(b"\xef\xbb\xbf") else data  # UTF-8 BOM
 
     def row(self, i: int) -> Any:
         """The decoded row; an undecodable line becomes ``{"__error__": why, "__raw__": text}``."""

@@ -29,7 +29,7 @@ from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, detect_format, get_format
 from curator.record import Conversation
 from curator.rejects import RejectSink
-from curator.validate import first_problem
+from curator.validate import first_problem, line_is_clean
 
 PathLike = str | os.PathLike[str]
 DATA_SUFFIXES = (".jsonl.gz", ".json.gz", ".jsonl", ".json", ".parquet")
@@ -44,6 +44,7 @@ class RawRow:
     row: Any
     error: RowError | None = None
     raw: Any = None  # the undecodable text, kept for the rejects file
+    clean: bool = False  # the raw line was screened: no text can hold a bad character
 
 
 def _is_hf_folder(p: Path) -> bool:
@@ -57,7 +58,7 @@ def describe_unit(path: PathLike) -> str:
 
 
 def _decode_line(line: bytes, n: int, encoding: str | None) -> tuple[Any, RowError | None]:
-    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+    if not _is_utf8(encoding):
         try:
             line = line.decode(encoding).encode("utf-8")
         except (UnicodeDecodeError, LookupError) as e:
@@ -82,14 +83,34 @@ def _first_bad_byte(data: bytes) -> str:
     return ""
 
 
+def _is_utf8(encoding: str | None) -> bool:
+    return not encoding or encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
 def _iter_jsonl(fh: Iterable[bytes], encoding: str | None) -> Iterator[RawRow]:
+    transcode = not _is_utf8(encoding)
+    loads = orjson.loads
     for n, line in enumerate(fh, 1):
         if n == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
-        if not line.strip():
-            continue
-        row, err = _decode_line(line, n, encoding)
-        yield RawRow(n, row, err, line.decode("utf-8", "replace").rstrip("\r\n") if err else None)
+        if transcode:
+            if not line.strip():
+                continue
+            row, err = _decode_line(line, n, encoding)
+            if err is None:
+                line = line.decode(encoding).encode("utf-8")  # type: ignore[arg-type]
+        else:
+            # Fast path (the hot loop of every command): parse first, ask questions on failure.
+            try:
+                row, err = loads(line), None
+            except orjson.JSONDecodeError:
+                if not line.strip():
+                    continue
+                row, err = _decode_line(line, n, None)
+        if err is not None:
+            yield RawRow(n, None, err, line.decode("utf-8", "replace").rstrip("\r\n"))
+        else:
+            yield RawRow(n, row, None, None, line_is_clean(line))
 
 
 def _position(text: str, pos: int) -> str:
@@ -102,7 +123,7 @@ def _iter_json_array(p: Path, encoding: str | None) -> Iterator[RawRow]:
     data = _read_bytes(p)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+    if not _is_utf8(encoding):
         try:
             data = data.decode(encoding).encode("utf-8")
         except (UnicodeDecodeError, LookupError) as e:
@@ -262,7 +283,7 @@ def read_records(
             except RowError as e:
                 err = e
             if conv is not None and validate:
-                err = first_problem(conv, allow)
+                err = first_problem(conv, allow, scan_chars=not raw.clean)
         if err is not None:
             msg = f"{label}:{raw.n}: {err.sentence()}"
             if rejects is None:

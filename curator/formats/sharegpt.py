@@ -81,7 +81,8 @@ def _turn(turn: Any, i: int, opts: ReadOptions, tag_map: dict[str, str], field: 
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
-    row = rename_columns(row, opts.column_map)
+    if opts.mapping:
+        row = rename_columns(row, opts.column_map)
     conv = row.get("conversations")
     if not isinstance(conv, list):
         raise RowError("missing_field", "no 'conversations' list", field="conversations",

@@ -358,16 +358,20 @@ class RecordWriter:
 
         if not self._batch:
             return
-        rows = [_parquet_row(r) for r in self._batch]
+        name = self.module.NAME
+        rows = [_parquet_row(r, name) for r in self._batch]
         self._batch = []
         if self._pq_writer is None:
-            table = pa.Table.from_pylist(rows)
-            self._pq_writer = pq.ParquetWriter(self._raw, table.schema)
-        else:
-            try:
-                table = pa.Table.from_pylist(rows, schema=self._pq_writer.schema)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as e:
-                raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
+            self._pq_writer = pq.ParquetWriter(self._raw, _parquet_schema(name, rows))
+        schema = self._pq_writer.schema
+        new = {k for r in rows for k in r} - set(schema.names)
+        if new:  # from_pylist would silently drop them
+            raise UsageError(f"{self.path}: rows do not share one Parquet schema (columns {sorted(new)} appear only "
+                             f"after row {self.count - len(rows)}); write JSONL instead")
+        try:
+            table = pa.Table.from_pylist(rows, schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
         self._pq_writer.write_table(table)
 
     def close(self) -> None:
@@ -420,14 +424,55 @@ class RecordWriter:
             self.abort()
 
 
-def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
+def _known_columns(fmt: str) -> list[tuple[str, Any]]:
+    """Fixed Arrow types for a format's own columns. Fixing them (instead of inferring from the
+    first batch) keeps a column that is empty in the first 8,192 rows — `system`, `tools` — and
+    keeps later batches from failing on a type inferred as null."""
+    import pyarrow as pa
+
+    s = pa.string()
+    msg = pa.list_(pa.struct([("role", s), ("content", s), ("reasoning_content", s), ("tool_calls", s),
+                              ("name", s), ("tool_call_id", s), ("weight", pa.float64())]))
+    return {
+        "messages": [("id", s), ("messages", msg), ("tools", s), ("meta", s)],
+        "sharegpt": [("id", s), ("conversations", pa.list_(pa.struct([("from", s), ("value", s)]))), ("system", s),
+                     ("tools", s), ("chosen", s), ("rejected", s)],
+        "alpaca": [("id", s), ("instruction", s), ("input", s), ("output", s), ("system", s),
+                   ("history", pa.list_(pa.list_(s)))],
+        "prompt_completion": [("id", s), ("prompt", msg), ("completion", msg), ("tools", s)],
+        "turns": [("id", s), ("turns", pa.list_(s))],
+    }.get(fmt, [])
+
+
+def _parquet_schema(fmt: str, rows: list[dict[str, Any]]):
+    """The format's columns with fixed types, then any extra columns (kept from the input) with
+    types inferred from the first batch."""
+    import pyarrow as pa
+
+    known = _known_columns(fmt)
+    names = {n for n, _ in known}
+    extra: list[str] = []
+    for r in rows:
+        extra += [k for k in r if k not in names and k not in extra]
+    fields = [pa.field(n, t) for n, t in known]
+    if extra:
+        inferred = pa.Table.from_pylist([{k: r.get(k) for k in extra} for r in rows]).schema
+        fields += list(inferred)
+    return pa.schema(fields)
+
+
+def _parquet_row(row: dict[str, Any], fmt: str = "") -> dict[str, Any]:
     """Free-form nested values become JSON text so every row fits one schema."""
     out = {}
     for k, v in row.items():
-        if k in ("meta", "tools") or (isinstance(v, dict)):
-            out[k] = orjson.dumps(v).decode() if v is not None else None
+        if k in ("meta", "tools", "chosen", "rejected") or isinstance(v, dict):
+            # Already-JSON text (ShareGPT's tools column) stays as it is.
+            out[k] = v if v is None or isinstance(v, str) else orjson.dumps(v).decode()
         elif k in ("messages", "prompt", "completion", "conversations") and isinstance(v, list):
             out[k] = [_parquet_message(m) for m in v]
+        elif fmt == "prompt_completion" and k in ("prompt", "completion") and isinstance(v, str):
+            # TRL's string form becomes the conversational form: one column type for all rows.
+            out[k] = [_parquet_message({"role": "user" if k == "prompt" else "assistant", "content": v})]
         else:
             out[k] = v
     return out

@@ -72,7 +72,11 @@ def _decode_line(line: bytes, n: int, encoding: str | None) -> tuple[Any, RowErr
             bad = _first_bad_byte(line)
             return None, RowError("encoding", f"not valid UTF-8{bad}",
                                   fix="if the file is GB18030/GBK (common for Chinese data) pass --encoding gb18030")
-        return None, RowError("invalid_json", f"invalid JSON: {msg}", fix="fix the JSON syntax on this line")
+        # The parser's "line 2 column 1" counts the line's own newline; in a JSONL file the
+        # useful position is the column on this line.
+        col = min(e.pos, len(line.rstrip(b"\r\n"))) + 1
+        return None, RowError("invalid_json", f"invalid JSON at column {col}: {e.msg}",
+                              fix="fix the JSON syntax on this line")
 
 
 def _first_bad_byte(data: bytes) -> str:
@@ -197,6 +201,13 @@ def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
             yield RawRow(n, dict(row) if not isinstance(row, dict) and hasattr(row, "keys") else row)
         return
     p = Path(source)
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"--encoding {encoding}: unknown encoding (e.g. utf-8, gb18030, gbk, big5, utf-16)") from None
     if not p.exists():
         raise UsageError(f"{p}: no such file")
     if p.is_dir():

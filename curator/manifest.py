@@ -65,7 +65,7 @@ def file_hash(path: str | Path) -> str:
     files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
     for f in files:
         if p.is_dir():
-            h.update(str(f.relative_to(p)))
+            h.update(str(f.relative_to(p)).encode())
         with open(f, "rb") as fh:
             while chunk := fh.read(1 << 20):
                 h.update(chunk)

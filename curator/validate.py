@@ -27,7 +27,7 @@ from typing import Iterable
 from curator.errors import RowError
 from curator.record import Conversation
 
-CODES = ("invalid_json", "encoding", "bad_structure", "missing_field", "unknown_format", "unknown_role",
+CODES = ("invalid_json", "encoding", "bad_structure", "missing_field", "unknown_role",
          "empty_content", "non_text_content", "turn_order", "tool_without_call", "no_assistant",
          "system_not_first", "placeholder", "bad_characters", "unterminated_think", "unrepresentable")
 

@@ -61,22 +61,22 @@ def build_input(path: Path, n: int) -> None:
 # pages it shared with its parent before exec, so measuring from this (larger) process would
 # report at least this process's size for every command.
 WRAP = ("import resource, subprocess, sys; rc = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL); "
-        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, rc)")
+        "ru = resource.getrusage(resource.RUSAGE_CHILDREN); print(ru.ru_maxrss, rc, ru.ru_utime + ru.ru_stime)")
 
 
-def timed(cmd: list[str]) -> tuple[float, float, int]:
-    """(seconds, peak RSS MB of the command's own process, exit code)."""
+def timed(cmd: list[str]) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MB of the command's own process, exit code, CPU seconds)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", WRAP, *cmd], env=env, capture_output=True, text=True)
     dt = time.perf_counter() - t0
     if proc.returncode:
         print(proc.stderr, file=sys.stderr)
-        return dt, float("nan"), proc.returncode
-    kib, rc = proc.stdout.split()
+        return dt, float("nan"), proc.returncode, float("nan")
+    kib, rc, cpu = proc.stdout.split()
     if int(rc):
         print(proc.stderr, file=sys.stderr)
-    return dt, int(kib) / 1024, int(rc)
+    return dt, int(kib) / 1024, int(rc), float(cpu)
 
 
 def main() -> None:
@@ -101,12 +101,13 @@ def main() -> None:
                      [py, "-m", "curator", "convert", str(src), "-o", str(d / "ours_w.jsonl"), "--workers", str(a.workers)]))
     runs.append(("bare orjson loop (no validation)", [py, "-c", BARE, str(src), str(d / "bare.jsonl")]))
     for label, cmd in runs:
-        dt, rss, rc = timed(cmd)
-        results.append((label, a.records / dt, rss, dt, rc))
-    print(f"{'':36} {'records/s':>12} {'peak RSS MB':>12} {'seconds':>8}")
-    for label, rps, rss, dt, rc in results:
+        dt, rss, rc, cpu = timed(cmd)
+        results.append((label, a.records / dt, a.records / cpu, rss, dt, rc))
+    # records per CPU-second too: on a shared machine wall time depends on the neighbours' load.
+    print(f"{'':36} {'records/s':>10} {'rec/CPU-s':>10} {'peak RSS MB':>12} {'seconds':>8}")
+    for label, rps, rpc, rss, dt, rc in results:
         flag = "" if rc == 0 else f"  (exit {rc})"
-        print(f"{label:36} {rps:12,.0f} {rss:12.0f} {dt:8.1f}{flag}")
+        print(f"{label:36} {rps:10,.0f} {rpc:10,.0f} {rss:12.0f} {dt:8.1f}{flag}")
     if a.workers:
         same = (d / "ours.jsonl").read_bytes() == (d / "ours_w.jsonl").read_bytes()
         print(f"--workers output byte-identical to single-process output: {same}")

@@ -112,9 +112,9 @@ def composition(plan: MixPlan, written: list[int], units: list[float], with_reas
     rows = []
     for sp, w, u, r in zip(plan.sources, written, units, with_reasoning):
         rows.append({
-            "source": sp.name, "valid_records": sp.n, f"available_{cfg.by}": round(sp.size, 3),
+            "source": sp.name, "valid_records": sp.n, "available": round(sp.size, 3),
             "requested_share": round(sp.requested_share, 6), "achieved_share": round(u / tot_units, 6),
-            f"out_{cfg.by}": round(u, 3), "out_records": w, "max_copies": sp.max_copies,
+            "out_units": round(u, 3), "out_records": w, "max_copies": sp.max_copies,
             "left_out": sum(1 for m in sp.mult if m == 0), "capped": sp.capped, "out_with_reasoning": r,
         })
     n_out = sum(written)
@@ -125,7 +125,8 @@ def composition(plan: MixPlan, written: list[int], units: list[float], with_reas
                  "share_with": round(n_reason / n_out, 6) if n_out else 0.0,
                  "mixed": 0 < n_reason < n_out}
     return {"by": cfg.by, "reasoning": reasoning, "total_target": round(plan.total, 3), "total_achieved": round(sum(units), 3),
-            "token_count": (cfg.tokenizer or "estimate") if cfg.by == "tokens" else None, "sources": rows}
+            # not "token..." keys: the manifest scrubber hides any key that looks like a secret token
+            "counted_with": (cfg.tokenizer or "estimate") if cfg.by == "tokens" else None, "sources": rows}
 
 
 def print_table(comp: dict, plan: MixPlan) -> None:
@@ -140,7 +141,7 @@ def print_table(comp: dict, plan: MixPlan) -> None:
     for r in comp["sources"]:
         flag = " [yellow](capped)[/]" if r["capped"] else ""
         cells = [escape(r["source"]) + flag, str(r["valid_records"]), f"{r['requested_share']:.1%}",
-                 f"{r['achieved_share']:.1%}", f"{r[f'out_{by}']:g}", str(r["max_copies"]), str(r["left_out"])]
+                 f"{r['achieved_share']:.1%}", f"{r['out_units']:g}", str(r["max_copies"]), str(r["left_out"])]
         if by == "tokens":
             cells.insert(5, str(r["out_records"]))
         table.add_row(*cells)

@@ -144,10 +144,16 @@ class Distinct:
         self._set: set[int] = set()
 
     def add(self, item: str) -> None:
-        h = xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass"))
+        self.add_hash(xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass")))
+
+    def add_hash(self, h: int) -> None:
+        """Add an item by its (uniform) 64-bit hash."""
+        heap = self._heap
+        if len(heap) >= self.k and h >= -heap[0]:  # the common case once full: not among the k smallest
+            return
         if h in self._set:
             return
-        if len(self._heap) < self.k:
+        if len(heap) < self.k:
             heapq.heappush(self._heap, -h)
             self._set.add(h)
         elif h < -self._heap[0]:

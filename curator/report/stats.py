@@ -19,6 +19,8 @@ import re
 from collections import Counter
 from typing import Any, Callable
 
+import xxhash
+
 from curator.record import Conversation
 from curator.report.accum import Distinct, HashLog, LogHistogram, TopCounter, ValueHistogram
 from curator.report.lang import classify_language
@@ -28,6 +30,17 @@ _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
 _FIRST_LATIN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
 _WS = re.compile(r"\s+")
 _MAX_TURNS_BIN = 20
+
+
+_M64 = (1 << 64) - 1
+
+
+def _mix(a: int, b: int) -> int:
+    """Combine two 64-bit hashes into one (order matters), staying roughly uniform."""
+    x = ((a * 0x9E3779B97F4A7C15) ^ b) & _M64
+    x ^= x >> 31
+    x = (x * 0xBF58476D1CE4E5B9) & _M64
+    return x ^ (x >> 29)
 
 
 def ngram_tokens(text: str) -> list[str]:
@@ -121,11 +134,16 @@ class ReportStats:
         instruction = next((m.content for m in msgs if m.role == "user"), "")
         self.languages[classify_language(instruction or conv.answer_text())] += 1
         self.first_words.add(first_word(instruction))
-        toks = ngram_tokens(instruction)
+        # hash each token once and combine the hashes into n-gram hashes (a multiply-xor mix,
+        # then a final xxhash-quality scramble is unnecessary: KMV only needs roughly uniform bits)
+        hs = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in ngram_tokens(instruction)]
+        prev = hs
         for n, sketch in self.ngrams.items():
-            for i in range(len(toks) - n + 1):
-                sketch.add("\x1f".join(toks[i:i + n]))
-            self.ngram_totals[n] += max(len(toks) - n + 1, 0)
+            if n > 1:
+                prev = [_mix(a, b) for a, b in zip(prev, hs[n - 1:])]
+            for h in prev:
+                sketch.add_hash(h)
+            self.ngram_totals[n] += len(prev)
         self.dup_instructions.add(normalise(instruction))
         self.dup_records.add("\x1e".join(f"{m.role}\x1f{normalise(m.content)}" for m in msgs))
 

@@ -310,6 +310,7 @@ def _select_tokens(idx: SourceIndex, members: list[array], target: float, max_re
         order = list(g)
         rng.shuffle(order)
         got = 0.0
+        skipped = -1  # the shortest record that did not fit, in case taking it lands nearer the target
         for k in order:  # fill the remainder without overshooting; later short records can still fit
             w = idx.weights[k]
             if got + w <= rem + 1e-9:
@@ -317,6 +318,10 @@ def _select_tokens(idx: SourceIndex, members: list[array], target: float, max_re
                 got += w
                 if got >= rem - 1e-9:
                     break
+            elif skipped < 0 or w < idx.weights[skipped]:
+                skipped = k
+        if skipped >= 0 and got < rem - 1e-9 and (got + idx.weights[skipped] - rem) < (rem - got):
+            mult[skipped] += 1
 
 
 def plan_mix(cfg: MixConfig, indexes: list[SourceIndex]) -> MixPlan:

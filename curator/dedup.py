@@ -52,7 +52,7 @@ class DedupConfig:
 
     on: str = "conversation"
     exact_only: bool = False
-    threshold: float = 0.8
+    threshold: float = 0.7
     keep: str = "first"
     score_key: str | None = None
     conflict_threshold: float = 0.5
@@ -88,6 +88,8 @@ class BatchSketch:
     key_answer: np.ndarray  # uint64
     sig_prompt: np.ndarray | None  # uint32 [n, num_perm]; None when exact-only
     sig_answer: np.ndarray | None
+    n_prompt: np.ndarray | None = None  # int32 shingle counts, to weigh the two sides
+    n_answer: np.ndarray | None = None
 
 
 def _key(norm: str) -> int:
@@ -102,7 +104,11 @@ def sketch_batch(texts: Sequence[tuple[str, str]], params: MinHashParams | None)
     ka = np.fromiter((_key(t) for t in na), dtype=np.uint64, count=len(texts))
     if params is None:
         return BatchSketch(kp, ka, None, None)
-    return BatchSketch(kp, ka, signatures(np_, params), signatures(na, params))
+
+    def shingles(ts: list[str]) -> np.ndarray:
+        return np.fromiter((0 if not t else max(1, len(t) - params.ngram + 1) for t in ts), np.int32, len(ts))
+
+    return BatchSketch(kp, ka, signatures(np_, params), signatures(na, params), shingles(np_), shingles(na))
 
 
 class Sketches:
@@ -134,10 +140,12 @@ class Sketches:
                 return None
             return np.concatenate(vals)
 
-        out = {name: cat(name) for name in ("key_prompt", "key_answer", "sig_prompt", "sig_answer")}
+        out = {name: cat(name) for name in ("key_prompt", "key_answer", "sig_prompt", "sig_answer", "n_prompt",
+                                            "n_answer")}
         if out["key_prompt"] is None:
             out["key_prompt"] = out["key_answer"] = np.empty(0, np.uint64)
-        self._parts = [BatchSketch(out["key_prompt"], out["key_answer"], out["sig_prompt"], out["sig_answer"])]
+        self._parts = [BatchSketch(out["key_prompt"], out["key_answer"], out["sig_prompt"], out["sig_answer"],
+                                   out["n_prompt"], out["n_answer"])]
         out["length"] = np.asarray(self._lengths, dtype=np.int64)
         out["score"] = np.asarray(self._scores, dtype=np.float64)
         return out
@@ -275,17 +283,18 @@ def plan(sk: Sketches, cfg: DedupConfig) -> DedupPlan:
         kp_bands = band_keys(sig_p, bands, rows)
         ka_bands = band_keys(sig_a, bands, rows)
         if cfg.on == "prompt":
-            keys, valid, parts = kp_bands, ~empty_p, [0]
+            a, b = bucket_pairs(kp_bands, ~empty_p)
         elif cfg.on == "answer":
-            keys, valid, parts = ka_bands, ~empty_a, [1]
+            a, b = bucket_pairs(ka_bands, ~empty_a)
         else:
-            keys, valid, parts = _combine(kp_bands, ka_bands), ~(empty_p & empty_a), [0, 1]
-        a, b = bucket_pairs(keys, valid)
+            # candidates from either side's buckets: an edited short prompt (a "Question: " prefix
+            # on 40 characters) must not hide a pair whose long answer is the same
+            a1, b1 = bucket_pairs(kp_bands, ~empty_p)
+            a2, b2 = bucket_pairs(ka_bands, ~empty_a)
+            a, b = _unique_pairs([a1, a2], [b1, b2])
         if len(a):
-            sims = _pair_sims([sig_p, sig_a], [empty_p, empty_a], a, b)
-            ok = np.ones(len(a), dtype=bool)
-            for part in parts:
-                ok &= sims[part] >= cfg.threshold
+            sim = _on_similarity(cfg.on, arr, a, b)
+            ok = sim >= cfg.threshold
             uf.union_pairs(a[ok], b[ok])
         conflicts, conflict_members = _conflicts(sig_p, sig_a, empty_p, empty_a, kp, kp_bands, cfg)
 
@@ -310,15 +319,35 @@ def plan(sk: Sketches, cfg: DedupConfig) -> DedupPlan:
             clusters.append([int(keep), *others.tolist()])
         dropped = np.flatnonzero(status == NEAR_DUPLICATE)
         if len(dropped) and sig_p is not None:
-            sims = _pair_sims([sig_p, sig_a], [sig_p[:, 0] == EMPTY, sig_a[:, 0] == EMPTY], dropped, kept_of[dropped])
-            part_sims = {"prompt": sims[0], "answer": sims[1], "conversation": np.minimum(sims[0], sims[1])}[cfg.on]
-            similarity[dropped] = part_sims
+            similarity[dropped] = _on_similarity(cfg.on, arr, dropped, kept_of[dropped])
     if cfg.drop_conflicts and conflicts:
         # a conflict makes the whole duplicate cluster of each member doubtful: drop them all
         bad_roots = np.unique(roots[conflict_members])
         hit = np.isin(roots, bad_roots)
         status[hit] = CONFLICT
     return DedupPlan(status, kept_of, similarity, clusters, conflicts, bands, rows)
+
+
+def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard of pairs on the `--on` text.
+
+    For the conversation, the two sides' estimates are combined by their shingle counts:
+    |A∩B| = J(|A|+|B|)/(1+J) per side, and J = sum of intersections / sum of unions — the
+    Jaccard of the concatenated text, up to shingles shared across the two sides.
+    """
+    sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
+    sp, sa = _pair_sims([sig_p, sig_a], [sig_p[:, 0] == EMPTY, sig_a[:, 0] == EMPTY], a, b)
+    if on == "prompt":
+        return sp
+    if on == "answer":
+        return sa
+    inter = union = 0.0
+    for j, n in ((sp, arr["n_prompt"]), (sa, arr["n_answer"])):
+        tot = n[a].astype(np.float64) + n[b]
+        i = j * tot / (1.0 + j)
+        inter = inter + i
+        union = union + (tot - i)
+    return np.divide(inter, union, out=np.ones_like(sp), where=union > 0)
 
 
 def _combine(x: np.ndarray, y: np.ndarray) -> np.ndarray:

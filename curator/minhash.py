@@ -41,7 +41,7 @@ EMPTY = np.uint32(0xFFFFFFFF)  # signature row of an empty text (no shingles): n
 class MinHashParams:
     """num_perm permutations, character n-grams of `ngram`, and the seed the permutations come from."""
 
-    num_perm: int = 128
+    num_perm: int = 64
     ngram: int = 5
     seed: int = 1
 

@@ -26,12 +26,12 @@ def register(app: typer.Typer) -> None:
                                "answer (assistant turns), or conversation (prompt AND answer)."),
         exact_only: bool = typer.Option(False, "--exact-only", help="Only exact duplicates (normalised key); "
                                         "skip MinHash near-duplicates and conflicts."),
-        threshold: float = typer.Option(0.8, "--threshold", help="Estimated Jaccard similarity of character "
+        threshold: float = typer.Option(0.7, "--threshold", help="Estimated Jaccard similarity of character "
                                         "5-grams at or above which two texts are near-duplicates."),
         keep: str = typer.Option("first", "--keep", help="Which record a cluster keeps: first, longest, best-score."),
         score_key: Optional[str] = typer.Option(None, "--score-key", help="meta.scores key for --keep best-score "
                                                 "(default: mean of the numeric scores)."),
-        num_perm: int = typer.Option(128, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
+        num_perm: int = typer.Option(64, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
         ngram: int = typer.Option(5, "--ngram", help="Character n-gram size of the shingles."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write clusters (kept + dropped ids) to this JSONL."),
         conflicts: Optional[Path] = typer.Option(None, "--conflicts", help="Write conflict groups (same prompt, "

@@ -137,6 +137,7 @@ def _run_split(run, inputs, paths, sizes_in, *, stratify, seed, leakage, leakage
             with atomic_open(report, "wb") as fh:
                 for c in leaks:
                     fh.write(orjson.dumps({"members": [{"id": ids[j], "split": names[int(before[j])],
+                                                        "source": sk.origins[j][0] if sk.origins[j] else None,
                                                         "line": sk.origins[j][1] if sk.origins[j] else None}
                                                        for j in c], "moved_to_train": leakage == "move"}) + b"\n")
 

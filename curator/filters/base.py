@@ -60,7 +60,7 @@ class Filter:
     def __post_init__(self) -> None:
         self.setup()
 
-    def params(self) -> dict[str, Any]:
+    def param_values(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
 

@@ -55,7 +55,7 @@ class Refusal(Filter):
         if self.action not in ("drop", "tag"):
             raise UsageError(f"action {self.action!r}: choose drop or tag")
         words = [p.lower() for p in self.phrases + self.extra_phrases if p.strip()]
-        self._re = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))) if words else None
+        self._re = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))) if words else None
         self.edits = self.action == "tag"  # type: ignore[misc]
 
     def filter(self, conv: Conversation) -> Verdict:

@@ -18,7 +18,7 @@ from curator import langid
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip
 from curator.filters.base import Drop, Filter, Verdict, register
-from curator.record import Conversation
+from curator.record import ROLES, Conversation
 
 
 @register
@@ -34,7 +34,7 @@ class Language(Filter):
     per_role: dict = field(default_factory=dict,
                            metadata={"help": "override per role, e.g. {user: [zh], assistant: [zh, en]}"})
     min_confidence: float = field(default=0.5, metadata={"help": "detections below this count as unknown"})
-    min_chars: int = field(default=20, metadata={"help": "shorter text (code removed) counts as unknown"})
+    min_chars: int = field(default=20, metadata={"help": "shorter non-CJK text (code removed) counts as unknown"})
     unknown: str = field(default="keep", metadata={"help": "keep or drop text whose language is unknown"})
 
     def setup(self) -> None:
@@ -42,7 +42,10 @@ class Language(Filter):
         check_roles(list(self.per_role), "per_role")
         if self.unknown not in ("keep", "drop"):
             raise UsageError(f"unknown {self.unknown!r}: choose keep or drop")
-        self._allowed = {r: set(self.per_role.get(r, self.allowed)) for r in set(self.roles) | set(self.per_role)}
+        # Roles in a fixed order (not set order, which changes with the hash seed): the first failing
+        # role names the reject, and output must be byte-identical run to run.
+        checked = [r for r in ROLES if r in self.roles or r in self.per_role]
+        self._allowed = {r: set(self.per_role.get(r, self.allowed)) for r in checked}
         for r, langs in self.per_role.items():
             if not isinstance(langs, list):
                 raise UsageError(f"per_role.{r} should be a list of language codes, got {langs!r}")
@@ -52,7 +55,8 @@ class Language(Filter):
             text = "\n".join(m.content for m in conv.messages if m.role == role)
             if not text:
                 continue
-            if len(langid.strip_code(text)) < self.min_chars:
+            # Short CJK text is decided by script and stays reliable; short Latin text does not.
+            if len(langid.strip_code(text)) < self.min_chars and not langid.has_cjk(text):
                 lang, conf = langid.UNKNOWN, 0.0
             else:
                 lang, conf = langid.detect(text)

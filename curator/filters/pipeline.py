@@ -51,7 +51,7 @@ class FilterPipeline:
 
     def describe(self) -> list[dict]:
         """Filters in run order with their parameters (for the manifest)."""
-        return [{"filter": s.label, "params": s.filter.params()} for s in self.steps]
+        return [{"filter": s.label, "params": s.filter.param_values()} for s in self.steps]
 
     def check(self, conv: Conversation) -> tuple[Conversation, Rejected | None]:
         """Run every filter on one record: (record to keep — a copy when a filter edited it, or the drop)."""

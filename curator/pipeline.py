@@ -17,7 +17,9 @@ into its options, so the recipe accepts exactly what the command line accepts an
 never drift apart: keys are checked against the command's own parameters, and an unknown key is
 an error naming the stage, the key and the closest real one. A stage's positional input is the
 recipe key of the same name (``inputs``, ``sources``…, where ``@prev`` means the previous stage's
-output and ``@LABEL`` an earlier stage's) or, when absent, the previous stage's output.
+output, ``@LABEL`` an earlier stage's and ``@LABEL.eval`` a split's eval file) or, when absent,
+the previous stage's output. Path-typed options, and any value written ``./x`` or ``../x`` (a model
+folder given to ``--model``, say), are resolved relative to the recipe file.
 
 Re-running skips a stage whose command, parameters and input files are unchanged and whose
 outputs are still the ones it wrote (fingerprints in ``pipeline_state.json``); an interrupted
@@ -203,7 +205,7 @@ def _stage_outputs(st: Stage, cmd, workdir: Path) -> dict[str, Path]:
     outs: dict[str, Path] = {}
     if "train" in known and "eval" in known and st.command == "split":
         outs = {"data": workdir / f"{st.label}.train.jsonl", "eval": workdir / f"{st.label}.eval.jsonl"}
-        if "test" in known and st.params.get("test_ratio", st.params.get("test")):
+        if "test" in known and st.params.get("test_size"):
             outs["test"] = workdir / f"{st.label}.test.jsonl"
         return outs
     return {"data": workdir / f"{st.label}.jsonl"}
@@ -252,7 +254,8 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
         for v in values:
             v = str(v).lower() if isinstance(v, bool) else v
             sv = str(v)
-            if _is_path_param(prm) or sv.startswith("@"):
+            # Path parameters, @references and any value written as ./x or ../x are recipe-relative.
+            if _is_path_param(prm) or sv.startswith(("@", "./", "../")):
                 sv = _resolve_token(sv, recipe, outputs, prev)
             args += [opt, sv]
     return args, outs

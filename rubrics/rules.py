@@ -15,6 +15,8 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
+from curator.answer_match import match as answer_match
+from curator.answer_match import reference_text
 from curator.record import Conversation, Message
 from rubrics.base import Rubric, Score, reference_of
 
@@ -234,37 +236,6 @@ def code_fences_balanced(conv: Conversation, cand: Message) -> Score:
 
 
 # -- reasoning: answer after the reasoning matches a reference --------------------------------
-_NUM = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:/\d+)?|-?\.\d+")
-
-
-def last_number(text: str) -> str | None:
-    """The last number in `text`, normalised (thousands commas removed, trailing .0 dropped,
-    fractions kept as a/b) so "1,000.0" and "1000" compare equal."""
-    hits = _NUM.findall(text.replace("，", ","))
-    if not hits:
-        return None
-    s = hits[-1].replace(",", "")
-    if "/" in s:
-        a, b = s.split("/", 1)
-        try:
-            return _fmt(float(a) / float(b)) if float(b) else s
-        except ValueError:
-            return s
-    try:
-        return _fmt(float(s))
-    except ValueError:
-        return s
-
-
-def _fmt(x: float) -> str:
-    return str(int(x)) if x == int(x) else repr(round(x, 9))
-
-
-def _reference_answer(ref: str) -> str:
-    # GSM8K references end with "#### 72"; the part after the marker is the answer.
-    return ref.rsplit("####", 1)[1] if "####" in ref else ref
-
-
 def _answer_part(cand: Message) -> str:
     text = cand.content
     if cand.reasoning is None and "</think>" in text:
@@ -276,24 +247,26 @@ def _answer_part(cand: Message) -> str:
 def answer_matches_reference(conv: Conversation, cand: Message, *, mode: str = "number",
                              reference_field: str = "reference") -> Score:
     """The answer after the reasoning matches ``meta[reference_field]``. mode=number: last number
-    equal (the usual math rejection-sampling check); exact: equal after whitespace/case folding;
-    contains: the reference appears in the answer. No reference -> not passed, said so."""
+    equal (the usual math rejection-sampling check; `curator.answer_match`); exact: equal after
+    NFKC/case/punctuation folding; auto: number when the reference has one; contains: the
+    reference appears in the answer. No reference -> not passed, said so."""
     ref = reference_of(conv, reference_field)
     if ref is None:
         return Score(0.0, False, f"no reference answer in meta.{reference_field}")
     answer = _answer_part(cand)
-    ref_ans = _reference_answer(ref)
-    if mode == "number":
-        want, got = last_number(ref_ans), last_number(answer)
-        if want is None:
-            return Score(0.0, False, "reference has no number")
-        return _binary(got == want, f"last number {got} equals the reference", f"last number {got}, reference {want}")
-    a, r = " ".join(_norm(answer).split()), " ".join(_norm(ref_ans).split())
-    if mode == "exact":
-        return _binary(a == r, "answer equals the reference", "answer differs from the reference")
     if mode == "contains":
+        a, r = " ".join(_norm(answer).split()), " ".join(_norm(reference_text(ref)).split())
         return _binary(r in a, "answer contains the reference", "reference not found in the answer")
-    raise ValueError(f"answer_matches_reference: mode must be number, exact or contains, not {mode!r}")
+    if mode not in ("number", "exact", "auto"):
+        raise ValueError(f"answer_matches_reference: mode must be number, exact, auto or contains, not {mode!r}")
+    # The same comparison as the `answer_match` filter, so scoring and filtering agree.
+    m = answer_match(answer, ref, mode)
+    if m.mode == "number" and m.expected is None:
+        return Score(0.0, False, "reference has no number")
+    if m.mode == "number":
+        return _binary(m.matched, f"last number {m.got} equals the reference",
+                       f"last number {m.got}, reference {m.expected}")
+    return _binary(m.matched, "answer equals the reference", "answer differs from the reference")
 
 
 class RuleRubric(Rubric):

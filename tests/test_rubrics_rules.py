@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from curator.record import Conversation, Message
-from rubrics.rules import RULES, RuleRubric, last_number, script_language
+from curator.answer_match import last_number, to_fraction
+from rubrics.rules import RULES, RuleRubric, script_language
 
 
 def conv(prompt: str, **meta) -> Conversation:
@@ -93,10 +94,10 @@ def test_code_fences():
 
 
 def test_last_number_normalises():
-    assert last_number("The total is 1,000.0 dollars") == "1000"
-    assert last_number("答案是 3/4") == "0.75"
+    assert to_fraction(last_number("The total is 1,000.0 dollars")) == 1000
+    assert to_fraction(last_number("答案是 3/4")) == to_fraction("0.75")
     assert last_number("no numbers") is None
-    assert last_number("it went from 5 to -3") == "-3"
+    assert to_fraction(last_number("it went from 5 to -3")) == -3
 
 
 def test_answer_matches_reference_math():

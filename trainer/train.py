@@ -173,6 +173,9 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     import datasets
 
     datasets.disable_progress_bars()
+    from huggingface_hub.utils import disable_progress_bars
+
+    disable_progress_bars()  # "Loading weights"/"Writing model shards" bars would bury the summary
     cfg = cfg.resolved()
     if not cfg.data:
         raise UsageError("no training data given")

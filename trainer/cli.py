@@ -1,14 +1,164 @@
-"""`train` — placeholder entry point until the training issue lands."""
+"""`train` (also `python -m trainer`, and `accelerate launch -m trainer ...` for several GPUs).
+
+    train DATA... -o OUT --model PATH [--config train.yaml] [--flag value ...] [key=value ...]
+    train DATA... --model PATH --preview N
+    train merge OUT -o MERGED
+    train generate OUT --prompts eval.jsonl -o outputs.jsonl
+    train make-tiny OUT [--kind causal|reward]
+
+The training flags are generated from `trainer.config.TrainConfig`, so --help shows its
+docstrings and defaults. argparse rather than typer here because the flag set is data (the
+dataclass), and `key=value` overrides mix with DATA paths in the positional list.
+"""
 
 from __future__ import annotations
 
-import typer
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
 
-app = typer.Typer(name="train", add_completion=False, help="Supervised fine-tuning on curated data.")
+from curator.errors import UsageError
+
+SUBCOMMANDS = ("merge", "generate", "make-tiny")
 
 
-@app.callback(invoke_without_command=True)
-def main() -> None:
-    """Not built yet."""
-    typer.echo("train: not built yet")
-    raise typer.Exit(2)
+def _err(msg: str) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+
+    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(msg)}")
+    return 2
+
+
+def train_parser() -> argparse.ArgumentParser:
+    from trainer.config import TrainConfig, field_help
+
+    helps = field_help()
+    ap = argparse.ArgumentParser(
+        prog="train", description="Supervised fine-tuning on curated data (TRL SFTTrainer + PEFT). "
+        "Subcommands: merge, generate, make-tiny (see `train SUBCOMMAND --help`).",
+        epilog="Values: defaults < --config YAML < --flags < key=value. Several GPUs: "
+               "accelerate launch -m trainer DATA ... (see docs/train.md).")
+    ap.add_argument("inputs", nargs="*", metavar="DATA|key=value", help="training data files, then key=value overrides")
+    ap.add_argument("--config", help="YAML file of config keys (read with yaml.safe_load)")
+    ap.add_argument("--preview", type=int, metavar="N", help="render N examples with trained tokens highlighted; no training")
+    for f in dataclasses.fields(TrainConfig):
+        if f.name == "data":
+            continue
+        flags = [f"--{f.name.replace('_', '-')}"] + (["-o"] if f.name == "out" else [])
+        default = f.default if f.default is not dataclasses.MISSING else None
+        text = f"{helps.get(f.name, '')} (default: {default})".replace("%", "%%")
+        if str(f.type).startswith("bool"):
+            ap.add_argument(*flags, dest=f.name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS, help=text)
+        else:
+            ap.add_argument(*flags, dest=f.name, default=argparse.SUPPRESS, metavar=f.name.upper(), help=text)
+    return ap
+
+
+def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
+    from trainer.config import build_config, load_yaml, parse_overrides
+
+    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview")}
+    data = [x for x in ns.inputs if "=" not in x or Path(x).exists()]
+    overrides = parse_overrides([x for x in ns.inputs if x not in data])
+    given = {**flags, **overrides}
+    layers: list[dict[str, Any]] = []
+    resume = given.get("resume_from")
+    if resume:  # a resumed run starts from the config it was started with
+        used = Path(resume) / "train_config.yaml"
+        if used.exists():
+            base = load_yaml(used)
+            base.pop("resume_from", None)
+            layers.append(base)
+        layers.append({"out": resume})
+    if ns.config:
+        layers.append(load_yaml(ns.config))
+    if data:
+        layers.append({"data": data})
+    layers += [flags, overrides]
+    cfg = build_config(*layers)
+    return cfg, {"config": ns.config, **{k: str(v) for k, v in given.items()}, "data": cfg.data}
+
+
+def cmd_train(argv: list[str]) -> int:
+    ns = train_parser().parse_intermixed_args(argv)
+    cfg, params = config_from_args(ns)
+    if not cfg.model:
+        raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
+    if ns.preview is not None:
+        from trainer.preview import preview
+
+        if not cfg.data:
+            raise UsageError("no data to preview: pass DATA files")
+        return preview(cfg, ns.preview)
+    from rich.console import Console
+
+    from trainer.train import run, summary_lines
+
+    summary = run(cfg, params)
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    for line in summary_lines(summary):
+        console.print(line, markup=False)
+    return summary["exit_code"]
+
+
+def cmd_merge(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="train merge", description="Merge a LoRA adapter (a train OUT folder) into its base model.")
+    ap.add_argument("out", help="the OUT folder of a LoRA run")
+    ap.add_argument("-o", "--output", required=True, help="folder for the merged model")
+    ap.add_argument("--base", help="base model folder (default: the one recorded in adapter_config.json)")
+    a = ap.parse_args(argv)
+    from trainer.merge import merge
+
+    print(f"merged model written to {merge(a.out, a.output, a.base)}")
+    return 0
+
+
+def cmd_generate(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="train generate", description="Answer held-out prompts with a trained model; "
+                                 "writes canonical records for `curate review`.")
+    ap.add_argument("out", help="a train OUT folder (LoRA adapter or full model) or a merged model")
+    ap.add_argument("--prompts", required=True, help="prompt records (any format; answers, if any, become meta.reference)")
+    ap.add_argument("-o", "--output", required=True, help="output records (.jsonl, .json, .parquet ...)")
+    ap.add_argument("--max-new-tokens", type=int, default=256)
+    ap.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (deterministic)")
+    ap.add_argument("--batch-size", type=int, default=8)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--base", help="base model folder for an adapter (default: from adapter_config.json)")
+    a = ap.parse_args(argv)
+    from trainer.generate import generate
+
+    return generate(a.out, a.prompts, a.output, max_new_tokens=a.max_new_tokens, temperature=a.temperature,
+                    batch_size=a.batch_size, seed=a.seed, base=a.base)
+
+
+def cmd_make_tiny(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="train make-tiny", description="Build a tiny offline Qwen2 model + tokenizer "
+                                 "(ChatML template with {% generation %} markers) for tests and demos.")
+    ap.add_argument("out")
+    ap.add_argument("--kind", choices=["causal", "reward"], default="causal")
+    ap.add_argument("--seed", type=int, default=0)
+    a = ap.parse_args(argv)
+    from trainer.tiny import build_tiny_model
+
+    print(build_tiny_model(a.out, kind=a.kind, seed=a.seed))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    handlers = {"merge": cmd_merge, "generate": cmd_generate, "make-tiny": cmd_make_tiny}
+    handler = handlers.get(argv[0]) if argv else None
+    try:
+        return handler(argv[1:]) if handler else cmd_train(argv)
+    except UsageError as e:
+        return _err(str(e))
+    except KeyboardInterrupt:
+        return _err("interrupted")
+
+
+def app(argv: list[str] | None = None, prog_name: str = "train") -> None:
+    """Console-script entry point (`train = trainer.cli:app`)."""
+    sys.exit(main(argv))

@@ -15,32 +15,13 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from trainer.templates import CHATML
+
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<tool_call>", "</tool_call>"]
 
-# ChatML, as Qwen uses it. `{% generation %}` marks the tokens the loss is computed on (TRL's
-# assistant_only_loss reads them through return_assistant_tokens_mask); <|im_end|> sits inside
-# the markers so the model learns to stop. Reasoning is rendered in <think> tags inside the
-# assistant turn, as R1/Qwen3 models expect it.
-CHAT_TEMPLATE = (
-    "{%- if tools %}<|im_start|>system\n# Tools\n{{ tools | tojson }}<|im_end|>\n{%- endif %}"
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|im_start|>assistant\n' }}"
-    "{%- generation %}"
-    "{%- if message.get('reasoning_content') %}{{- '<think>\n' + message['reasoning_content'] + '\n</think>\n\n' }}{%- endif %}"
-    "{{- message['content'] or '' }}"
-    "{%- if message.get('tool_calls') %}{%- for call in message['tool_calls'] %}"
-    "{{- '<tool_call>\n' + (call['function'] | tojson) + '\n</tool_call>' }}"
-    "{%- endfor %}{%- endif %}"
-    "{{- '<|im_end|>' }}"
-    "{%- endgeneration %}"
-    "{{- '\n' }}"
-    "{%- else %}"
-    "{{- '<|im_start|>' + message['role'] + '\n' + (message['content'] or '') + '<|im_end|>\n' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}"
-)
+# ChatML with `{% generation %}` markers (see trainer.templates): <|im_end|> sits inside the
+# markers so the model learns to stop; reasoning is rendered in <think> tags inside the assistant turn.
+CHAT_TEMPLATE = CHATML
 
 _EXTRA_TEXT = [
     "The quick brown fox jumps over the lazy dog. 0123456789 + - * / = ( ) [ ] { } < > , . ; : ! ?",

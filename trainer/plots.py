@@ -1,0 +1,42 @@
+"""``loss.png``: train and eval loss against optimizer steps, drawn from ``metrics.jsonl``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def read_metrics(path: str | Path) -> list[dict]:
+    p = Path(path)
+    if not p.exists():
+        return []
+    return [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def plot_loss(metrics_path: str | Path, out_png: str | Path, title: str = "") -> Path:
+    """Draw the curves (Agg backend: no display needed) and return the PNG path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = read_metrics(metrics_path)
+    train = [(r["step"], r["loss"]) for r in rows if "loss" in r]
+    evals = [(r["step"], r["eval_loss"]) for r in rows if "eval_loss" in r]
+    fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
+    if train:
+        ax.plot(*zip(*train), label="train loss", color="tab:blue")
+    if evals:
+        ax.plot(*zip(*evals), label="eval loss", color="tab:orange", marker="o")
+        best = min(evals, key=lambda e: e[1])
+        ax.axvline(best[0], color="tab:green", linestyle=":", label=f"best (step {best[0]})")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title or "training loss")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    out = Path(out_png)
+    fig.savefig(out)
+    plt.close(fig)
+    return out

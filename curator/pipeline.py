@@ -29,6 +29,7 @@ SQLite cache, sending no request that was already answered.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
@@ -129,15 +130,38 @@ def _command(name: str):
     import typer
 
     if name == "train":
-        try:
-            from trainer.cli import app as train_app
-        except ImportError:
-            return None
-        return typer.main.get_command(train_app)
+        return _train_command()
     from curator.cli import app
 
     group = typer.main.get_command(app)
     return group.commands.get(name)  # type: ignore[attr-defined]
+
+
+@dataclass
+class _TrainParam:
+    name: str
+    opts: list[str]
+    param_type_name: str = "option"
+
+
+@dataclass
+class _TrainCommand:
+    """`train` parses its own flags (argparse, from the TrainConfig dataclass) and takes
+    ``key=value`` overrides after the data paths; the recipe passes every key that way."""
+
+    params: list[_TrainParam]
+
+
+def _train_command() -> _TrainCommand | None:
+    import importlib.util
+
+    if importlib.util.find_spec("trl") is None or importlib.util.find_spec("peft") is None:
+        return None
+    from trainer.config import TrainConfig
+
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    return _TrainCommand([_TrainParam("data", ["data"], "argument")] +
+                         [_TrainParam(n, ["--" + n.replace("_", "-")]) for n in names if n != "data"])
 
 
 def _params(cmd) -> dict[str, Any]:
@@ -236,9 +260,18 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
         if "test" in outs:
             args += ["--test", str(outs["test"])]
     elif "out" in known:
-        args += ["-o", str(outs.get("data", outs.get("model")))]
+        args += ["--out", str(outs.get("data", outs.get("model")))]
     if st.command == "train" and "eval" in known and "eval" not in params and prev and "eval" in outputs.get(prev, {}):
         params["eval"] = "@prev.eval"
+    if st.command == "train":
+        for key, value in params.items():
+            if value is None:
+                continue
+            sv = str(value).lower() if isinstance(value, bool) else str(value)
+            if sv.startswith(("@", "./", "../")):
+                sv = _resolve_token(sv, recipe, outputs, prev)
+            args.append(f"{key.replace('-', '_')}={sv}")
+        return args, outs
     for key, value in params.items():
         prm = known[key.replace("-", "_")]
         opt = next((o for o in prm.opts if o.startswith("--")), prm.opts[0])
@@ -346,7 +379,8 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
         if i < lo or i > hi:
             if i < lo:  # earlier stages' outputs feed the selected ones
                 outputs[st.label] = outs
-                prev = st.label
+                if st.command != "report":
+                    prev = st.label
             continue
         fp = _fingerprint(st, args, outs)
         saved = state.get(st.label, {})
@@ -369,7 +403,8 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
             state[st.label] = {"fingerprint": fp, "outputs_hash": _outputs_hash(outs)}
             _save_state(recipe.workdir, state)
         outputs[st.label] = outs
-        prev = st.label
+        if st.command != "report":  # a report is a side output: the next stage reads the data before it
+            prev = st.label
     return results
 
 

@@ -140,10 +140,17 @@ def cmd_make_tiny(argv: list[str]) -> int:
     ap.add_argument("out")
     ap.add_argument("--kind", choices=["causal", "reward"], default="causal")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--warmup-steps", type=int, default=300,
+                    help="steps of chat-format training on the sample data so answers end with the "
+                         "end-of-turn token (causal only; 0 = random weights)")
     a = ap.parse_args(argv)
-    from trainer.tiny import build_tiny_model
+    from trainer.tiny import build_tiny_model, warm_up
 
-    print(build_tiny_model(a.out, kind=a.kind, seed=a.seed))
+    path = build_tiny_model(a.out, kind=a.kind, seed=a.seed)
+    if a.kind == "causal" and a.warmup_steps > 0:
+        loss = warm_up(path, steps=a.warmup_steps, seed=a.seed)
+        print(f"warm-up: {a.warmup_steps} steps, final loss {loss:.3f}")
+    print(path)
     return 0
 
 

@@ -106,6 +106,65 @@ def build_tiny_model(out: str | Path, *, kind: str = "causal", sample_dir: str |
     return out
 
 
+def _sample_conversations(sample_dir: Path) -> list[list[dict]]:
+    """Valid conversations of the sample data, as chat-template messages."""
+    from curator.io import read_records
+    from curator.rejects import RejectSink
+
+    convs = []
+    sink = RejectSink(None)
+    for f in sorted(sample_dir.glob("*.json*")):
+        for conv in read_records(f, rejects=sink):
+            if any(m.tool_calls or m.role == "tool" for m in conv.messages):
+                continue
+            convs.append([m.to_dict() for m in conv.messages])
+    return convs
+
+
+def warm_up(path: str | Path, *, steps: int = 300, lr: float = 3e-3, sample_dir: str | Path | None = None,
+            seed: int = 0) -> float:
+    """Teach the tiny model the chat format: a few hundred full-parameter steps on the sample
+    conversations, loss on assistant tokens only. Afterwards it writes short answers that end
+    with <|im_end|> — still noise, but noise that stops, which is what a demo of distillation and
+    best-of-K needs (an untrained model never emits the end-of-turn token, so every answer would be
+    truncated). Returns the final loss. A plain torch loop on purpose: this is a fixture, not SFT.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = Path(path)
+    sample = Path(sample_dir) if sample_dir else Path(__file__).resolve().parent.parent / "sample_data"
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path)
+    torch.manual_seed(seed)
+    examples = []
+    for msgs in _sample_conversations(sample):
+        enc = tok.apply_chat_template(msgs, tokenize=True, return_dict=True, return_assistant_tokens_mask=True)
+        ids = torch.tensor(enc["input_ids"][:256])
+        labels = torch.where(torch.tensor(enc["assistant_masks"][:256]) == 1, ids, torch.tensor(-100))
+        examples.append((ids, labels))
+    opt = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    loss_value = float("nan")
+    g = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        batch = [examples[int(i)] for i in torch.randint(len(examples), (8,), generator=g)]
+        width = max(len(ids) for ids, _ in batch)
+        ids = torch.full((len(batch), width), tok.pad_token_id)
+        labels = torch.full((len(batch), width), -100)
+        att = torch.zeros((len(batch), width), dtype=torch.long)
+        for row, (x, y) in enumerate(batch):
+            ids[row, : len(x)], labels[row, : len(y)], att[row, : len(x)] = x, y, 1
+        loss = model(input_ids=ids, attention_mask=att, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        loss_value = float(loss)
+    model.eval()
+    model.save_pretrained(path)
+    return loss_value
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m trainer.tiny", description=__doc__.splitlines()[0])
     ap.add_argument("out")

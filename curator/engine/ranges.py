@@ -13,7 +13,7 @@ convert them to JSONL/Parquet first, to spread them over a cluster.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,15 @@ DEFAULT_RANGE_BYTES = 8 << 20
 class Range:
     """One unit of work: `kind` jsonl (bytes start..end), parquet (row groups), or whole (file)."""
 
-    path: str
+    path: str  # as the user gave it: the label in messages (`file:line`)
     kind: str
     first: int  # line (jsonl) or row (parquet, whole) number of the range's first row
     start: int = 0  # jsonl: byte offset; parquet: first row group
     end: int = 0  # jsonl: byte end (exclusive); parquet: last row group (exclusive)
+    abspath: str = ""  # what a worker opens (workers do not share the driver's working directory)
+
+    def file(self) -> str:
+        return self.abspath or self.path
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -80,14 +84,16 @@ def parquet_ranges(path: str | os.PathLike[str], range_rows: int = 65536) -> lis
 def plan_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:
     """The ranges of one input, in file order."""
     p = Path(path)
+    ranges = [Range(str(p), "whole", 1)]
     if _plain_jsonl(p):
-        return jsonl_ranges(p, range_bytes)
-    if p.is_file() and p.name.lower().endswith(".parquet"):
+        ranges = jsonl_ranges(p, range_bytes)
+    elif p.is_file() and p.name.lower().endswith(".parquet"):
         try:
-            return parquet_ranges(p)
+            ranges = parquet_ranges(p)
         except Exception:  # unreadable: one whole-file range reports it the way the local reader does
             pass
-    return [Range(str(p), "whole", 1)]
+    full = str(p.resolve())
+    return [replace(r, abspath=full) for r in ranges]
 
 
 def range_bytes_for(paths: list[str | os.PathLike[str]], workers: int) -> int:

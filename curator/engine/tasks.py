@@ -32,9 +32,11 @@ RejectFn = Callable[[Conversation, str, str], None]
 
 
 class Stage(Protocol):
-    """A stage as the engine maps it: pure over one batch; drops go through `reject`."""
+    """A stage as the engine maps it: records of one range stream in, survivors stream out; drops go
+    through `reject`, counters (for the manifest) into `counts`. Streaming keeps the local order of
+    rejects; a stage that works on batches cuts the stream into batches itself."""
 
-    def __call__(self, convs: list[Conversation], reject: RejectFn) -> tuple[list[Conversation], dict[str, int]]: ...
+    def __call__(self, convs: Iterator[Conversation], reject: RejectFn, counts: Counter) -> Iterator[Conversation]: ...
 
 
 @dataclass(frozen=True)
@@ -42,22 +44,43 @@ class Lineage:
     """convert: the record passes through with the step added to its lineage."""
 
     step: str
-    per_record = True  # may be applied as rows stream, which keeps the local reject order exactly
 
-    def __call__(self, convs, reject):
+    def __call__(self, convs, reject, counts):
         for c in convs:
             c.add_lineage(self.step)
-        return convs, {}
+            yield c
 
 
 @dataclass(frozen=True)
 class Identity:
     """validate: reading and validating is the whole stage."""
 
-    per_record = True
+    def __call__(self, convs, reject, counts):
+        return convs
 
-    def __call__(self, convs, reject):
-        return convs, {}
+
+@dataclass(frozen=True)
+class Score:
+    """score with rule rubrics: `curator.score.score_records`, rubrics loaded once per worker."""
+
+    refs: tuple[str, ...]
+    batch_size: int = 64
+
+    def __call__(self, convs, reject, counts):
+        from curator.score import score_records
+
+        return score_records(convs, _rubrics(self.refs), reject=reject, batch_size=self.batch_size, counts=counts)
+
+
+_RUBRIC_CACHE: dict[tuple[str, ...], Any] = {}
+
+
+def _rubrics(refs: tuple[str, ...]) -> Any:
+    if refs not in _RUBRIC_CACHE:
+        from rubrics.load import load_rubric
+
+        _RUBRIC_CACHE[refs] = [load_rubric(r) for r in refs]
+    return _RUBRIC_CACHE[refs]
 
 
 @dataclass(frozen=True)
@@ -91,21 +114,21 @@ class BufferSink(RejectSink):
 def raw_rows(r: Range, encoding: str | None) -> Iterator[RawRow]:
     """The raw rows of one range, numbered as the local reader numbers them."""
     if r.kind == "jsonl":
-        with open(r.path, "rb") as fh:
+        with open(r.file(), "rb") as fh:
             fh.seek(r.start)
             data = fh.read(r.end - r.start)
         yield from _iter_jsonl(_io.BytesIO(data), encoding, start=r.first)
     elif r.kind == "parquet":
         import pyarrow.parquet as pq
 
-        pf = pq.ParquetFile(r.path)
+        pf = pq.ParquetFile(r.file())
         n = r.first
         for g in range(r.start, r.end):
             for row in pf.read_row_group(g).to_pylist():
                 yield RawRow(n, row)
                 n += 1
     else:
-        yield from iter_rows(r.path, encoding)
+        yield from iter_rows(r.file(), encoding)
 
 
 def read_range(r: Range, spec: ReadSpec, sink: RejectSink, stats: ReadStats) -> Iterator[Conversation]:
@@ -149,23 +172,13 @@ class RangeTask:
             r = Range(**orjson.loads(item))
             sink = BufferSink(self.command)
             stats = ReadStats()
-            stream = read_range(r, self.read, sink, stats)
             counts: Counter[str] = Counter()
             rows: list[bytes] = []
             kept = 0
-            if getattr(self.stage, "per_record", False):
-                for conv in stream:
-                    convs, c = self.stage([conv], sink.reject)
-                    counts.update(c)
-                    kept += len(convs)
-                    if self.write is not None:
-                        rows.extend(render_rows(convs, self.write, sink))
-            else:
-                convs, c = self.stage(list(stream), sink.reject)
-                counts.update(c)
-                kept = len(convs)
+            for conv in self.stage(read_range(r, self.read, sink, stats), sink.reject, counts):
+                kept += 1
                 if self.write is not None:
-                    rows = render_rows(convs, self.write, sink)
+                    rows.extend(render_rows([conv], self.write, sink))
             for b in rows:
                 kinds.append("row")
                 datas.append(b)

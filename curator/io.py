@@ -29,7 +29,7 @@ from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, detect_format, get_format
 from curator.record import Conversation
 from curator.rejects import RejectSink
-from curator.validate import first_problem
+from curator.validate import first_problem, line_is_clean
 
 PathLike = str | os.PathLike[str]
 DATA_SUFFIXES = (".jsonl.gz", ".json.gz", ".jsonl", ".json", ".parquet")
@@ -44,6 +44,7 @@ class RawRow:
     row: Any
     error: RowError | None = None
     raw: Any = None  # the undecodable text, kept for the rejects file
+    clean: bool = False  # the raw line was screened: no text can hold a bad character
 
 
 def _is_hf_folder(p: Path) -> bool:
@@ -57,7 +58,7 @@ def describe_unit(path: PathLike) -> str:
 
 
 def _decode_line(line: bytes, n: int, encoding: str | None) -> tuple[Any, RowError | None]:
-    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+    if not _is_utf8(encoding):
         try:
             line = line.decode(encoding).encode("utf-8")
         except (UnicodeDecodeError, LookupError) as e:
@@ -71,7 +72,11 @@ def _decode_line(line: bytes, n: int, encoding: str | None) -> tuple[Any, RowErr
             bad = _first_bad_byte(line)
             return None, RowError("encoding", f"not valid UTF-8{bad}",
                                   fix="if the file is GB18030/GBK (common for Chinese data) pass --encoding gb18030")
-        return None, RowError("invalid_json", f"invalid JSON: {msg}", fix="fix the JSON syntax on this line")
+        # The parser's "line 2 column 1" counts the line's own newline; in a JSONL file the
+        # useful position is the column on this line.
+        col = min(e.pos, len(line.rstrip(b"\r\n"))) + 1
+        return None, RowError("invalid_json", f"invalid JSON at column {col}: {e.msg}",
+                              fix="fix the JSON syntax on this line")
 
 
 def _first_bad_byte(data: bytes) -> str:
@@ -82,15 +87,35 @@ def _first_bad_byte(data: bytes) -> str:
     return ""
 
 
+def _is_utf8(encoding: str | None) -> bool:
+    return not encoding or encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
+
+
 def _iter_jsonl(fh: Iterable[bytes], encoding: str | None, start: int = 1) -> Iterator[RawRow]:
     """Rows of JSON Lines; `start` is the line number of the first line (a byte range of a file)."""
+    transcode = not _is_utf8(encoding)
+    loads = orjson.loads
     for n, line in enumerate(fh, start):
         if n == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
-        if not line.strip():
-            continue
-        row, err = _decode_line(line, n, encoding)
-        yield RawRow(n, row, err, line.decode("utf-8", "replace").rstrip("\r\n") if err else None)
+        if transcode:
+            if not line.strip():
+                continue
+            row, err = _decode_line(line, n, encoding)
+            if err is None:
+                line = line.decode(encoding).encode("utf-8")  # type: ignore[arg-type]
+        else:
+            # Fast path (the hot loop of every command): parse first, ask questions on failure.
+            try:
+                row, err = loads(line), None
+            except orjson.JSONDecodeError:
+                if not line.strip():
+                    continue
+                row, err = _decode_line(line, n, None)
+        if err is not None:
+            yield RawRow(n, None, err, line.decode("utf-8", "replace").rstrip("\r\n"))
+        else:
+            yield RawRow(n, row, None, None, line_is_clean(line))
 
 
 def _position(text: str, pos: int) -> str:
@@ -103,7 +128,7 @@ def _iter_json_array(p: Path, encoding: str | None) -> Iterator[RawRow]:
     data = _read_bytes(p)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    if encoding and encoding.lower().replace("-", "") not in ("utf8", "utf8sig"):
+    if not _is_utf8(encoding):
         try:
             data = data.decode(encoding).encode("utf-8")
         except (UnicodeDecodeError, LookupError) as e:
@@ -177,6 +202,13 @@ def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
             yield RawRow(n, dict(row) if not isinstance(row, dict) and hasattr(row, "keys") else row)
         return
     p = Path(source)
+    if encoding:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise UsageError(f"--encoding {encoding}: unknown encoding (e.g. utf-8, gb18030, gbk, big5, utf-16)") from None
     if not p.exists():
         raise UsageError(f"{p}: no such file")
     if p.is_dir():
@@ -283,7 +315,7 @@ def parse_rows(
             except RowError as e:
                 err = e
             if conv is not None and validate:
-                err = first_problem(conv, allow)
+                err = first_problem(conv, allow, scan_chars=not raw.clean)
         if err is not None:
             msg = f"{label}:{raw.n}: {err.sentence()}"
             if rejects is None:
@@ -358,16 +390,20 @@ class RecordWriter:
 
         if not self._batch:
             return
-        rows = [_parquet_row(r) for r in self._batch]
+        name = self.module.NAME
+        rows = [_parquet_row(r, name) for r in self._batch]
         self._batch = []
         if self._pq_writer is None:
-            table = pa.Table.from_pylist(rows)
-            self._pq_writer = pq.ParquetWriter(self._raw, table.schema)
-        else:
-            try:
-                table = pa.Table.from_pylist(rows, schema=self._pq_writer.schema)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError) as e:
-                raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
+            self._pq_writer = pq.ParquetWriter(self._raw, _parquet_schema(name, rows))
+        schema = self._pq_writer.schema
+        new = {k for r in rows for k in r} - set(schema.names)
+        if new:  # from_pylist would silently drop them
+            raise UsageError(f"{self.path}: rows do not share one Parquet schema (columns {sorted(new)} appear only "
+                             f"after row {self.count - len(rows)}); write JSONL instead")
+        try:
+            table = pa.Table.from_pylist(rows, schema=schema)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
         self._pq_writer.write_table(table)
 
     def close(self) -> None:
@@ -420,14 +456,55 @@ class RecordWriter:
             self.abort()
 
 
-def _parquet_row(row: dict[str, Any]) -> dict[str, Any]:
+def _known_columns(fmt: str) -> list[tuple[str, Any]]:
+    """Fixed Arrow types for a format's own columns. Fixing them (instead of inferring from the
+    first batch) keeps a column that is empty in the first 8,192 rows — `system`, `tools` — and
+    keeps later batches from failing on a type inferred as null."""
+    import pyarrow as pa
+
+    s = pa.string()
+    msg = pa.list_(pa.struct([("role", s), ("content", s), ("reasoning_content", s), ("tool_calls", s),
+                              ("name", s), ("tool_call_id", s), ("weight", pa.float64())]))
+    return {
+        "messages": [("id", s), ("messages", msg), ("tools", s), ("meta", s)],
+        "sharegpt": [("id", s), ("conversations", pa.list_(pa.struct([("from", s), ("value", s)]))), ("system", s),
+                     ("tools", s), ("chosen", s), ("rejected", s)],
+        "alpaca": [("id", s), ("instruction", s), ("input", s), ("output", s), ("system", s),
+                   ("history", pa.list_(pa.list_(s)))],
+        "prompt_completion": [("id", s), ("prompt", msg), ("completion", msg), ("tools", s)],
+        "turns": [("id", s), ("turns", pa.list_(s))],
+    }.get(fmt, [])
+
+
+def _parquet_schema(fmt: str, rows: list[dict[str, Any]]):
+    """The format's columns with fixed types, then any extra columns (kept from the input) with
+    types inferred from the first batch."""
+    import pyarrow as pa
+
+    known = _known_columns(fmt)
+    names = {n for n, _ in known}
+    extra: list[str] = []
+    for r in rows:
+        extra += [k for k in r if k not in names and k not in extra]
+    fields = [pa.field(n, t) for n, t in known]
+    if extra:
+        inferred = pa.Table.from_pylist([{k: r.get(k) for k in extra} for r in rows]).schema
+        fields += list(inferred)
+    return pa.schema(fields)
+
+
+def _parquet_row(row: dict[str, Any], fmt: str = "") -> dict[str, Any]:
     """Free-form nested values become JSON text so every row fits one schema."""
     out = {}
     for k, v in row.items():
-        if k in ("meta", "tools") or (isinstance(v, dict)):
-            out[k] = orjson.dumps(v).decode() if v is not None else None
+        if k in ("meta", "tools", "chosen", "rejected") or isinstance(v, dict):
+            # Already-JSON text (ShareGPT's tools column) stays as it is.
+            out[k] = v if v is None or isinstance(v, str) else orjson.dumps(v).decode()
         elif k in ("messages", "prompt", "completion", "conversations") and isinstance(v, list):
             out[k] = [_parquet_message(m) for m in v]
+        elif fmt == "prompt_completion" and k in ("prompt", "completion") and isinstance(v, str):
+            # TRL's string form becomes the conversational form: one column type for all rows.
+            out[k] = [_parquet_message({"role": "user" if k == "prompt" else "assistant", "content": v})]
         else:
             out[k] = v
     return out

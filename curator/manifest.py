@@ -18,7 +18,9 @@ from curator import __version__
 from curator.atomic import atomic_write_bytes
 
 # Parameter names whose values never reach disk or logs.
-_SECRET_NAME = re.compile(r"(api[_-]?key|token|secret|password|authorization|bearer)", re.I)
+# "token" only as a whole word at the end (hf_token, --access-token), so tokenizer paths and
+# max_tokens / token counts stay visible.
+_SECRET_NAME = re.compile(r"(api[_-]?key|secret|password|authorization|bearer|(^|[_-])token$)", re.I)
 # Values that look like keys even under an innocent name (sk-..., Bearer ...).
 _SECRET_VALUE = re.compile(r"^(sk-|Bearer\s|hf_)[A-Za-z0-9_\-]{8,}")
 

@@ -60,6 +60,7 @@ class CommandRun:
         self.quiet = quiet
         self.read_stats = ReadStats()
         self.excluded: Counter[str] = Counter()
+        self.added: Counter[str] = Counter()
         self.extra: dict[str, Any] = {}
         self.exit_code = EXIT_OK
         self.rejects = RejectSink(rejects_path(self.out) if self.out else None, stage=command)
@@ -82,6 +83,11 @@ class CommandRun:
     def exclude(self, reason: str, n: int = 1) -> None:
         """Count records left out on purpose (sampling), which are not rejects."""
         self.excluded[reason] += n
+
+    def add_copies(self, reason: str, n: int = 1) -> None:
+        """Count extra output records copied from inputs already counted (up-sampling repeats),
+        so the balance reads in + copies = out + rejected + excluded."""
+        self.added[reason] += n
 
     @property
     def n_in(self) -> int:
@@ -126,8 +132,12 @@ class CommandRun:
         if n_exc:
             counts["excluded"] = n_exc
             counts["excluded_by_reason"] = dict(sorted(self.excluded.items()))
+        n_add = sum(self.added.values())
+        if n_add:
+            counts["copies_added"] = n_add
+            counts["copies_added_by_reason"] = dict(sorted(self.added.items()))
         # in = out + rejects (+ excluded) — unless a stage makes several records from one, like split.
-        counts["balanced"] = self.n_in == self.n_out + n_rej + n_exc
+        counts["balanced"] = self.n_in + n_add == self.n_out + n_rej + n_exc
         rate = n_rej / self.n_in if self.n_in else 0.0
         counts["error_rate"] = round(rate, 6)
         outputs = {}

@@ -32,7 +32,8 @@ def _answer(text: str, opts: ReadOptions, field: str) -> Message:
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
-    row = rename_columns(row, opts.column_map)
+    if opts.mapping:
+        row = rename_columns(row, opts.column_map)
     if "instruction" not in row:
         raise RowError("missing_field", "no 'instruction' field", field="instruction",
                        fix="Alpaca rows need instruction/input/output (use --map instruction=YOUR_COLUMN)")

@@ -131,5 +131,7 @@ def join_think(reasoning: str | None, content: str, opts: WriteOptions) -> str:
 
 def extras(row: dict[str, Any], known: frozenset[str]) -> dict[str, Any] | None:
     """Columns a format does not know: kept in meta.extra so round trips give them back."""
+    if row.keys() <= known:  # the common case, one C-level set comparison
+        return None
     ex = {k: v for k, v in row.items() if k not in known}
     return ex or None

@@ -91,7 +91,8 @@ def normalise_tool_calls(calls: Any, where: str) -> list[dict[str, Any]] | None:
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
-    row = rename_columns(row, opts.column_map)
+    if opts.mapping:
+        row = rename_columns(row, opts.column_map)
     msgs = row.get("messages")
     if not isinstance(msgs, list):
         raise RowError("missing_field", "no 'messages' list", field="messages",

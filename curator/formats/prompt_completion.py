@@ -23,7 +23,8 @@ def matches(row: dict[str, Any]) -> bool:
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
-    row = rename_columns(row, opts.column_map)
+    if opts.mapping:
+        row = rename_columns(row, opts.column_map)
     if "prompt" not in row:
         raise RowError("missing_field", "no 'prompt' field", field="prompt")
     prompt, completion = row["prompt"], row.get("completion")

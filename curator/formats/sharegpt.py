@@ -56,6 +56,11 @@ def _tool_calls_from_value(value: str, where: str) -> list[dict[str, Any]]:
 
 def _turn(turn: Any, i: int, opts: ReadOptions, tag_map: dict[str, str], field: str = "conversations"):
     where = f"{field}[{i}]"
+    if isinstance(turn, str) and field in ("chosen", "rejected") and turn.startswith("{"):
+        try:  # Parquet stores the chosen/rejected turns as JSON text
+            turn = orjson.loads(turn)
+        except orjson.JSONDecodeError:
+            pass
     if not isinstance(turn, dict):
         raise RowError("bad_structure", f"{where} is a {type(turn).__name__}, not an object", field=where,
                        fix='each turn is {"from": ..., "value": ...}')
@@ -81,7 +86,8 @@ def _turn(turn: Any, i: int, opts: ReadOptions, tag_map: dict[str, str], field: 
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
-    row = rename_columns(row, opts.column_map)
+    if opts.mapping:
+        row = rename_columns(row, opts.column_map)
     conv = row.get("conversations")
     if not isinstance(conv, list):
         raise RowError("missing_field", "no 'conversations' list", field="conversations",
@@ -93,6 +99,11 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
         messages.append(Message("system", text_of(system, "system")))
     for i, turn in enumerate(conv):
         messages.append(_turn(turn, i, opts, tag_map))
+    meta: dict[str, Any] = {}
+    if not system and messages and messages[0].role == "system":
+        # Some files (LLaMA-Factory's dpo demo) put the system prompt in the first turn instead
+        # of the `system` column; remember which, so the row converts back the way it came.
+        meta["sharegpt_system_turn"] = True
     # Link each observation to the call before it (OpenAI needs tool_call_id).
     pending: list[str] = []
     for m in messages:
@@ -100,13 +111,12 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
             pending = [c["id"] for c in m.tool_calls]
         elif m.role == "tool" and pending:
             m.tool_call_id = pending.pop(0)
-    meta: dict[str, Any] = {}
-    if "chosen" in row:
+    if row.get("chosen") is not None:
         messages.append(_turn(row["chosen"], 0, opts, tag_map, "chosen"))
         rej = row.get("rejected")
         if rej is not None:
             meta["rejected"] = _turn(rej, 0, opts, tag_map, "rejected").to_dict()
-    tools = row.get("tools")
+    raw_tools = tools = row.get("tools")
     if isinstance(tools, str):
         try:
             tools = orjson.loads(tools) if tools.strip() else None
@@ -114,9 +124,14 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
             raise RowError("bad_structure", f"tools is not valid JSON ({e})", field="tools") from None
     if tools is not None and not isinstance(tools, list):
         tools = [tools]
+    if raw_tools is not None and not tools:
+        # An empty tools column ("" or "[]" in glaive files) means no tools; keep it verbatim in
+        # meta.extra so that writing ShareGPT again gives back the same row.
+        meta.setdefault("extra", {})["tools"] = raw_tools
+        tools = None
     ex = extras(row, _KNOWN)
     if ex:
-        meta["extra"] = ex
+        meta.setdefault("extra", {}).update(ex)
     rid = row.get("id")
     return Conversation(messages=messages, id=str(rid) if rid not in (None, "") else "", tools=tools or None,
                         meta=meta)
@@ -149,7 +164,7 @@ def render(conv: Conversation, opts: WriteOptions) -> dict[str, Any]:
         chosen = msgs.pop()
     turns = []
     for m in msgs:
-        if m.role == "system" and not turns and "system" not in d:
+        if m.role == "system" and not turns and "system" not in d and not conv.meta.get("sharegpt_system_turn"):
             d["system"] = m.content
             continue
         if m.tool_calls:

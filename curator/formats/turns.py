@@ -22,7 +22,8 @@ def matches(row: dict[str, Any]) -> bool:
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
-    row = rename_columns(row, opts.column_map)
+    if opts.mapping:
+        row = rename_columns(row, opts.column_map)
     turns = row.get("turns")
     if not isinstance(turns, list) or not turns:
         raise RowError("missing_field", "no 'turns' list", field="turns")

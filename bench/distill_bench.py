@@ -1,0 +1,151 @@
+"""Distill throughput against a loopback chat server with a fixed latency, vs distilabel.
+
+    python bench/distill_bench.py [--prompts 2000] [--latency 0.2] [--concurrency 64 256]
+                                  [--distilabel-python /tmp/distilabel-venv/bin/python]
+
+The server (`tests/chat_server.py`) runs in its own process so it does not share our GIL. For each
+concurrency C we run the same path `curate distill` runs (engine + OpenAI backend +
+`distill_record`, cache off) and print requests/s beside the bound C / latency: with a fixed
+latency no client can beat it, so the ratio shows how much of the window stays busy.
+
+distilabel 1.5.3 (TextGeneration + OpenAILLM, cache off) runs as a subprocess with the Python of
+a separate venv, because it pins other library versions; set it up with
+``python -m venv /tmp/distilabel-venv && /tmp/distilabel-venv/bin/pip install "distilabel[openai]==1.5.3" requests``.
+The bench says so and skips that column when the venv is absent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DISTILABEL_SCRIPT = textwrap.dedent("""
+    import sys, time, logging
+    from distilabel.pipeline import Pipeline
+    from distilabel.steps import LoadDataFromDicts
+    from distilabel.steps.tasks import TextGeneration
+    from distilabel.models import OpenAILLM
+
+    url, n, batch = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    data = [{"instruction": f"Prompt number {i}: say something."} for i in range(n)]
+    with Pipeline(name="bench") as pipeline:
+        load = LoadDataFromDicts(data=data, batch_size=max(batch, 50))
+        gen = TextGeneration(llm=OpenAILLM(model="teacher", base_url=url, api_key="EMPTY"),
+                             input_batch_size=batch)
+        load >> gen
+    t0 = time.perf_counter()
+    ds = pipeline.run(use_cache=False)
+    dt = time.perf_counter() - t0
+    rows = ds["default"]["train"]
+    ok = sum(1 for r in rows if r.get("generation"))
+    print(f"RESULT {ok} {dt:.3f}")
+""")
+
+
+def start_server(latency: float) -> tuple[subprocess.Popen, str]:
+    proc = subprocess.Popen([sys.executable, str(ROOT / "tests" / "chat_server.py"), "--latency", str(latency)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    url = proc.stdout.readline().strip()
+    if not url.startswith("http"):
+        proc.kill()
+        raise SystemExit("chat server did not start")
+    return proc, url
+
+
+async def run_ours(url: str, n: int, concurrency: int) -> tuple[int, float]:
+    from curator.backends.openai_http import OpenAIHTTPBackend
+    from curator.distill import DistillConfig, distill_record
+    from curator.generation import Engine
+    from curator.record import Conversation, Message
+
+    os.environ.setdefault("BENCH_KEY", "EMPTY")
+    backend = OpenAIHTTPBackend("teacher", url, api_key_env="BENCH_KEY", max_connections=concurrency)
+    engine = Engine(backend, concurrency=concurrency, cache=None)
+    cfg = DistillConfig()
+    # A distinct prompt per concurrency level, so no server-side effect can carry over.
+    convs = (Conversation([Message("user", f"Prompt number {i} at c={concurrency}: say something.")]) for i in range(n))
+    ok = 0
+    t0 = time.perf_counter()
+    async for outcome in engine.map_ordered(convs, lambda c: distill_record(c, engine, cfg)):
+        ok += len(outcome.records)
+    dt = time.perf_counter() - t0
+    await backend.aclose()
+    return ok, dt
+
+
+def run_distilabel(python: str, url: str, n: int, batch: int) -> tuple[int, float] | str:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
+        fh.write(DISTILABEL_SCRIPT)
+        script = fh.name
+    env = dict(os.environ, DISTILABEL_LOG_LEVEL="ERROR", PYTHONPATH="")
+    try:
+        cp = subprocess.run([python, script, url, str(n), str(batch)], capture_output=True, text=True, env=env,
+                            timeout=1800, cwd=tempfile.gettempdir())
+    finally:
+        os.unlink(script)
+    for line in cp.stdout.splitlines():
+        if line.startswith("RESULT "):
+            _, ok, dt = line.split()
+            return int(ok), float(dt)
+    return f"distilabel failed (exit {cp.returncode}): {cp.stderr.strip().splitlines()[-1:] }"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--prompts", type=int, default=2000)
+    ap.add_argument("--latency", type=float, default=0.2)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--distilabel-python", default="/tmp/distilabel-venv/bin/python")
+    ap.add_argument("--distilabel-batch", type=int, nargs="+", default=[50, 200],
+                    help="distilabel input_batch_size values (50 is its default)")
+    args = ap.parse_args()
+
+    proc, url = start_server(args.latency)
+    print(f"loopback server {url}, fixed latency {args.latency * 1000:.0f} ms, {args.prompts} prompts, "
+          f"{os.cpu_count()} CPUs")
+    print(f"{'tool':<34} {'ok':>6} {'seconds':>8} {'req/s':>8} {'bound':>8} {'of bound':>9}")
+    try:
+        ours: dict[int, float] = {}
+        for c in args.concurrency:
+            ok, dt = asyncio.run(run_ours(url, args.prompts, c))
+            rps = ok / dt
+            bound = c / args.latency
+            ours[c] = rps
+            print(f"{'sft-curator distill c=' + str(c):<34} {ok:>6} {dt:>8.2f} {rps:>8.1f} {bound:>8.0f} "
+                  f"{rps / bound:>8.0%}", flush=True)
+        py = args.distilabel_python
+        best_dl = None
+        if not Path(py).exists():
+            print(f"distilabel: {py} not found — skipped (see the module docstring to set up its venv)")
+        else:
+            for b in args.distilabel_batch:
+                res = run_distilabel(py, url, args.prompts, b)
+                if isinstance(res, str):
+                    print(f"distilabel 1.5.3 batch={b}: {res}")
+                    continue
+                ok, dt = res
+                rps = ok / dt
+                best_dl = max(best_dl or 0.0, rps)
+                print(f"{'distilabel 1.5.3 batch=' + str(b):<34} {ok:>6} {dt:>8.2f} {rps:>8.1f} "
+                      f"{b / args.latency:>8.0f} {rps / (b / args.latency):>8.0%}", flush=True)
+        if best_dl:
+            for c, rps in ours.items():
+                print(f"speed-up at c={c} over distilabel's best: {rps / best_dl:.1f}x")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,48 @@
+"""Generation backends behind one protocol (`curator.backends.base.Backend`).
+
+- `openai_http.OpenAIHTTPBackend`: any OpenAI-compatible chat-completions server (vLLM, SGLang,
+  Ollama, llama.cpp server, OpenAI, DeepSeek, Volcengine Ark) through the official `openai` client.
+- `transformers_local.TransformersBackend`: a local Hugging Face model, batched `generate`
+  (needs the `[train]` extra; torch is imported only when it is built).
+
+`make_backend` picks one from command-line style arguments so `distill` and `bestofk` agree.
+"""
+
+from __future__ import annotations
+
+from curator.backends.base import (Backend, BackendError, Choice, GenerationRequest, GenerationResult,
+                                   SamplingParams, Usage)
+
+__all__ = ["Backend", "BackendError", "Choice", "GenerationRequest", "GenerationResult", "SamplingParams", "Usage",
+           "make_backend"]
+
+
+def make_backend(backend: str, *, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
+                 timeout: float = 120.0, concurrency: int = 64, batch_size: int = 16) -> Backend:
+    """Build a backend by name: "openai" (HTTP), "transformers" (local), or "auto".
+
+    "auto" picks HTTP when a base URL is given or the model is not a local folder, and the local
+    transformers backend when `model` is a folder on disk (the embedded default without a server).
+    """
+    from pathlib import Path
+
+    from curator.errors import UsageError
+
+    if backend == "auto":
+        backend = "openai" if base_url or not Path(model).is_dir() else "transformers"
+    if backend == "openai":
+        from curator.backends.openai_http import OpenAIHTTPBackend
+
+        return OpenAIHTTPBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
+                                 max_connections=concurrency)
+    if backend == "transformers":
+        try:
+            from curator.backends.transformers_local import TransformersBackend
+
+            import torch  # noqa: F401
+        except ImportError:
+            raise UsageError("--backend transformers needs the [train] extra: pip install 'sft-curator[train]'") from None
+        if not Path(model).exists() and "/" not in model:
+            raise UsageError(f"--model {model!r}: not a local model folder (no model hub here)")
+        return TransformersBackend(model, batch_size=batch_size)
+    raise UsageError(f"--backend {backend!r}: choose auto, openai or transformers")

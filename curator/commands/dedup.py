@@ -1,0 +1,151 @@
+"""`curate dedup IN... -o OUT`: exact and near-duplicate removal, conflict groups for review.
+
+Two passes over the input: pass 1 keeps only keys and MinHash signatures per record (see
+`curator.dedup`), pass 2 re-reads the file and writes the kept records, sending every dropped
+one to the rejects with `duplicate_of` = the id of the record kept in its place.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from curator.commands import _options as o
+from curator.runner import CommandRun, usage_guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def dedup(
+        inputs: list[Path] = typer.Argument(..., help="Input files (deduplicated together, in the order given)."),
+        out: Path = o.OUT,
+        on: str = typer.Option("conversation", "--on", help="What must match: prompt (non-assistant turns), "
+                               "answer (assistant turns), or conversation (prompt AND answer)."),
+        exact_only: bool = typer.Option(False, "--exact-only", help="Only exact duplicates (normalised key); "
+                                        "skip MinHash near-duplicates and conflicts."),
+        threshold: float = typer.Option(0.7, "--threshold", help="Estimated Jaccard similarity of character "
+                                        "5-grams at or above which two texts are near-duplicates."),
+        keep: str = typer.Option("first", "--keep", help="Which record a cluster keeps: first, longest, best-score."),
+        score_key: Optional[str] = typer.Option(None, "--score-key", help="meta.scores key for --keep best-score "
+                                                "(default: mean of the numeric scores)."),
+        num_perm: int = typer.Option(64, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
+        ngram: int = typer.Option(5, "--ngram", help="Character n-gram size of the shingles."),
+        report: Optional[Path] = typer.Option(None, "--report", help="Write clusters (kept + dropped ids) to this JSONL."),
+        conflicts: Optional[Path] = typer.Option(None, "--conflicts", help="Write conflict groups (same prompt, "
+                                                 "different answers) to this JSONL."),
+        conflict_threshold: float = typer.Option(0.5, "--conflict-threshold", help="Answers less similar than "
+                                                 "this (estimated Jaccard) under near-identical prompts conflict."),
+        drop_conflicts: bool = typer.Option(False, "--drop-conflicts", help="Drop conflicting records (reason "
+                                            "conflict) instead of only reporting them."),
+        workers: int = typer.Option(0, "--workers", help="Processes for signatures (0 = one per CPU core)."),
+        seed: int = typer.Option(1, "--seed", help="Seed of the MinHash permutations."),
+        from_: Optional[str] = o.FROM,
+        mapping: Optional[list[str]] = o.MAP,
+        encoding: Optional[str] = o.ENCODING,
+        to: str = o.TO,
+        max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+    ) -> None:
+        """Remove exact and near-duplicates (MinHash LSH on character shingles, Chinese-safe); report conflicts."""
+        from curator.dedup import KEEP_CHOICES, ON_CHOICES, DedupConfig
+        from curator.errors import UsageError
+        from curator.minhash import MinHashParams
+
+        params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
+                      threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
+                      report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
+                      conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
+                      from_=from_, mapping=mapping, encoding=encoding, to=to)
+        with usage_guard():
+            o.check_inputs(inputs)
+            if on not in ON_CHOICES:
+                raise UsageError(f"--on {on!r}: choose prompt, answer or conversation")
+            if keep not in KEEP_CHOICES:
+                raise UsageError(f"--keep {keep!r}: choose first, longest or best-score")
+            if not 0.0 < threshold <= 1.0:
+                raise UsageError(f"--threshold {threshold}: must be in (0, 1], e.g. 0.8")
+            if not 0.0 <= conflict_threshold <= 1.0:
+                raise UsageError(f"--conflict-threshold {conflict_threshold}: must be in [0, 1]")
+            if num_perm < 8 or ngram < 1:
+                raise UsageError("--num-perm must be >= 8 and --ngram >= 1")
+            ropts = o.read_options(mapping)
+            cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
+                              conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
+                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed))
+            run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+                             out_format=to)
+        with run:
+            run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
+                      workers=workers or (os.cpu_count() or 1), report=report, conflicts=conflicts)
+        raise typer.Exit(run.exit_code)
+
+
+def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
+    """The body: pass 1 (sketch), plan, pass 2 (write kept, reject dropped), side reports."""
+    import orjson
+
+    from curator.atomic import atomic_open
+    from curator.dedup import CONFLICT, KEPT, REASONS, describe, plan, sketch_records
+    from curator.errors import UsageError
+    from curator.io import read_records
+    from curator.rejects import RejectSink
+
+    def pass1():
+        for path in inputs:
+            yield from run.read(path, from_, opts=ropts, encoding=encoding)
+
+    sk = sketch_records(pass1(), cfg, workers=workers)
+    pl = plan(sk, cfg)
+    ids, origins = sk.ids, sk.origins
+
+    # pass 2: the same valid records in the same order; bad rows were already rejected in pass 1
+    quiet = RejectSink(None)
+    i = 0
+    for path in inputs:
+        for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
+            if i >= len(ids) or conv.id != ids[i]:
+                raise UsageError(f"{path}: changed while dedup was reading it (record {i + 1} differs); run again")
+            st = int(pl.status[i])
+            if st == KEPT:
+                conv.add_lineage("dedup")
+                run.write(conv)
+            else:
+                k = int(pl.kept_of[i])
+                if st == CONFLICT:
+                    run.rejects.reject(conv, "conflict", "near-identical prompt with a disagreeing answer in another "
+                                       "record; review the group in --conflicts and keep the right answer")
+                else:
+                    what = "exact duplicate" if REASONS[st] == "duplicate" else \
+                        f"near-duplicate (similarity {pl.similarity[i]:.2f})"
+                    run.rejects.reject(conv, REASONS[st], f"{what} of {describe(origins[k], ids[k])}, which is kept",
+                                       duplicate_of=ids[k], similarity=round(float(pl.similarity[i]), 4))
+            i += 1
+    if i != len(ids):
+        raise UsageError(f"{inputs[-1]}: changed while dedup was reading it (fewer records on the second pass)")
+
+    def where(j: int) -> dict:
+        o_ = origins[j]
+        return {"id": ids[j], "source": o_[0] if o_ else None, "line": o_[1] if o_ else None}
+
+    if report:
+        with atomic_open(report, "wb") as fh:
+            for n, members in enumerate(pl.clusters):
+                kept = members[0]
+                row = {"cluster": n, "size": len(members), "kept": where(kept),
+                       "dropped": [{**where(j), "reason": REASONS.get(int(pl.status[j]), "kept"),
+                                    "similarity": round(float(pl.similarity[j]), 4)} for j in members[1:]]}
+                fh.write(orjson.dumps(row) + b"\n")
+    if conflicts:
+        with atomic_open(conflicts, "wb") as fh:
+            for n, g in enumerate(pl.conflicts):
+                row = {"group": n, "size": len(g["members"]), "prompt_similarity": g["prompt_similarity"],
+                       "answer_similarity": g["answer_similarity"], "members": [where(j) for j in g["members"]],
+                       "dropped": cfg.drop_conflicts}
+                fh.write(orjson.dumps(row) + b"\n")
+    counts = pl.counts()
+    run.extra["dedup"] = {"clusters": len(pl.clusters), "conflict_groups": len(pl.conflicts),
+                          "conflict_records": sum(len(g["members"]) for g in pl.conflicts),
+                          "bands": pl.bands, "rows": pl.rows, "workers": workers,
+                          "dropped": {k: v for k, v in counts.items() if k != "kept"}}

@@ -1,0 +1,140 @@
+"""`curate filter IN... -o OUT`: quality filters from a YAML recipe or flags; drops go to the rejects."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from curator.commands import _options as o
+from curator.runner import CommandRun, usage_guard
+
+BATCH = 1000
+
+
+def _list_filters() -> str:
+    from curator.filters import REGISTRY, param_help
+
+    lines = []
+    for name, cls in sorted(REGISTRY.items(), key=lambda kv: (kv[1].cost, kv[0])):
+        lines.append(f"{name}  (cost {cls.cost}; drop codes: {', '.join(cls.codes)})")
+        for pname, tp, default, help_ in param_help(cls):
+            shown = default if not isinstance(default, list) or len(str(default)) < 70 else f"[{len(default)} items]"
+            lines.append(f"    {pname}: {tp} = {shown!r}  — {help_}")
+    return "\n".join(lines)
+
+
+def _parse_score(spec: Optional[str]) -> dict[str, Any] | None:
+    from curator.errors import UsageError
+
+    if not spec:
+        return None
+    key, sep, val = spec.partition("=")
+    try:
+        if sep and key.strip():
+            return {"key": key.strip(), "min": float(val)}
+    except ValueError:
+        pass
+    raise UsageError(f"--min-score {spec!r}: expected KEY=NUMBER, e.g. --min-score helpfulness=3")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("filter")
+    def filter_(
+        inputs: Optional[list[Path]] = typer.Argument(None, help="Input files (shards are read in the order given)."),
+        out: Optional[Path] = typer.Option(None, "-o", "--out", help="Output file (.jsonl, .jsonl.gz, .json, .parquet, "
+                                           "or a folder)."),
+        recipe: Optional[Path] = typer.Option(None, "--recipe", help="YAML list of filters with parameters "
+                                              "(default: the built-in SFT-safe recipe; see --list)."),
+        lang: Optional[str] = typer.Option(None, "--lang", help="Allowed languages for user and assistant text, "
+                                           "comma-separated (adds the language filter), e.g. en,zh."),
+        min_chars: Optional[int] = typer.Option(None, "--min-chars", help="Each user/assistant message at least N chars."),
+        max_chars: Optional[int] = typer.Option(None, "--max-chars", help="Each user/assistant message at most N chars."),
+        tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Local tokenizer folder for --min/--max-tokens."),
+        min_tokens: Optional[int] = typer.Option(None, "--min-tokens", help="Each user/assistant message at least N tokens."),
+        max_tokens: Optional[int] = typer.Option(None, "--max-tokens", help="Each user/assistant message at most N tokens."),
+        pii: Optional[str] = typer.Option(None, "--pii", help="drop or mask e-mails, phone numbers, Chinese ID numbers."),
+        min_score: Optional[str] = typer.Option(None, "--min-score", help="KEY=N: keep records with meta.scores.KEY >= N."),
+        require_reasoning: Optional[str] = typer.Option(None, "--require-reasoning",
+                                                        help="present or absent: reasoning must (not) be there."),
+        list_: bool = typer.Option(False, "--list", help="Print every filter with its parameters and defaults, then exit."),
+        from_: Optional[str] = o.FROM,
+        to: str = o.TO,
+        mapping: Optional[list[str]] = o.MAP,
+        encoding: Optional[str] = o.ENCODING,
+        reasoning: str = o.REASONING,
+        think_tags: str = o.THINK_TAGS,
+        allow: Optional[list[str]] = o.ALLOW,
+        max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+    ) -> None:
+        """Drop low-quality records (length, language, repetition, refusals, placeholders, broken text, code
+        fences, JSON answers, turns, PII, scores, reasoning, answer match, your own function)."""
+        if list_:
+            typer.echo(_list_filters())
+            raise typer.Exit(0)
+        with usage_guard():
+            from curator.errors import UsageError
+            from curator.filters import DEFAULT_RECIPE, load_recipe, pipeline_from_recipe, set_param
+
+            if not inputs:
+                raise UsageError("give at least one input file (or --list to see the filters)")
+            if out is None:
+                raise UsageError("missing -o/--out: where to write the kept records")
+            o.check_inputs(inputs)
+            items = load_recipe(recipe) if recipe else [(n, dict(p)) for n, p in DEFAULT_RECIPE]
+            set_param(items, "length", min_chars=min_chars, max_chars=max_chars, tokenizer=tokenizer,
+                      min_tokens=min_tokens, max_tokens=max_tokens)
+            if lang is not None:
+                langs = [x.strip() for x in lang.split(",") if x.strip()]
+                if not langs:
+                    raise UsageError("--lang: give language codes such as en,zh")
+                set_param(items, "language", allowed=langs)
+            if pii is not None:
+                set_param(items, "pii", action=pii)
+            score = _parse_score(min_score)
+            if score:
+                set_param(items, "score", **score)
+            if require_reasoning is not None:
+                set_param(items, "reasoning", require=require_reasoning)
+            pipe = pipeline_from_recipe(items, str(recipe) if recipe else "filters")
+            ropts = o.read_options(mapping, think_tags)
+            wopts = o.write_options(reasoning, False, think_tags)
+            params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,
+                          from_=from_, to=to, mapping=mapping, encoding=encoding, reasoning=reasoning, allow=allow,
+                          filters=pipe.describe())
+            run = CommandRun("filter", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+                             out_format=to, write_opts=wopts)
+        dropped_by: Counter[str] = Counter()
+        codes_by: dict[str, Counter[str]] = {}
+        masked = 0
+
+        def flush(batch: list) -> None:
+            nonlocal masked
+            kept, dropped = pipe.filter_batch(batch)
+            for conv in kept:
+                if "pii_masked" in conv.meta:
+                    masked += 1
+                conv.add_lineage("filter")
+                run.write(conv)
+            for r in dropped:
+                dropped_by[r.filter] += 1
+                codes_by.setdefault(r.filter, Counter())[r.code] += 1
+                run.rejects.reject(r.conv, r.code, r.message, filter=r.filter)
+
+        with run:
+            batch: list = []
+            for path in inputs:
+                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ()):
+                    batch.append(conv)
+                    if len(batch) >= BATCH:
+                        flush(batch)
+                        batch = []
+            if batch:
+                flush(batch)
+            run.extra["filters"] = [{"filter": label, "dropped": dropped_by.get(label, 0),
+                                     "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in pipe.labels]
+            if masked:
+                run.extra["pii_masked_records"] = masked
+        raise typer.Exit(run.exit_code)

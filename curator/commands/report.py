@@ -1,0 +1,74 @@
+"""`curate report IN... -o report.html [--json report.json] [--tokenizer PATH]`: what a dataset is
+made of, at a glance; several inputs are compared side by side (e.g. before/after curation)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from curator.commands import _options as o
+from curator.runner import usage_guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def report(
+        inputs: list[Path] = typer.Argument(..., help="One file, or several to compare side by side."),
+        out: Path = typer.Option(..., "-o", "--out", help="HTML file to write (self-contained, opens offline)."),
+        json_out: Optional[Path] = typer.Option(None, "--json", help="Also write the numbers as JSON here."),
+        tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Local tokenizer path: adds token "
+                                                "lengths per role and for reasoning."),
+        title: Optional[str] = typer.Option(None, "--title", help="Page title (default: the input names)."),
+        from_: Optional[str] = o.FROM,
+        encoding: Optional[str] = o.ENCODING,
+    ) -> None:
+        """Write an HTML report (charts, no CDN) and print a short summary: lengths, roles, languages,
+        diversity, duplicates, reasoning, rejects, scores and generation info."""
+        from curator.atomic import atomic_open
+        from curator.report import describe
+        from curator.report.html import render
+        from curator.tokencount import load_counter
+
+        with usage_guard():
+            o.check_inputs(inputs)
+            count = load_counter(tokenizer) if tokenizer else None
+            reports = [describe(p, from_, encoding=encoding, count_tokens=count) for p in inputs]
+        page_title = title or ("Dataset report: " + " vs ".join(p.name for p in inputs))
+        with atomic_open(out, "wb") as fh:
+            fh.write(render(reports, page_title).encode("utf-8"))
+        if json_out:
+            data = reports[0] if len(reports) == 1 else {"inputs": reports}
+            with atomic_open(json_out, "wb") as fh:
+                fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
+        print_summary(reports, out, json_out)
+
+
+def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> None:
+    console = Console(stderr=True, highlight=False)
+    table = Table(title="report")
+    table.add_column("")
+    for r in reports:
+        table.add_column(escape(Path(r["input"]).name), justify="right")
+
+    def row(label: str, fn) -> None:
+        table.add_row(label, *[fn(r) for r in reports])
+
+    row("records", lambda r: str(r["records"]))
+    row("invalid rows", lambda r: str(r["invalid_rows"]))
+    row("multi-turn", lambda r: f"{r['multi_turn_share']:.1%}")
+    row("tool-calling", lambda r: f"{r['tool_calling_share']:.1%}")
+    row("with reasoning", lambda r: f"{r['reasoning']['share']:.1%}")
+    row("languages", lambda r: ", ".join(f"{escape(str(k))} {v / max(r['records'], 1):.0%}"
+                                         for k, v in list(r["languages"].items())[:3]))
+    row("assistant chars p50", lambda r: f"{r['chars_per_role'].get('assistant', {}).get('p50', 0):g}")
+    row("exact duplicates", lambda r: f"{r['duplicates']['exact_record_rate']:.1%}")
+    row("distinct-2", lambda r: f"{r['diversity']['distinct_2']:.3f}")
+    row("top first words", lambda r: ", ".join(escape(str(k)) for k, _ in r["diversity"]["first_words"][:3]))
+    console.print(table)
+    console.print(f"wrote {escape(str(out))}" + (f" and {escape(str(json_out))}" if json_out else ""))

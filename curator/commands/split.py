@@ -1,0 +1,175 @@
+"""`curate split IN -o OUTDIR | --train T --eval E [--test X]`: deterministic, stratified, leak-free.
+
+Two passes like dedup: pass 1 keeps a stratum code and the dedup sketches per record, pass 2
+streams each record to its split's file. Held-out records are counted in the manifest as
+"excluded: split:eval" etc. (they are not rejects), so in = train + eval + test + rejects holds
+in the shared `counts.balanced` check; `split.counts` gives the per-split numbers directly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from curator.commands import _options as o
+from curator.runner import CommandRun, usage_guard
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def split(
+        inputs: list[Path] = typer.Argument(..., help="Input files (split together, in the order given)."),
+        outdir: Optional[Path] = typer.Option(None, "-o", "--out", help="Folder for train.jsonl, eval.jsonl "
+                                              "(and test.jsonl)."),
+        train: Optional[Path] = typer.Option(None, "--train", help="Train output file (instead of -o)."),
+        eval_: Optional[Path] = typer.Option(None, "--eval", help="Eval output file (instead of -o)."),
+        test: Optional[Path] = typer.Option(None, "--test", help="Test output file (instead of -o)."),
+        eval_size: float = typer.Option(0.1, "--eval-size", help="Eval share (< 1) or count (>= 1)."),
+        test_size: float = typer.Option(0.0, "--test-size", help="Test share (< 1) or count (>= 1); 0 = no test split."),
+        stratify: Optional[str] = typer.Option(None, "--stratify", help="Dotted field to stratify by, e.g. "
+                                               "meta.source or meta.tags (lists count as one combined label)."),
+        seed: int = typer.Option(0, "--seed", help="Shuffle seed: same input + seed = same split."),
+        leakage: str = typer.Option("move", "--leakage", help="Eval/test records near-duplicating another split: "
+                                    "move (into train), report (list only), off (skip the check)."),
+        leakage_on: str = typer.Option("prompt", "--leakage-on", help="Text compared for leakage: prompt, answer, "
+                                       "conversation."),
+        threshold: float = typer.Option(0.7, "--threshold", help="Near-duplicate threshold for leakage (as in dedup)."),
+        report: Optional[Path] = typer.Option(None, "--report", help="Write leaking clusters to this JSONL."),
+        workers: int = typer.Option(0, "--workers", help="Processes for signatures (0 = one per core)."),
+        from_: Optional[str] = o.FROM,
+        mapping: Optional[list[str]] = o.MAP,
+        encoding: Optional[str] = o.ENCODING,
+        to: str = o.TO,
+        max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+    ) -> None:
+        """Split into train/eval(/test) by ratio or count, stratified and deterministic, without near-dup leakage."""
+        from curator.errors import UsageError
+
+        params = dict(inputs=[str(p) for p in inputs], out=str(outdir) if outdir else None,
+                      train=str(train) if train else None, eval=str(eval_) if eval_ else None,
+                      test=str(test) if test else None, eval_size=eval_size, test_size=test_size, stratify=stratify,
+                      seed=seed, leakage=leakage, leakage_on=leakage_on, threshold=threshold, from_=from_,
+                      mapping=mapping, encoding=encoding, to=to)
+        with usage_guard():
+            o.check_inputs(inputs)
+            if outdir is None and (train is None or eval_ is None):
+                raise UsageError("give -o OUTDIR, or --train FILE and --eval FILE")
+            if outdir is not None and (train or eval_ or test):
+                raise UsageError("give either -o OUTDIR or --train/--eval/--test, not both")
+            if leakage not in ("move", "report", "off"):
+                raise UsageError(f"--leakage {leakage!r}: choose move, report or off")
+            if leakage_on not in ("prompt", "answer", "conversation"):
+                raise UsageError(f"--leakage-on {leakage_on!r}: choose prompt, answer or conversation")
+            if test_size > 0 and outdir is None and test is None:
+                raise UsageError("--test-size needs --test FILE (or -o OUTDIR)")
+            if eval_size < 0 or test_size < 0:
+                raise UsageError("--eval-size and --test-size must be >= 0")
+            if outdir is not None:
+                ext = ".jsonl"
+                train, eval_ = outdir / f"train{ext}", outdir / f"eval{ext}"
+                test = outdir / f"test{ext}" if test_size > 0 else None
+            paths = {"train": train, "eval": eval_}
+            if test is not None:
+                paths["test"] = test
+            ropts = o.read_options(mapping)
+            run = CommandRun("split", out=train, params=params, inputs=inputs, max_error_rate=max_error_rate,
+                             out_format=to)
+        with run:
+            _run_split(run, inputs, paths, dict(eval=eval_size, test=test_size), stratify=stratify, seed=seed,
+                       leakage=leakage, leakage_on=leakage_on, threshold=threshold, report=report, workers=workers,
+                       from_=from_, ropts=ropts, encoding=encoding, to=to)
+        raise typer.Exit(run.exit_code)
+
+
+def _run_split(run, inputs, paths, sizes_in, *, stratify, seed, leakage, leakage_on, threshold, report, workers,
+               from_, ropts, encoding, to) -> None:
+    import os
+
+    import numpy as np
+    import orjson
+
+    from curator.atomic import atomic_open
+    from curator.dedup import DedupConfig, Sketches, plan, sketch_records
+    from curator.errors import UsageError
+    from curator.io import RecordWriter, read_records
+    from curator.rejects import RejectSink
+    from curator.split import assign, get_path, leaking_clusters, resolve_sizes, stratum_label
+
+    names = list(paths)
+    labels: dict[str, int] = {}
+    strata: list[int] = []
+
+    def pass1():
+        for path in inputs:
+            for conv in run.read(path, from_, opts=ropts, encoding=encoding):
+                if stratify:
+                    lab = stratum_label(get_path(conv.to_dict(), stratify))
+                    strata.append(labels.setdefault(lab, len(labels)))
+                else:
+                    strata.append(0)
+                yield conv
+
+    cfg = DedupConfig(on=leakage_on, exact_only=False, threshold=threshold)
+    if leakage == "off":
+        for _ in pass1():
+            pass
+        sk = None
+    else:
+        sk = sketch_records(pass1(), cfg, workers=workers or (os.cpu_count() or 1))
+    n = len(strata)
+    try:
+        sizes = resolve_sizes(n, [(k, sizes_in[k]) for k in names[1:]])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    split = assign(np.asarray(strata, dtype=np.int64), sizes, seed, names)
+    leaks: list[list[int]] = []
+    if sk is not None:
+        pl = plan(sk, cfg)
+        before = split.copy()
+        leaks = leaking_clusters(pl.clusters, split)
+        if leakage == "move":
+            for c in leaks:
+                split[c] = 0
+        if report:
+            ids = sk.ids
+            with atomic_open(report, "wb") as fh:
+                for c in leaks:
+                    fh.write(orjson.dumps({"members": [{"id": ids[j], "split": names[int(before[j])],
+                                                        "source": sk.origins[j][0] if sk.origins[j] else None,
+                                                        "line": sk.origins[j][1] if sk.origins[j] else None}
+                                                       for j in c], "moved_to_train": leakage == "move"}) + b"\n")
+
+    writers = {name: RecordWriter(paths[name], to, rejects=run.rejects) for name in names[1:]}
+    try:
+        quiet = RejectSink(None)
+        i = 0
+        for path in inputs:
+            for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
+                if i >= n:
+                    raise UsageError(f"{path}: changed while split was reading it; run again")
+                s = int(split[i])
+                conv.add_lineage("split")
+                conv.meta["split"] = names[s]
+                if s == 0:
+                    run.write(conv)
+                elif writers[names[s]].write(conv):
+                    run.exclude(f"split:{names[s]}")
+                i += 1
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():
+        w.close()
+    counts = {"train": run.n_out, **{k: w.count for k, w in writers.items()}}
+    run.extra["split"] = {"counts": counts, "requested": {"eval": sizes.get("eval"), "test": sizes.get("test")},
+                          "outputs": {k: str(v) for k, v in paths.items()}, "strata": len(labels) or 1,
+                          "leaking_clusters": len(leaks), "leaking_records": int(sum(len(c) for c in leaks)),
+                          "leakage": leakage}
+    if not run.quiet:
+        from curator.runner import err_console
+        err_console.print("split: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                          + (f"; {len(leaks)} leaking clusters ({'moved to train' if leakage == 'move' else 'reported'})"
+                             if leaks else ""))

@@ -1,0 +1,492 @@
+"""Exact and near-duplicate removal, and conflict detection, with memory bounded by signatures.
+
+The work is split so that no stage holds records:
+
+1. `sketch_batch(texts)` — pure, per batch: normalised exact keys and MinHash signatures of the
+   prompt side and the answer side of each record (see `curator.minhash`). Commands map it over
+   batches with a process pool; a cluster engine could map it the same way.
+2. `Sketches` — the compact per-record state gathered from those batches: two 64-bit keys, two
+   signatures, a length, a score and the id. About 0.5 KB a record at 64 permutations.
+3. `plan(sketches, config)` — decides, for every record index, whether it is kept, or dropped as a
+   `duplicate` (same normalised key as the kept one) / `near_duplicate` (signatures similar) /
+   `conflict`, and which record it duplicates. Clusters are the union-find closure of the matches.
+4. The command then re-reads the input and writes the kept records (a second pass).
+
+What "the same" means, per `--on`:
+- prompt: the non-assistant messages (system, user, tool) — the instruction and its input;
+- answer: the assistant messages' content;
+- conversation: both — two records are near-duplicates when their prompts AND their answers are
+  (each estimated Jaccard >= threshold). Keeping the two sides apart costs nothing (the shingles
+  are the same ones) and gives conflicts for free: same prompt, different answer.
+
+LSH: signatures are cut into `bands` of `rows` values; records sharing a band's values land in one
+bucket. Within a bucket every member is paired with the bucket's first record only (a star, not
+all pairs), so a template prompt shared by 10,000 records costs 10,000 checks, not 50 million.
+Each candidate pair is verified on its estimated Jaccard before it is united, which keeps the
+precision of a plain "union every bucket" away from accidental band collisions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import xxhash
+
+from curator.minhash import EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, signatures
+from curator.record import Conversation
+from curator.textnorm import normalize
+
+ON_CHOICES = ("prompt", "answer", "conversation")
+KEEP_CHOICES = ("first", "longest", "best-score")
+
+KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT = 0, 1, 2, 3
+REASONS = {DUPLICATE: "duplicate", NEAR_DUPLICATE: "near_duplicate", CONFLICT: "conflict"}
+
+
+@dataclass(frozen=True)
+class DedupConfig:
+    """Parameters of one dedup run (the CLI options, one to one)."""
+
+    on: str = "conversation"
+    exact_only: bool = False
+    threshold: float = 0.7
+    keep: str = "first"
+    score_key: str | None = None
+    conflict_threshold: float = 0.5
+    drop_conflicts: bool = False
+    minhash: MinHashParams = field(default_factory=MinHashParams)
+
+
+# ----------------------------------------------------------------------------------- texts
+def record_texts(conv: Conversation) -> tuple[str, str]:
+    """(prompt side, answer side) of a conversation, as dedup compares them."""
+    prompt = "\n".join(m.content for m in conv.messages if m.role != "assistant" and m.content)
+    answer = "\n".join(m.content for m in conv.messages if m.role == "assistant" and m.content)
+    return prompt, answer
+
+
+def record_score(conv: Conversation, key: str | None) -> float:
+    """The number `--keep best-score` ranks by: meta.scores[key], or the mean of numeric scores."""
+    scores = conv.meta.get("scores")
+    if not isinstance(scores, dict):
+        return -math.inf
+    if key is not None:
+        v = scores.get(key)
+        return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else -math.inf
+    vals = [float(v) for v in scores.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return sum(vals) / len(vals) if vals else -math.inf
+
+
+@dataclass
+class BatchSketch:
+    """Per-record state for one batch (all arrays have one row per record, in input order)."""
+
+    key_prompt: np.ndarray  # uint64
+    key_answer: np.ndarray  # uint64
+    sig_prompt: np.ndarray | None  # uint32 [n, num_perm]; None when exact-only
+    sig_answer: np.ndarray | None
+    n_prompt: np.ndarray | None = None  # int32 shingle counts, to weigh the two sides
+    n_answer: np.ndarray | None = None
+
+
+def _key(norm: str) -> int:
+    return xxhash.xxh3_64_intdigest(norm.encode("utf-8", "surrogatepass"))
+
+
+def sketch_batch(texts: Sequence[tuple[str, str]], params: MinHashParams | None) -> BatchSketch:
+    """Pure: exact keys and (unless `params` is None) MinHash signatures of (prompt, answer) pairs."""
+    np_ = [normalize(p) for p, _ in texts]
+    na = [normalize(a) for _, a in texts]
+    kp = np.fromiter((_key(t) for t in np_), dtype=np.uint64, count=len(texts))
+    ka = np.fromiter((_key(t) for t in na), dtype=np.uint64, count=len(texts))
+    if params is None:
+        return BatchSketch(kp, ka, None, None)
+
+    def shingles(ts: list[str]) -> np.ndarray:
+        return np.fromiter((0 if not t else max(1, len(t) - params.ngram + 1) for t in ts), np.int32, len(ts))
+
+    return BatchSketch(kp, ka, signatures(np_, params), signatures(na, params), shingles(np_), shingles(na))
+
+
+class Sketches:
+    """Compact per-record state accumulated over a whole input (no texts)."""
+
+    def __init__(self) -> None:
+        self._parts: list[BatchSketch] = []
+        self.ids: list[str] = []
+        self.origins: list[tuple[str, int] | None] = []
+        self._lengths: list[int] = []
+        self._scores: list[float] = []
+
+    def add(self, batch: BatchSketch, ids: list[str], origins: list[tuple[str, int] | None],
+            lengths: list[int], scores: list[float]) -> None:
+        self._parts.append(batch)
+        self.ids.extend(ids)
+        self.origins.extend(origins)
+        self._lengths.extend(lengths)
+        self._scores.extend(scores)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def arrays(self) -> dict[str, Any]:
+        """Concatenate the batches (called once, by `plan`)."""
+        def cat(name: str) -> np.ndarray | None:
+            vals = [getattr(p, name) for p in self._parts]
+            if not vals or vals[0] is None:
+                return None
+            return np.concatenate(vals)
+
+        out = {name: cat(name) for name in ("key_prompt", "key_answer", "sig_prompt", "sig_answer", "n_prompt",
+                                            "n_answer")}
+        if out["key_prompt"] is None:
+            out["key_prompt"] = out["key_answer"] = np.empty(0, np.uint64)
+        self._parts = [BatchSketch(out["key_prompt"], out["key_answer"], out["sig_prompt"], out["sig_answer"],
+                                   out["n_prompt"], out["n_answer"])]
+        out["length"] = np.asarray(self._lengths, dtype=np.int64)
+        out["score"] = np.asarray(self._scores, dtype=np.float64)
+        return out
+
+
+# ------------------------------------------------------------------------------ clustering
+class UnionFind:
+    """Union-find over record indices; the root of a set is always its smallest index, which
+    makes cluster identity independent of the order pairs were united in."""
+
+    def __init__(self, n: int):
+        self.parent = np.arange(n, dtype=np.int64)
+
+    def find(self, i: int) -> int:
+        p = self.parent
+        root = i
+        while p[root] != root:
+            root = p[root]
+        while p[i] != root:
+            p[i], i = root, p[i]
+        return int(root)
+
+    def union_pairs(self, a: np.ndarray, b: np.ndarray) -> None:
+        for x, y in zip(a.tolist(), b.tolist()):
+            rx, ry = self.find(x), self.find(y)
+            if rx != ry:
+                if rx < ry:
+                    self.parent[ry] = rx
+                else:
+                    self.parent[rx] = ry
+
+    def roots(self) -> np.ndarray:
+        # after flattening, parent[i] is the root for every i
+        p = self.parent
+        while True:
+            q = p[p]
+            if np.array_equal(q, p):
+                return p
+            p = q
+            self.parent = p
+
+
+def bucket_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate pairs from LSH keys (uint64 [n, bands]): each bucket member with the bucket's
+    first (smallest) index. Returns unique (a, b) with a < b."""
+    n, bands = keys.shape
+    idx_all = np.arange(n, dtype=np.int64)
+    if valid is not None:
+        idx_all = idx_all[valid]
+    out_a, out_b = [], []
+    for j in range(bands):
+        col = keys[idx_all, j]
+        order = np.argsort(col, kind="stable")
+        sk = col[order]
+        si = idx_all[order]
+        if len(sk) < 2:
+            continue
+        new = np.concatenate(([True], sk[1:] != sk[:-1]))
+        group_start = np.maximum.accumulate(np.where(new, np.arange(len(sk)), 0))
+        dup = ~new
+        out_a.append(si[group_start[dup]])
+        out_b.append(si[dup])
+    return _unique_pairs(out_a, out_b)
+
+
+def key_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (first index with this key, other index) for equal exact keys."""
+    return bucket_pairs(keys.reshape(-1, 1), valid)
+
+
+def _unique_pairs(out_a: list[np.ndarray], out_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    if not out_a:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    a = np.concatenate(out_a)
+    b = np.concatenate(out_b)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    pairs = np.unique(np.stack([lo, hi], axis=1), axis=0) if len(lo) else np.empty((0, 2), np.int64)
+    return pairs[:, 0], pairs[:, 1]
+
+
+def _similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:
+    out = np.empty(len(a), dtype=np.float64)
+    for s in range(0, len(a), chunk):
+        out[s:s + chunk] = estimate_jaccard(sig[a[s:s + chunk]], sig[b[s:s + chunk]])
+    return out
+
+
+def _pair_sims(sigs: list[np.ndarray], empties: list[np.ndarray], a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
+    """Estimated similarity per part; two empty texts are identical (1.0), one empty is 0."""
+    out = []
+    for sig, empty in zip(sigs, empties):
+        s = _similarity(sig, a, b)
+        ea, eb = empty[a], empty[b]
+        s[ea & eb] = 1.0
+        s[ea ^ eb] = 0.0
+        out.append(s)
+    return out
+
+
+@dataclass
+class DedupPlan:
+    """The decision for every record index."""
+
+    status: np.ndarray  # int8: KEPT / DUPLICATE / NEAR_DUPLICATE / CONFLICT
+    kept_of: np.ndarray  # int64: index of the record this one duplicates (itself when kept)
+    similarity: np.ndarray  # float64: estimated similarity to kept_of (1.0 for exact)
+    clusters: list[list[int]]  # clusters of >= 2 records, kept record first
+    conflicts: list[dict[str, Any]]  # conflict groups
+    bands: int = 0
+    rows: int = 0
+
+    def counts(self) -> dict[str, int]:
+        return {REASONS.get(s, "kept"): int((self.status == s).sum()) for s in (KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT)}
+
+
+def plan(sk: Sketches, cfg: DedupConfig) -> DedupPlan:
+    """Decide kept / dropped for every record from the sketches alone."""
+    arr = sk.arrays()
+    n = len(sk)
+    kp, ka = arr["key_prompt"], arr["key_answer"]
+    exact_key = {"prompt": kp, "answer": ka,
+                 "conversation": _combine(kp, ka)}[cfg.on]
+    uf = UnionFind(n)
+    a, b = key_pairs(exact_key)
+    uf.union_pairs(a, b)
+
+    bands = rows = 0
+    conflicts: list[dict[str, Any]] = []
+    conflict_members = np.zeros(n, dtype=bool)
+    sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
+    if not cfg.exact_only and sig_p is not None and n:
+        bands, rows = optimal_bands(cfg.threshold, cfg.minhash.num_perm)
+        empty_p = sig_p[:, 0] == EMPTY
+        empty_a = sig_a[:, 0] == EMPTY
+        kp_bands = band_keys(sig_p, bands, rows)
+        ka_bands = band_keys(sig_a, bands, rows)
+        if cfg.on == "prompt":
+            a, b = bucket_pairs(kp_bands, ~empty_p)
+        elif cfg.on == "answer":
+            a, b = bucket_pairs(ka_bands, ~empty_a)
+        else:
+            # candidates from either side's buckets: an edited short prompt (a "Question: " prefix
+            # on 40 characters) must not hide a pair whose long answer is the same
+            a1, b1 = bucket_pairs(kp_bands, ~empty_p)
+            a2, b2 = bucket_pairs(ka_bands, ~empty_a)
+            a, b = _unique_pairs([a1, a2], [b1, b2])
+        if len(a):
+            sim = _on_similarity(cfg.on, arr, a, b)
+            ok = sim >= cfg.threshold
+            uf.union_pairs(a[ok], b[ok])
+        conflicts, conflict_members = _conflicts(sig_p, sig_a, empty_p, empty_a, kp, kp_bands, cfg)
+
+    roots = uf.roots()
+    status = np.zeros(n, dtype=np.int8)
+    kept_of = np.arange(n, dtype=np.int64)
+    similarity = np.ones(n, dtype=np.float64)
+    clusters: list[list[int]] = []
+    if n:
+        order = np.argsort(roots, kind="stable")
+        sr = roots[order]
+        starts = np.flatnonzero(np.concatenate(([True], sr[1:] != sr[:-1])))
+        ends = np.append(starts[1:], n)
+        multi = np.flatnonzero(ends - starts > 1)
+        for g in multi.tolist():
+            members = order[starts[g]:ends[g]]  # ascending index order (stable sort)
+            keep = _choose(members, arr, cfg.keep)
+            others = members[members != keep]
+            kept_of[others] = keep
+            same = exact_key[others] == exact_key[keep]
+            status[others] = np.where(same, DUPLICATE, NEAR_DUPLICATE)
+            clusters.append([int(keep), *others.tolist()])
+        dropped = np.flatnonzero(status == NEAR_DUPLICATE)
+        if len(dropped) and sig_p is not None:
+            similarity[dropped] = _on_similarity(cfg.on, arr, dropped, kept_of[dropped])
+    if cfg.drop_conflicts and conflicts:
+        # a conflict makes the whole duplicate cluster of each member doubtful: drop them all
+        bad_roots = np.unique(roots[conflict_members])
+        hit = np.isin(roots, bad_roots)
+        status[hit] = CONFLICT
+    return DedupPlan(status, kept_of, similarity, clusters, conflicts, bands, rows)
+
+
+def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard of pairs on the `--on` text.
+
+    For the conversation, the two sides' estimates are combined by their shingle counts:
+    |A∩B| = J(|A|+|B|)/(1+J) per side, and J = sum of intersections / sum of unions — the
+    Jaccard of the concatenated text, up to shingles shared across the two sides.
+    """
+    sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
+    sp, sa = _pair_sims([sig_p, sig_a], [sig_p[:, 0] == EMPTY, sig_a[:, 0] == EMPTY], a, b)
+    if on == "prompt":
+        return sp
+    if on == "answer":
+        return sa
+    inter = union = 0.0
+    for j, n in ((sp, arr["n_prompt"]), (sa, arr["n_answer"])):
+        tot = n[a].astype(np.float64) + n[b]
+        i = j * tot / (1.0 + j)
+        inter = inter + i
+        union = union + (tot - i)
+    return np.divide(inter, union, out=np.ones_like(sp), where=union > 0)
+
+
+def _combine(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Mix two uint64 key arrays into one (elementwise)."""
+    h = x * np.uint64(0x9E3779B97F4A7C15) + y
+    h ^= h >> np.uint64(29)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(32)
+    return h
+
+
+def _choose(members: np.ndarray, arr: dict[str, Any], policy: str) -> int:
+    """The record a cluster keeps; ties go to the earliest in the input."""
+    if policy == "first":
+        return int(members[0])
+    vals = arr["length"][members] if policy == "longest" else arr["score"][members]
+    return int(members[int(np.argmax(vals))])  # argmax returns the first maximum
+
+
+def _conflicts(sig_p: np.ndarray, sig_a: np.ndarray, empty_p: np.ndarray, empty_a: np.ndarray, kp: np.ndarray,
+               kp_bands: np.ndarray, cfg: DedupConfig) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Groups of records whose prompts are near-identical but whose answers are not alike."""
+    n = len(sig_p)
+    has_both = ~empty_p & ~empty_a
+    a1, b1 = bucket_pairs(kp_bands, has_both)
+    a2, b2 = key_pairs(kp, has_both)
+    a, b = _unique_pairs([a1, a2], [b1, b2])
+    members = np.zeros(n, dtype=bool)
+    if not len(a):
+        return [], members
+    sp, sa = _pair_sims([sig_p, sig_a], [empty_p, empty_a], a, b)
+    hit = (sp >= cfg.threshold) & (sa < cfg.conflict_threshold)
+    a, b, sp, sa = a[hit], b[hit], sp[hit], sa[hit]
+    if not len(a):
+        return [], members
+    uf = UnionFind(n)
+    uf.union_pairs(a, b)
+    roots = uf.roots()
+    groups: dict[int, dict[str, Any]] = {}
+    for x, y, p, q in zip(a.tolist(), b.tolist(), sp.tolist(), sa.tolist()):
+        g = groups.setdefault(int(roots[x]), {"members": set(), "prompt_similarity": 1.0, "answer_similarity": 1.0})
+        g["members"].update((x, y))
+        g["prompt_similarity"] = min(g["prompt_similarity"], p)
+        g["answer_similarity"] = min(g["answer_similarity"], q)
+    out = []
+    for root in sorted(groups):
+        g = groups[root]
+        m = sorted(g["members"])
+        members[m] = True
+        out.append({"members": m, "prompt_similarity": round(g["prompt_similarity"], 4),
+                    "answer_similarity": round(g["answer_similarity"], 4)})
+    return out, members
+
+
+# ------------------------------------------------------------------------------ convenience
+def dedup_texts(texts: Iterable[tuple[str, str]], cfg: DedupConfig = DedupConfig(), batch_size: int = 4096) -> DedupPlan:
+    """In-memory helper (tests, benches, notebooks): plan over (prompt, answer) pairs, in one process."""
+    sk = Sketches()
+    params = None if cfg.exact_only else cfg.minhash
+    batch: list[tuple[str, str]] = []
+
+    def flush() -> None:
+        start = len(sk)
+        lens = [len(p) + len(a) if cfg.on == "conversation" else len(p if cfg.on == "prompt" else a) for p, a in batch]
+        sk.add(sketch_batch(batch, params), [str(start + i) for i in range(len(batch))], [None] * len(batch),
+               lens, [-math.inf] * len(batch))
+        batch.clear()
+
+    for t in texts:
+        batch.append(t)
+        if len(batch) >= batch_size:
+            flush()
+    if batch:
+        flush()
+    return plan(sk, cfg)
+
+
+# --------------------------------------------------------------------------- streaming pass 1
+def _sketch_job(args: tuple[list[tuple[str, str]], MinHashParams | None]) -> BatchSketch:
+    return sketch_batch(*args)
+
+
+def sketch_records(records: Iterable[Conversation], cfg: DedupConfig, *, workers: int = 1,
+                   batch_size: int = 2048) -> Sketches:
+    """Pass 1: stream records once, keeping only their sketches.
+
+    With workers > 1 the batches go to a process pool; at most `2 * workers` batches are in
+    flight, so texts never pile up in memory. Results are consumed in submission order and each
+    record's sketch depends on that record alone, so the output is the same for any worker count.
+    """
+    sk = Sketches()
+    params = None if cfg.exact_only else cfg.minhash
+    pending: list[tuple[Any, list[str], list[Any], list[int], list[float]]] = []
+    pool = None
+    if workers > 1:
+        import multiprocessing as mp
+
+        # spawn, not fork: the parent may hold threads (rich, the writer) that fork would copy
+        pool = mp.get_context("spawn").Pool(workers)
+
+    def submit(batch, ids, origins, lens, scores) -> None:
+        if pool is None:
+            sk.add(sketch_batch(batch, params), ids, origins, lens, scores)
+            return
+        pending.append((pool.apply_async(_sketch_job, ((batch, params),)), ids, origins, lens, scores))
+        while len(pending) > 2 * workers:
+            drain()
+
+    def drain() -> None:
+        res, ids, origins, lens, scores = pending.pop(0)
+        sk.add(res.get(), ids, origins, lens, scores)
+
+    try:
+        batch: list[tuple[str, str]] = []
+        ids: list[str] = []
+        origins: list[Any] = []
+        lens: list[int] = []
+        scores: list[float] = []
+        for conv in records:
+            p, a = record_texts(conv)
+            batch.append((p, a))
+            ids.append(conv.id)
+            origins.append(conv.origin)
+            lens.append(len(p) + len(a) if cfg.on == "conversation" else len(p if cfg.on == "prompt" else a))
+            scores.append(record_score(conv, cfg.score_key) if cfg.keep == "best-score" else 0.0)
+            if len(batch) >= batch_size:
+                submit(batch, ids, origins, lens, scores)
+                batch, ids, origins, lens, scores = [], [], [], [], []
+        if batch:
+            submit(batch, ids, origins, lens, scores)
+        while pending:
+            drain()
+    finally:
+        if pool is not None:
+            pool.terminate()
+            pool.join()
+    return sk
+
+
+def describe(origin: tuple[str, int] | None, rid: str) -> str:
+    """'file:line (id ...)' for messages."""
+    return f"{origin[0]}:{origin[1]} (id {rid})" if origin else f"id {rid}"

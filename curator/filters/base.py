@@ -1,0 +1,147 @@
+"""The filter contract, the registry and parameter checking.
+
+datatrove-style: a filter only answers one question about one record::
+
+    @register
+    @dataclass
+    class MyFilter(Filter):
+        name = "my_filter"; cost = 1
+        threshold: int = 3              # a parameter: a dataclass field with a default
+        def filter(self, conv):          # True to keep, or Drop(code, sentence)
+            ...
+
+Parameters are dataclass fields, so `curate filter --list` prints them with their defaults and a
+recipe with an unknown or mistyped parameter fails before any data is read. The pipeline
+(`curator.filters.pipeline`) handles ordering, counts and rejects; filters never see the sink.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import types
+import typing
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterable, Union
+
+from curator.errors import UsageError
+from curator.record import Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class Drop:
+    """Why a record is dropped: a machine-readable `code` and a sentence naming value and threshold."""
+
+    code: str
+    message: str
+
+
+Verdict = Union[bool, Drop]
+
+
+class Filter:
+    """Base class. Subclasses are dataclasses whose fields are their parameters.
+
+    `cost` orders a pipeline cheap-first (0 = a field lookup, 5 = a model call). `edits` marks a
+    filter that may change the record it keeps (PII masking): the pipeline hands it a copy.
+    """
+
+    name: ClassVar[str] = ""
+    cost: ClassVar[int] = 1
+    codes: ClassVar[tuple[str, ...]] = ()
+    edits: ClassVar[bool] = False
+
+    def filter(self, conv: Conversation) -> Verdict:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def setup(self) -> None:
+        """Check parameters and prepare compiled state; raise UsageError on bad values."""
+
+    def __post_init__(self) -> None:
+        self.setup()
+
+    def param_values(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
+
+
+REGISTRY: dict[str, type[Filter]] = {}
+
+
+def register(cls: type[Filter]) -> type[Filter]:
+    if not cls.name or cls.name in REGISTRY:
+        raise RuntimeError(f"filter {cls.__name__}: missing or duplicate name {cls.name!r}")
+    REGISTRY[cls.name] = cls
+    return cls
+
+
+def param_help(cls: type[Filter]) -> list[tuple[str, str, Any, str]]:
+    """(name, type, default, help) for every parameter of a filter class."""
+    hints = typing.get_type_hints(cls)
+    out = []
+    for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        default = f.default if f.default is not dataclasses.MISSING else (
+            f.default_factory() if f.default_factory is not dataclasses.MISSING else None)  # type: ignore[misc]
+        out.append((f.name, _type_name(hints[f.name]), default, f.metadata.get("help", "")))
+    return out
+
+
+def _type_name(tp: Any) -> str:
+    if isinstance(tp, type):
+        return tp.__name__
+    return str(tp).replace("typing.", "")
+
+
+def suggest(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return f" — did you mean {close[0]!r}?" if close else ""
+
+
+def _check_type(value: Any, tp: Any) -> bool:
+    """A small structural check of recipe values against the field's annotation."""
+    if tp is Any:
+        return True
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return any(_check_type(value, a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return value is None
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if origin is list:
+        (arg,) = typing.get_args(tp) or (Any,)
+        return isinstance(value, list) and all(_check_type(v, arg) for v in value)
+    if origin is dict:
+        return isinstance(value, dict)
+    if isinstance(tp, type):
+        return isinstance(value, tp)
+    return True
+
+
+def build(name: str, params: dict[str, Any] | None, where: str = "") -> Filter:
+    """Instantiate a registered filter, with errors that name the filter and parameter."""
+    # Import here so every filter module registers itself before the lookup.
+    from curator import filters as _pkg  # noqa: F401
+
+    prefix = f"{where}: " if where else ""
+    cls = REGISTRY.get(name)
+    if cls is None:
+        raise UsageError(f"{prefix}unknown filter {name!r}{suggest(name, REGISTRY)} "
+                         f"(curate filter --list shows them all)")
+    params = dict(params or {})
+    if not isinstance(params, dict):
+        raise UsageError(f"{prefix}filter {name!r}: parameters must be a mapping, got {params!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key, value in params.items():
+        if key not in fields:
+            raise UsageError(f"{prefix}filter {name!r} has no parameter {key!r}{suggest(str(key), fields)} "
+                             f"(known: {', '.join(sorted(fields))})")
+        if not _check_type(value, hints[key]):
+            raise UsageError(f"{prefix}filter {name!r}: parameter {key!r} should be {_type_name(hints[key])}, "
+                             f"got {value!r}")
+    try:
+        return cls(**params)
+    except UsageError as e:
+        raise UsageError(f"{prefix}filter {name!r}: {e}") from None

@@ -1,0 +1,148 @@
+"""Answer content: refusals/boilerplate phrases and degenerate repetition.
+
+Refusals: a phrase list in English and Chinese, matched case-insensitively near the start of
+the answer (where refusals and "As an AI language model" disclaimers live; a long answer that
+says "我无法确定" in paragraph five is usually fine). `action: tag` keeps the record and adds
+`refusal` to `meta.tags`, for sets that want refusals on purpose (safety data).
+
+Repetition: the classic sign of a model stuck in a loop. Two measures on answers (and reasoning,
+where R1-style loops are common): the share of non-trivial lines that repeat an earlier line, and
+the share of word n-grams that are repeats. Chinese has no spaces, so each Han character is a
+token. Short answers are not measured (a 3-line list can legitimately repeat).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from curator.errors import UsageError
+from curator.filters._util import check_roles, clip, messages_of
+from curator.filters.base import Drop, Filter, Verdict, register
+from curator.record import Conversation
+
+REFUSAL_PHRASES_EN = [
+    "as an ai language model", "as an ai model", "as a language model", "as an ai assistant, i",
+    "i'm sorry, but i can't", "i am sorry, but i cannot", "i'm sorry, but i cannot", "i cannot fulfill",
+    "i can't fulfill", "i cannot assist with", "i can't assist with", "i cannot help with",
+    "i can't help with that", "i'm unable to", "i am unable to", "i cannot provide", "i can't provide",
+    "i do not have personal", "i don't have personal", "i don't have the ability", "i do not have the ability",
+    "my knowledge cutoff", "i'm just an ai", "i am just an ai", "openai's use case policy", "against my programming",
+]
+REFUSAL_PHRASES_ZH = [
+    "作为一个人工智能", "作为一个ai", "作为一名人工智能", "作为人工智能", "作为ai语言模型", "作为一个语言模型",
+    "作为一个大语言模型", "我无法", "我不能提供", "我不能回答", "很抱歉，我不能", "抱歉，我无法", "对不起，我不能",
+    "我只是一个人工智能", "我没有个人", "我没有能力",
+]
+
+
+@register
+@dataclass
+class Refusal(Filter):
+    name = "refusal"
+    cost = 2
+    codes = ("refusal",)
+
+    phrases: list[str] = field(default_factory=lambda: REFUSAL_PHRASES_EN + REFUSAL_PHRASES_ZH,
+                               metadata={"help": "phrases (case-insensitive); replaces the built-in en+zh list"})
+    extra_phrases: list[str] = field(default_factory=list, metadata={"help": "phrases added to `phrases`"})
+    roles: list[str] = field(default_factory=lambda: ["assistant"], metadata={"help": "roles checked"})
+    within_chars: int = field(default=300, metadata={"help": "look only at the first N characters (0 = all)"})
+    action: str = field(default="drop", metadata={"help": "drop, or tag (keep and add 'refusal' to meta.tags)"})
+
+    def setup(self) -> None:
+        check_roles(self.roles)
+        if self.action not in ("drop", "tag"):
+            raise UsageError(f"action {self.action!r}: choose drop or tag")
+        words = [p.lower() for p in self.phrases + self.extra_phrases if p.strip()]
+        self._re = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))) if words else None
+        self.edits = self.action == "tag"  # type: ignore[misc]
+
+    def filter(self, conv: Conversation) -> Verdict:
+        if self._re is None:
+            return True
+        for i, m in messages_of(conv, self.roles):
+            text = m.content[: self.within_chars] if self.within_chars else m.content
+            # Curly apostrophes are common in model output; fold them so "I’m" matches "i'm".
+            hit = self._re.search(text.lower().replace("\u2019", "'"))
+            if hit:
+                if self.action == "tag":
+                    tags = conv.meta.setdefault("tags", [])
+                    if "refusal" not in tags:
+                        tags.append("refusal")
+                    return True
+                return Drop("refusal", f"{m.role} message {i} contains the refusal/boilerplate phrase "
+                            f"{hit.group(0)!r} (in its first {self.within_chars or len(m.content)} characters)")
+        return True
+
+
+_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
+
+
+def duplicate_line_ratio(text: str, min_line_chars: int) -> tuple[float, int]:
+    """(share of non-trivial lines that repeat an earlier one, number of non-trivial lines)."""
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if len(ln) >= min_line_chars]
+    if not lines:
+        return 0.0, 0
+    return (len(lines) - len(set(lines))) / len(lines), len(lines)
+
+
+def ngram_repeat_ratio(text: str, n: int) -> tuple[float, int]:
+    """(share of word n-grams that are repeats, number of tokens). Han characters are tokens."""
+    toks = _TOKEN.findall(text.lower())
+    if len(toks) < n:
+        return 0.0, len(toks)
+    total = len(toks) - n + 1
+    # zip over shifted views builds the n-grams in C; 3x faster than slicing in a comprehension.
+    unique = len(set(zip(*(toks[i:] for i in range(n)))))
+    return (total - unique) / total, len(toks)
+
+
+@register
+@dataclass
+class Repetition(Filter):
+    name = "repetition"
+    cost = 3
+    codes = ("repeated_lines", "repeated_ngrams")
+
+    roles: list[str] = field(default_factory=lambda: ["assistant"], metadata={"help": "roles checked"})
+    include_reasoning: bool = field(default=True, metadata={"help": "also check reasoning (loops are common there)"})
+    max_dup_line_ratio: float | None = field(default=0.3, metadata={"help": "max share of lines repeating an earlier line"})
+    min_lines: int = field(default=5, metadata={"help": "measure lines only when there are at least this many"})
+    min_line_chars: int = field(default=10, metadata={"help": "shorter lines ('}', '---') are ignored"})
+    ngram: int = field(default=10, metadata={"help": "n for the n-gram repetition ratio (tokens)"})
+    max_ngram_ratio: float | None = field(default=0.3, metadata={"help": "max share of n-grams that are repeats"})
+    min_tokens: int = field(default=50, metadata={"help": "measure n-grams only on texts with this many tokens"})
+    ignore_code: bool = field(default=True, metadata={"help": "skip fenced code (code repeats by nature)"})
+
+    def setup(self) -> None:
+        check_roles(self.roles)
+        if self.ngram < 1:
+            raise UsageError(f"ngram must be >= 1, got {self.ngram}")
+
+    def filter(self, conv: Conversation) -> Verdict:
+        for i, m in messages_of(conv, self.roles):
+            for part, text in (("content", m.content), ("reasoning", m.reasoning if self.include_reasoning else None)):
+                if not text:
+                    continue
+                if self.ignore_code and "```" in text:
+                    text = _FENCED.sub("", text)
+                v = self._check(text)
+                if v is not True:
+                    return Drop(v.code, f"{m.role} message {i} {part}: {v.message}")
+        return True
+
+    def _check(self, text: str) -> Verdict:
+        if self.max_dup_line_ratio is not None and text.count("\n") + 1 >= self.min_lines:
+            r, n = duplicate_line_ratio(text, self.min_line_chars)
+            if n >= self.min_lines and r > self.max_dup_line_ratio:
+                return Drop("repeated_lines", f"{r:.0%} of its {n} lines repeat an earlier line, above "
+                                              f"max_dup_line_ratio={self.max_dup_line_ratio}")
+        if self.max_ngram_ratio is not None and len(text) >= self.min_tokens:
+            r, n = ngram_repeat_ratio(text, self.ngram)
+            if n >= self.min_tokens and r > self.max_ngram_ratio:
+                return Drop("repeated_ngrams", f"{r:.0%} of its {self.ngram}-grams are repeats (over {n} tokens), "
+                                               f"above max_ngram_ratio={self.max_ngram_ratio}; starts {clip(text, 40)}")
+        return True

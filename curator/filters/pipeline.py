@@ -1,0 +1,88 @@
+"""Run a list of filters over records: cheap filters first, first drop wins.
+
+`FilterPipeline.filter_batch(convs) -> (kept, dropped)` is pure: it never mutates its input
+(filters that edit — PII masking, refusal tagging — get a copy) and keeps no state between calls,
+so Ray Data can map it over blocks later. The command streams batches through it and turns each
+`Rejected` into a reject line; per-filter counts are summed by the caller from `dropped`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from curator.errors import UsageError
+from curator.filters.base import Drop, Filter
+from curator.record import Conversation
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    conv: Conversation
+    filter: str       # the filter's label in the pipeline ("length", "length#2" for a second one)
+    code: str
+    message: str      # a sentence naming the filter, the value and the threshold
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    label: str
+    filter: Filter
+
+
+class FilterPipeline:
+    def __init__(self, filters: Iterable[Filter | tuple[str, Filter]]):
+        steps: list[Step] = []
+        seen: dict[str, int] = {}
+        for f in filters:
+            label, flt = f if isinstance(f, tuple) else (f.name, f)
+            seen[label] = seen.get(label, 0) + 1
+            if seen[label] > 1:
+                label = f"{label}#{seen[label]}"
+            steps.append(Step(label, flt))
+        # Cheap first (stable, so recipe order decides among equals): most drops happen before the
+        # language model or a user function ever runs.
+        self.steps: list[Step] = sorted(steps, key=lambda s: s.filter.cost)
+        self._edits = any(s.filter.edits for s in self.steps)
+
+    @property
+    def labels(self) -> list[str]:
+        return [s.label for s in self.steps]
+
+    def describe(self) -> list[dict]:
+        """Filters in run order with their parameters (for the manifest)."""
+        return [{"filter": s.label, "params": s.filter.param_values()} for s in self.steps]
+
+    def check(self, conv: Conversation) -> tuple[Conversation, Rejected | None]:
+        """Run every filter on one record: (record to keep — a copy when a filter edited it, or the drop)."""
+        if self._edits:
+            conv = conv.copy()
+        for step in self.steps:
+            try:
+                v = step.filter.filter(conv)
+            except UsageError:
+                raise
+            except Exception as e:  # noqa: BLE001
+                if step.filter.name == "user":
+                    # A bug in the user's function is a usage problem: stop with its message.
+                    raise UsageError(f"filter {step.label!r} ({getattr(step.filter, 'function', '')}) raised "
+                                     f"{type(e).__name__}: {e}") from None
+                raise
+            if v is True:
+                continue
+            if isinstance(v, Drop):
+                return conv, Rejected(conv, step.label, v.code, f"filter {step.label}: {v.message}")
+            return conv, Rejected(conv, step.label, step.filter.name, f"filter {step.label}: dropped")
+        return conv, None
+
+    def filter_batch(self, convs: Sequence[Conversation]) -> tuple[list[Conversation], list[Rejected]]:
+        kept: list[Conversation] = []
+        dropped: list[Rejected] = []
+        for conv in convs:
+            out, rej = self.check(conv)
+            if rej is None:
+                kept.append(out)
+            else:
+                # Reject the record as it came in, not a half-masked copy.
+                dropped.append(Rejected(conv, rej.filter, rej.code, rej.message))
+        return kept, dropped

@@ -1,0 +1,139 @@
+"""Text hygiene: unfilled placeholders, broken characters (U+FFFD, control, mojibake), code fences.
+
+The reader already rejects U+FFFD, C0/C1 control characters and ``{{name}}`` placeholders unless
+`--allow`ed; these filters make the same checks configurable (roles, patterns) and add what a
+row check cannot know: mojibake made only of printable characters ("â€™", "Ã©", "é”™è¯¯"),
+and code fences left open by a truncated generation.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from curator.errors import UsageError
+from curator.filters._util import check_roles, clip, messages_of
+from curator.filters.base import Drop, Filter, Verdict, register
+from curator.record import Conversation
+
+_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
+
+DEFAULT_PLACEHOLDERS = [
+    r"\{\{\s*[A-Za-z_][\w.\-]*\s*\}\}",                      # {{name}} (Jinja / mustache)
+    r"\[(?:INSERT|YOUR|PLACEHOLDER|TODO)[ _A-Z]*\]",      # [INSERT NAME], [YOUR NAME]
+    r"<(?:PLACEHOLDER|INSERT[ _A-Z]*|YOUR[ _A-Z]*)>",     # <YOUR NAME>
+    r"【[^】]{0,12}(?:姓名|名字|名称|公司|地址)】",            # 【姓名】
+]
+
+
+@register
+@dataclass
+class Placeholder(Filter):
+    name = "placeholder"
+    cost = 1
+    codes = ("placeholder",)
+
+    roles: list[str] = field(default_factory=lambda: ["system", "user", "assistant"],
+                             metadata={"help": "roles whose messages are checked"})
+    patterns: list[str] = field(default_factory=lambda: list(DEFAULT_PLACEHOLDERS),
+                                metadata={"help": "regular expressions of unfilled template slots"})
+    ignore_code: bool = field(default=True, metadata={"help": "skip fenced code (templates there are legitimate)"})
+
+    def setup(self) -> None:
+        check_roles(self.roles)
+        try:
+            self._re = re.compile("|".join(f"(?:{p})" for p in self.patterns)) if self.patterns else None
+        except re.error as e:
+            raise UsageError(f"patterns: bad regular expression: {e}") from None
+
+    def filter(self, conv: Conversation) -> Verdict:
+        if self._re is None:
+            return True
+        for i, m in messages_of(conv, self.roles):
+            text = m.content
+            if self.ignore_code and "```" in text:
+                text = _FENCED.sub("", text)
+            hit = self._re.search(text)
+            if hit:
+                return Drop("placeholder", f"{m.role} message {i} has an unfilled placeholder {hit.group(0)!r} "
+                                           f"— fill the template or drop the row")
+        return True
+
+
+# UTF-8 read as cp1252/latin-1: a lead byte Ã Â â Ä Å Æ ç-ï shown as a letter, followed by a
+# continuation byte shown as one of these. Real words ("Ã©t", "â€™") almost never produce the pairs.
+_MOJIBAKE = re.compile(
+    r"(?:Ã[\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]|â€[™œ\u009d\u0093\u0094˜¦¢“”]|Â[\u00a0-\u00bf]"
+    r"|[äåæçèé][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ][\u0080-\u00bf€‚ƒ„…†‡ˆ‰Š‹ŒŽ‘’“”•–—˜™š›œžŸ]"
+    r"|ï»¿)"
+)
+# One scan screens clean text: every problem below starts with one of these characters.
+_SCREEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffdÃÂâäåæçèéï]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+@register
+@dataclass
+class BadText(Filter):
+    name = "bad_text"
+    cost = 1
+    codes = ("replacement_char", "control_char", "mojibake")
+
+    roles: list[str] = field(default_factory=lambda: ["system", "user", "assistant", "tool"],
+                             metadata={"help": "roles whose messages (and reasoning) are checked"})
+    replacement_char: bool = field(default=True, metadata={"help": "drop text with U+FFFD"})
+    control_chars: bool = field(default=True, metadata={"help": "drop C0/C1 control characters (not tab/newline)"})
+    mojibake: bool = field(default=True, metadata={"help": "drop UTF-8 decoded as Latin-1/cp1252 (â€™, Ã©)"})
+
+    def setup(self) -> None:
+        check_roles(self.roles)
+
+    def filter(self, conv: Conversation) -> Verdict:
+        for i, m in messages_of(conv, self.roles):
+            for text in (m.content, m.reasoning or ""):
+                if not text or not _SCREEN.search(text):
+                    continue
+                if self.replacement_char and "\ufffd" in text:
+                    at = text.index("\ufffd")
+                    return Drop("replacement_char", f"{m.role} message {i} has U+FFFD at offset {at} near "
+                                f"{clip(text[max(0, at - 20):at + 20])} — re-decode the source with the right encoding")
+                if self.control_chars:
+                    c = _CONTROL.search(text)
+                    if c:
+                        return Drop("control_char", f"{m.role} message {i} has control character "
+                                    f"U+{ord(c.group(0)):04X} at offset {c.start()}")
+                if self.mojibake:
+                    b = _MOJIBAKE.search(text)
+                    if b:
+                        return Drop("mojibake", f"{m.role} message {i} has mojibake {b.group(0)!r} at offset "
+                                    f"{b.start()} — UTF-8 text was decoded as Latin-1/cp1252 upstream")
+        return True
+
+
+_FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.M)
+
+
+@register
+@dataclass
+class CodeFence(Filter):
+    name = "code_fence"
+    cost = 1
+    codes = ("unbalanced_fence",)
+
+    roles: list[str] = field(default_factory=lambda: ["assistant"], metadata={"help": "roles checked"})
+
+    def setup(self) -> None:
+        check_roles(self.roles)
+
+    def filter(self, conv: Conversation) -> Verdict:
+        for i, m in messages_of(conv, self.roles):
+            text = m.content
+            if "```" not in text and "~~~" not in text:
+                continue
+            # An odd number of fence lines means a block never closed: usually a generation cut off
+            # at max_tokens, which teaches the model to stop mid-code.
+            n = len(_FENCE_LINE.findall(text))
+            if n % 2:
+                return Drop("unbalanced_fence", f"{m.role} message {i} has {n} code fence lines (odd: a code "
+                            f"block is never closed) — the answer was probably truncated")
+        return True

@@ -1,0 +1,180 @@
+"""MinHash signatures and LSH band keys over character shingles, vectorised with numpy.
+
+Pure per-batch functions (`shingle_hashes`, `signatures`, `band_keys`) with no state beyond
+their arguments, so a cluster engine (Ray Data's `map_batches`) can map them unchanged.
+
+Why character shingles: Chinese has no spaces, so word shingles (text-dedup splits on ``\\W``,
+data-juicer on spaces) see a whole Chinese paragraph as one "word". Character n-grams over the
+normalised text (see `curator.textnorm`) work the same for both languages.
+
+Why not xxhash per shingle: a Python call per shingle costs ~150 ns, i.e. ~45 µs for a
+300-character text — more than the whole MinHash. Instead each batch is turned into one array
+of code points and every n-gram is hashed at once: a polynomial over the code points with random
+64-bit odd multipliers (mod 2^64), then the splitmix64 finaliser for avalanche. That is a 64-bit
+hash per shingle computed entirely in numpy.
+
+Permutations are the classic ``(a*x + b) mod p`` on uint64 arrays with the Mersenne prime
+p = 2^31 - 1: x is the shingle hash reduced mod p and a, b < p, so ``a*x + b < 2^62`` never
+overflows and the reduction mod p is a mask, a shift, an add and a conditional subtract. The
+prime must be small enough for the product to fit: with p = 2^61 - 1 and a 32-bit x, ``a*x`` would
+need a < 2^31 to avoid overflow, and then ``a*x + b`` spans only a few multiples of p — nearly
+monotone in x, so every "permutation" picks the same minimum (we measured estimates of 0.96 for
+texts whose true Jaccard is 0.6). A 31-bit x collides for two distinct shingles with probability
+2^-31, noise next to the estimator's own variance. Signature values fit in uint32 (1M records x
+128 permutations x 2 texts = 1 GB in uint32 instead of 2 GB).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+MERSENNE = np.uint64((1 << 31) - 1)
+_SHIFT31 = np.uint64(31)
+_CHUNK = 1 << 15  # shingles per chunk (256 KB of uint64)
+EMPTY = np.uint32(0xFFFFFFFF)  # signature row of an empty text (no shingles): never bucketed
+
+
+@dataclass(frozen=True)
+class MinHashParams:
+    """num_perm permutations, character n-grams of `ngram`, and the seed the permutations come from."""
+
+    num_perm: int = 64
+    ngram: int = 5
+    seed: int = 1
+
+
+def _mix64(h: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser, in place: spreads every input bit over every output bit."""
+    h ^= h >> np.uint64(30)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(27)
+    h *= np.uint64(0x94D049BB133111EB)
+    h ^= h >> np.uint64(31)
+    return h
+
+
+@lru_cache(maxsize=16)
+def _coefficients(num_perm: int, ngram: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    a = rng.integers(1, (1 << 31) - 1, num_perm, dtype=np.uint64)
+    b = rng.integers(0, (1 << 31) - 1, num_perm, dtype=np.uint64)
+    mult = rng.integers(1 << 32, 1 << 63, ngram, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    return a, b, mult
+
+
+def shingle_hashes(texts: list[str], ngram: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """64-bit hashes of every character n-gram of every text, and the count per text.
+
+    A text shorter than `ngram` (but not empty) is one shingle; an empty text has none.
+    Returns (hashes uint64 [sum(counts)], counts int64 [len(texts)]), grouped by text in order.
+    """
+    n = ngram
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    counts = np.where(lens == 0, 0, np.maximum(1, lens - n + 1))
+    if counts.sum() == 0:
+        return np.empty(0, np.uint64), counts
+    pad = "\0" * (n - 1)
+    # each text followed by n-1 NULs, so a window never runs into the next text
+    joined = pad.join(texts) + pad
+    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
+    _, _, mult = _coefficients(1, n, seed)
+    w = len(codes) - n + 1
+    h = codes[0:w] * mult[0]
+    for k in range(1, n):
+        h += codes[k:k + w] * mult[k]
+    _mix64(h)
+    starts = np.concatenate(([0], np.cumsum(lens + (n - 1))[:-1]))
+    offsets = np.cumsum(counts) - counts
+    idx = np.arange(counts.sum(), dtype=np.int64) + np.repeat(starts - offsets, counts)
+    return h[idx], counts
+
+
+def signatures(texts: list[str], params: MinHashParams = MinHashParams()) -> np.ndarray:
+    """MinHash signatures (uint32 [len(texts), num_perm]) of already-normalised texts.
+
+    Empty texts get a row of `EMPTY`. The same text gives the same row whatever batch it is in.
+    """
+    out = np.full((len(texts), params.num_perm), EMPTY, dtype=np.uint32)
+    hashes, counts = shingle_hashes(texts, params.ngram, params.seed)
+    nonempty = np.flatnonzero(counts)
+    if len(nonempty) == 0:
+        return out
+    x = (hashes >> np.uint64(33)) % MERSENNE  # top 31 bits, reduced into Z_p
+    ends = np.cumsum(counts)
+    a, b, _ = _coefficients(params.num_perm, params.ngram, params.seed)
+    sig = np.empty((len(nonempty), params.num_perm), dtype=np.uint32)
+    # Work through the shingles in cache-sized chunks of whole texts: the five passes per
+    # permutation then run out of L2 instead of main memory (about twice as fast).
+    row = 0
+    while row < len(nonempty):
+        first = nonempty[row]
+        lo = ends[first] - counts[first]
+        stop = int(np.searchsorted(ends[nonempty], lo + _CHUNK, side="right"))
+        stop = max(stop, row + 1)
+        hi_end = ends[nonempty[stop - 1]]
+        xs = x[lo:hi_end]
+        seg = (ends - counts)[nonempty[row:stop]] - lo
+        v = np.empty_like(xs)
+        hi = np.empty_like(xs)
+        for k in range(params.num_perm):
+            np.multiply(xs, a[k], out=v)
+            v += b[k]
+            np.right_shift(v, _SHIFT31, out=hi)
+            v &= MERSENNE
+            v += hi  # < 2^32 and congruent to a*x+b mod p: the residue, or the residue + p
+            # The final subtract matters: leaving "residue or residue + p" orders values by
+            # hi (~ a*x / 2^31), i.e. by x in every permutation, and the estimates collapse
+            # toward 1 (measured 0.92 for a true Jaccard of 0.70).
+            np.subtract(v, MERSENNE, out=hi)  # wraps to a huge value when v < p ...
+            np.minimum(v, hi, out=v)  # ... so this is exactly v mod p
+            sig[row:stop, k] = np.minimum.reduceat(v, seg)
+        row = stop
+    out[nonempty] = sig
+    return out
+
+
+def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit bucket key per (record, band): uint64 [len(sigs), bands].
+
+    Two records share band j's key iff their signatures agree on that band's `rows` values
+    (up to a 2^-64 hash collision). Bands are hashed with distinct multipliers, so keys of
+    different bands never need to be told apart by the caller.
+    """
+    n = len(sigs)
+    keys = np.empty((n, bands), dtype=np.uint64)
+    rng = np.random.default_rng(0xBA5D)
+    mult = rng.integers(1 << 32, 1 << 63, (bands, rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    s = sigs.astype(np.uint64)
+    for j in range(bands):
+        h = np.full(n, ((j + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
+        for r in range(rows):
+            h += s[:, j * rows + r] * mult[j, r]
+        keys[:, j] = _mix64(h)
+    return keys
+
+
+def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of row pairs: the share of equal signature values."""
+    return (sig_a == sig_b).mean(axis=-1)
+
+
+def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+    """(bands, rows) with bands*rows <= num_perm minimising the weighted areas of false positives
+    (similarity below threshold that still collide) and false negatives (above it that do not).
+
+    The same criterion as datasketch's MinHashLSH, integrated numerically here.
+    """
+    best, best_err = (1, num_perm), float("inf")
+    lo = np.linspace(0.0, threshold, 200)
+    hi = np.linspace(threshold, 1.0, 200)
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            fp = np.trapezoid(1 - (1 - lo ** r) ** b, lo)
+            fn = np.trapezoid((1 - hi ** r) ** b, hi)
+            err = fp_weight * fp + fn_weight * fn
+            if err < best_err - 1e-12:
+                best, best_err = (b, r), err
+    return best

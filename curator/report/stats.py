@@ -1,0 +1,227 @@
+"""`ReportStats`: everything the report shows, accumulated record by record in one pass.
+
+Definitions (also shown in the HTML):
+- *instruction*: the first user message (the Alpaca/Self-Instruct view of "the task").
+- *multi-turn*: more than one user message. *tool-calling*: `tools` declared, an assistant
+  `tool_calls`, or a `tool` message.
+- *first word*: lower-cased first word of the instruction for Latin-script text; the first 2
+  characters for Chinese/Japanese/Korean, which have no spaces (the Alpaca paper's verb-noun
+  view, simplified: no parser, so "write"/"写一" stand for the verb).
+- *distinct-n*: distinct n-grams / total n-grams over all instructions (words for Latin text,
+  single characters for CJK). Estimated by KMV sketches above 4096 distinct n-grams.
+- *exact duplicates*: records whose normalised text (lower case, whitespace collapsed, all
+  messages) equals an earlier record's; *duplicate instructions* likewise for the instruction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from typing import Any, Callable
+
+import xxhash
+
+from curator.record import Conversation
+from curator.report.accum import Distinct, HashLog, LogHistogram, TopCounter, ValueHistogram
+from curator.report.lang import classify_language
+
+_CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
+_TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
+_FIRST_LATIN = re.compile(r"[A-Za-z][A-Za-z'\-]*")
+_WS = re.compile(r"\s+")
+_MAX_TURNS_BIN = 20
+
+
+_M64 = (1 << 64) - 1
+
+
+def _mix(a: int, b: int) -> int:
+    """Combine two 64-bit hashes into one (order matters), staying roughly uniform."""
+    x = ((a * 0x9E3779B97F4A7C15) ^ b) & _M64
+    x ^= x >> 31
+    x = (x * 0xBF58476D1CE4E5B9) & _M64
+    return x ^ (x >> 29)
+
+
+def ngram_tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text.lower())
+
+
+def first_word(text: str) -> str:
+    t = text.strip()
+    if not t:
+        return "(empty)"
+    if re.match(rf"[{_CJK}]", t[0]):
+        return t[:2]
+    m = _FIRST_LATIN.match(t)
+    if m:
+        return m.group(0).lower()
+    return "(symbol)" if not t[0].isalnum() else t.split()[0][:12]
+
+
+def normalise(text: str) -> str:
+    return _WS.sub(" ", text.lower()).strip()
+
+
+class ReportStats:
+    def __init__(self, count_tokens: Callable[[str], int] | None = None) -> None:
+        self.count_tokens = count_tokens
+        self.records = 0
+        self.turns: Counter[int] = Counter()
+        self.roles: Counter[str] = Counter()
+        self.chars = {r: LogHistogram() for r in ("system", "user", "assistant", "tool")}
+        self.tokens = {r: LogHistogram() for r in ("system", "user", "assistant", "tool")}
+        self.record_chars = LogHistogram()
+        self.multi_turn = 0
+        self.tool_calling = 0
+        self.with_system = 0
+        self.no_answer = 0
+        self.languages: Counter[str] = Counter()
+        self.sources = TopCounter()
+        self.tags = TopCounter()
+        self.first_words = TopCounter(limit=50_000)
+        self.ngrams = {n: Distinct() for n in (1, 2, 3)}
+        self.ngram_totals = {n: 0 for n in (1, 2, 3)}
+        self.dup_records = HashLog()
+        self.dup_instructions = HashLog()
+        self.with_reasoning = 0
+        self.reasoning_chars = LogHistogram()
+        self.reasoning_tokens = LogHistogram()
+        self.reasoning_empty_answer = 0
+        self.scores: dict[str, ValueHistogram] = {}
+        self.finish_reasons: Counter[str] = Counter()
+        self.usage: dict[str, LogHistogram] = {}
+        self.generated = 0
+
+    # ------------------------------------------------------------------------------- one record
+    def add(self, conv: Conversation) -> None:
+        self.records += 1
+        msgs = conv.messages
+        self.turns[min(len(msgs), _MAX_TURNS_BIN)] += 1
+        users = 0
+        total_chars = 0
+        reasoning_chars = 0
+        reasoning_tokens = 0
+        has_tool = bool(conv.tools)
+        for m in msgs:
+            self.roles[m.role] += 1
+            n = len(m.content)
+            total_chars += n
+            if m.role in self.chars:
+                self.chars[m.role].add(n)
+                if self.count_tokens:
+                    self.tokens[m.role].add(self.count_tokens(m.content))
+            users += m.role == "user"
+            has_tool = has_tool or bool(m.tool_calls) or m.role == "tool"
+            if m.reasoning:
+                reasoning_chars += len(m.reasoning)
+                if self.count_tokens:
+                    reasoning_tokens += self.count_tokens(m.reasoning)
+        self.record_chars.add(total_chars)
+        self.multi_turn += users > 1
+        self.tool_calling += has_tool
+        self.with_system += any(m.role == "system" for m in msgs)
+        last = conv.last("assistant")
+        self.no_answer += last is None
+        if reasoning_chars:
+            self.with_reasoning += 1
+            self.reasoning_chars.add(reasoning_chars)
+            if self.count_tokens:
+                self.reasoning_tokens.add(reasoning_tokens)
+            if last is not None and not last.content.strip():
+                self.reasoning_empty_answer += 1
+
+        instruction = next((m.content for m in msgs if m.role == "user"), "")
+        self.languages[classify_language(instruction or conv.answer_text())] += 1
+        self.first_words.add(first_word(instruction))
+        # hash each token once and combine the hashes into n-gram hashes (a multiply-xor mix,
+        # then a final xxhash-quality scramble is unnecessary: KMV only needs roughly uniform bits)
+        hs = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in ngram_tokens(instruction)]
+        prev = hs
+        for n, sketch in self.ngrams.items():
+            if n > 1:
+                prev = [_mix(a, b) for a, b in zip(prev, hs[n - 1:])]
+            for h in prev:
+                sketch.add_hash(h)
+            self.ngram_totals[n] += len(prev)
+        self.dup_instructions.add(normalise(instruction))
+        self.dup_records.add("\x1e".join(f"{m.role}\x1f{normalise(m.content)}" for m in msgs))
+
+        meta = conv.meta
+        self.sources.add(str(meta.get("source", "(none)")))
+        tags = meta.get("tags")
+        if isinstance(tags, str):
+            tags = [tags]
+        if isinstance(tags, list):
+            for t in tags:
+                self.tags.add(str(t))
+        scores = meta.get("scores")
+        if isinstance(scores, dict):
+            for k, v in scores.items():
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self.scores.setdefault(str(k), ValueHistogram()).add(float(v))
+        self._add_generation(meta.get("generation"))
+
+    def _add_generation(self, gen: Any) -> None:
+        items = gen if isinstance(gen, list) else [gen] if isinstance(gen, dict) else []
+        for g in items:
+            if not isinstance(g, dict):
+                continue
+            self.generated += 1
+            fr = g.get("finish_reason")
+            if fr is not None:
+                self.finish_reasons[str(fr)] += 1
+            usage = g.get("usage") if isinstance(g.get("usage"), dict) else g
+            for key in ("prompt_tokens", "completion_tokens", "reasoning_tokens", "total_tokens"):
+                v = usage.get(key)
+                if isinstance(v, (int, float)) and not isinstance(v, bool):
+                    self.usage.setdefault(key, LogHistogram()).add(float(v))
+
+    # --------------------------------------------------------------------------------- result
+    def to_dict(self) -> dict[str, Any]:
+        n = self.records or 1
+        share = lambda x: round(x / n, 4) if self.records else 0.0  # noqa: E731
+        d: dict[str, Any] = {
+            "records": self.records,
+            "turns_per_record": {(f"{k}+" if k == _MAX_TURNS_BIN else str(k)): v for k, v in sorted(self.turns.items())},
+            "mean_turns": round(sum(k * v for k, v in self.turns.items()) / n, 3) if self.records else 0,
+            "roles": dict(self.roles.most_common()),
+            "multi_turn": self.multi_turn, "multi_turn_share": share(self.multi_turn),
+            "tool_calling": self.tool_calling, "tool_calling_share": share(self.tool_calling),
+            "with_system": self.with_system, "with_system_share": share(self.with_system),
+            "no_answer": self.no_answer,
+            "chars_per_role": {r: h.summary() for r, h in self.chars.items() if h.n},
+            "chars_per_record": self.record_chars.summary(),
+            "languages": dict(self.languages.most_common()),
+            "sources": dict(self.sources.top(30)),
+            "tags": dict(self.tags.top(30)),
+            "reasoning": {
+                "with": self.with_reasoning, "without": self.records - self.with_reasoning,
+                "share": share(self.with_reasoning),
+                "mixed": 0 < self.with_reasoning < self.records,
+                "empty_answer_after_reasoning": self.reasoning_empty_answer,
+                "chars": self.reasoning_chars.summary(),
+            },
+            "diversity": {
+                **{f"distinct_{k}": round(self.ngrams[k].estimate() / self.ngram_totals[k], 4)
+                   if self.ngram_totals[k] else 0.0 for k in self.ngrams},
+                "distinct_estimated": any(len(s._heap) >= s.k for s in self.ngrams.values()),
+                "first_words": self.first_words.top(25),
+                "distinct_first_words": len(self.first_words.counts),
+            },
+            "duplicates": {
+                "exact_records": self.dup_records.duplicates(),
+                "exact_record_rate": share(self.dup_records.duplicates()),
+                "instructions": self.dup_instructions.duplicates(),
+                "instruction_rate": share(self.dup_instructions.duplicates()),
+            },
+        }
+        if self.count_tokens:
+            d["tokens_per_role"] = {r: h.summary() for r, h in self.tokens.items() if h.n}
+            d["reasoning"]["tokens"] = self.reasoning_tokens.summary()
+        if self.scores:
+            d["scores"] = {k: h.summary() for k, h in sorted(self.scores.items())}
+        if self.generated:
+            d["generation"] = {"records": self.generated, "finish_reasons": dict(self.finish_reasons.most_common()),
+                               "usage": {k: h.summary() for k, h in self.usage.items()}}
+        return d

@@ -1,0 +1,55 @@
+"""The manifest: counts, input hashes, and secrets that never reach disk."""
+
+from __future__ import annotations
+
+import sys
+
+import orjson
+
+from curator.manifest import file_hash, read_manifest, scrub, scrub_argv
+from curator.runner import CommandRun
+
+
+def test_scrub_hides_secret_params_and_key_shaped_values():
+    params = {"api_key": "sk-abcdefghijklmnop", "api_key_env": "OPENAI_API_KEY", "model": "qwen",
+              "headers": {"Authorization": "Bearer abcdefghijklmnop"}, "base_url": "http://127.0.0.1:8000/v1",
+              "extra": ["hf_abcdefghijklmnop", "plain"], "token": None}
+    s = scrub(params)
+    assert s["api_key"] == "***" and s["headers"]["Authorization"] == "***" and s["extra"] == ["***", "plain"]
+    assert s["api_key_env"] == "OPENAI_API_KEY" and s["model"] == "qwen" and s["token"] is None
+    assert "abcdefghijklmnop" not in orjson.dumps(s).decode()
+
+
+def test_scrub_argv_masks_flag_values_in_both_spellings():
+    argv = ["curate", "distill", "in.jsonl", "--api-key", "sk-live-123456789", "--hf-token=hf_secret12345678",
+            "--api-key-env", "MY_KEY", "--model", "m", "sk-stray-value-12345"]
+    assert scrub_argv(argv) == ["curate", "distill", "in.jsonl", "--api-key", "***", "--hf-token=***",
+                                "--api-key-env", "MY_KEY", "--model", "m", "***"]
+
+
+def test_command_run_writes_a_scrubbed_balanced_manifest(tmp_path, sample, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["curate", "convert", "--api-key", "sk-test-abcdefghijk"])
+    out = tmp_path / "o.jsonl"
+    inputs = [sample / "messages.jsonl", sample / "bad" / "bad_rows.jsonl"]
+    with CommandRun("convert", out=out, params={"api_key": "sk-test-abcdefghijk", "n": 1}, inputs=inputs,
+                    quiet=True) as run:
+        for p in inputs:
+            for conv in run.read(p):
+                run.write(conv)
+    text = (tmp_path / "o.manifest.json").read_text()
+    assert "sk-test" not in text
+    m = read_manifest(tmp_path / "o.manifest.json")
+    assert m["argv"] == ["curate", "convert", "--api-key", "***"] and m["params"] == {"api_key": "***", "n": 1}
+    assert m["counts"]["in"] == 18 and m["counts"]["out"] == 5 and m["counts"]["rejected"] == 13
+    assert m["counts"]["balanced"] is True and m["counts"]["rejected_by_reason"]["turn_order"] == 2
+    assert [i["xxh3_128"] for i in m["inputs"]] == [file_hash(p) for p in inputs]
+    assert m["formats_detected"] == {str(p): "messages" for p in inputs}
+    assert m["outputs"] == {"data": str(out), "rejects": str(tmp_path / "o.rejects.jsonl")}
+
+
+def test_file_hash_of_folder_depends_on_names_and_contents(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x").write_text("1")
+    h1 = file_hash(tmp_path / "a")
+    (tmp_path / "a" / "x").write_text("2")
+    assert file_hash(tmp_path / "a") != h1

@@ -91,10 +91,11 @@ def _is_utf8(encoding: str | None) -> bool:
     return not encoding or encoding.lower().replace("-", "").replace("_", "") in ("utf8", "utf8sig")
 
 
-def _iter_jsonl(fh: Iterable[bytes], encoding: str | None) -> Iterator[RawRow]:
+def _iter_jsonl(fh: Iterable[bytes], encoding: str | None, start: int = 1) -> Iterator[RawRow]:
+    """Rows of JSON Lines; `start` is the line number of the first line (a byte range of a file)."""
     transcode = not _is_utf8(encoding)
     loads = orjson.loads
-    for n, line in enumerate(fh, 1):
+    for n, line in enumerate(fh, start):
         if n == 1 and line.startswith(b"\xef\xbb\xbf"):
             line = line[3:]
         if transcode:
@@ -280,6 +281,26 @@ def read_records(
         module = get_format(fmt) if isinstance(fmt, str) else fmt
     if module is not None:
         stats.formats[label] = module.NAME
+    yield from parse_rows(rows, module, label=label, name=name, opts=opts, rejects=rejects, allow=allow,
+                          validate=validate, stats=stats)
+
+
+def parse_rows(
+    rows: Iterable[RawRow],
+    module: ModuleType | None,
+    *,
+    label: str,
+    name: str,
+    opts: ReadOptions = DEFAULT_READ,
+    rejects: RejectSink | None = None,
+    allow: Iterable[str] = (),
+    validate: bool = True,
+    stats: ReadStats | None = None,
+) -> Iterator[Conversation]:
+    """Parse and validate raw rows whose format is known: the body of `read_records`, exposed so
+    a cluster engine can run it over one byte range of a file (rows carry their own line numbers)."""
+    allow = frozenset(allow)
+    stats = stats if stats is not None else ReadStats()
     parse = module.parse if module is not None else None
     for raw in rows:
         stats.rows += 1

@@ -59,3 +59,14 @@ def check_inputs(inputs: list[Path]) -> None:
     for p in inputs:
         if not Path(p).exists():
             raise UsageError(f"{p}: no such file")
+
+ENGINE = typer.Option("local", "--engine", help="Where the stage runs: local (this process) or ray (Ray Data: a "
+                      "local Ray instance, or the cluster at --ray-address; needs the [ray] extra).")
+RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to use with --engine ray (e.g. auto, "
+                           "ray://head:10001); default: start a local instance with one CPU per core.")
+
+
+def check_engine(engine: str) -> str:
+    if engine not in ("local", "ray"):
+        raise UsageError(f"--engine {engine!r}: choose local or ray")
+    return engine

@@ -49,6 +49,28 @@ def load_rubrics(refs: list[str], *, judge_model, judge_base_url, judge_key_env,
     return rubrics, client
 
 
+def ray_rule_rubrics_only(refs: list[str]) -> None:
+    """--engine ray scores with rule rubrics only: they are pure per record. Judges and reward models
+    hold clients and GPUs, and z-normalised recipes need whole prompt groups, which a range may cut."""
+    from rubrics.composite import CompositeRubric
+    from rubrics.load import RubricError, load_rubric
+    from rubrics.rules import RuleRubric
+
+    try:
+        rubrics = [load_rubric(r) for r in refs]
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    for r in rubrics:
+        leaves = list(r.components()) if isinstance(r, CompositeRubric) else [r]
+        if isinstance(r, CompositeRubric) and r.normalize != "none":
+            raise UsageError(f"--engine ray: recipe {r.name} uses normalize: {r.normalize}, which needs whole prompt "
+                             f"groups; use --engine local")
+        bad = [x.name for x in leaves if not isinstance(x, RuleRubric)]
+        if bad:
+            raise UsageError(f"--engine ray scores with rule rubrics only; {', '.join(bad)} is not one "
+                             f"(use --engine local)")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def score(
@@ -67,18 +89,23 @@ def register(app: typer.Typer) -> None:
         batch_size: int = typer.Option(64, "--batch-size", help="Records scored together (reward-model batch)."),
         allow: Optional[list[str]] = o.ALLOW,
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+        engine: str = o.ENGINE,
+        ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Score answers with rubrics; writes meta.scores (values) and meta.score_details (verdicts)."""
         from curator.score import score_records
 
         params = dict(inputs=[str(p) for p in inputs], out=str(out), rubric=rubric, from_=from_, mapping=mapping,
                       judge_model=judge_model, judge_base_url=judge_base_url, judge_retries=judge_retries,
-                      batch_size=batch_size)
+                      batch_size=batch_size, engine=engine)
         with usage_guard():
+            o.check_engine(engine)
             o.check_inputs(inputs)
             ropts = o.read_options(mapping)
             if batch_size < 1:
                 raise UsageError("--batch-size must be >= 1")
+            if engine == "ray":
+                ray_rule_rubrics_only(refs=rubric)
             cache_path = cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
             rubrics, client = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
@@ -89,6 +116,15 @@ def register(app: typer.Typer) -> None:
         counts: Counter = Counter()
         loop = asyncio.new_event_loop()
         with run:
+            if engine == "ray":
+                from curator.engine.ray_run import run_stage
+                from curator.engine.tasks import Score
+
+                counts = run_stage(run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
+                                   stage=Score(tuple(str(Path(r).resolve()) if Path(r).is_file() else r for r in rubric),
+                                               batch_size), address=ray_address)
+                inputs = []
+
             def stream():
                 for path in inputs:
                     yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ())

@@ -33,16 +33,25 @@ def register(app: typer.Typer) -> None:
         examples: int = typer.Option(3, "--examples", help="Examples shown per reason."),
         as_json: bool = typer.Option(False, "--json", help="Print a JSON report on stdout instead of tables."),
         max_error_rate: float = typer.Option(0.0, "--max-error-rate", help="Exit 1 when rejected/in is above this."),
+        engine: str = o.ENGINE,
+        ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Check rows for invalid JSON, unknown roles, bad turn order, empty turns, placeholders and more."""
-        params = dict(inputs=[str(p) for p in inputs], from_=from_, mapping=mapping, encoding=encoding, allow=allow)
+        params = dict(inputs=[str(p) for p in inputs], from_=from_, mapping=mapping, encoding=encoding, allow=allow, engine=engine)
         with usage_guard():
+            o.check_engine(engine)
             o.check_inputs(inputs)
             ropts = o.read_options(mapping, think_tags)
             run = CommandRun("validate", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              quiet=True)
         with run:
-            for path in inputs:
+            if engine == "ray":
+                from curator.engine.ray_run import run_stage
+                from curator.engine.tasks import Identity
+
+                run_stage(run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
+                          stage=Identity(), address=ray_address)
+            for path in (inputs if engine == "local" else []):
                 for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ()):
                     if run.writer:
                         run.write(conv)

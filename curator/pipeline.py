@@ -51,6 +51,10 @@ from curator.rejects import manifest_path
 STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "mix", "split",
                "report", "train")
 _RESERVED = {"name"}
+# Options that name files a stage writes (beside its main output) or keeps as state: they are
+# not inputs, so their content must not change the stage's fingerprint.
+_SIDE_OUTPUTS = {"pairs", "report", "conflicts"}
+_STATE_FILES = {"cache"}
 _RATIO = re.compile(r"^(?P<path>.+):(?P<ratio>[0-9]*\.?[0-9]+)$")
 
 
@@ -290,6 +294,11 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
             # Path parameters, @references and any value written as ./x or ../x are recipe-relative.
             if _is_path_param(prm) or sv.startswith(("@", "./", "../")):
                 sv = _resolve_token(sv, recipe, outputs, prev)
+            name = key.replace("-", "_")
+            if name in _SIDE_OUTPUTS:
+                outs[name] = Path(sv)
+            elif name in _STATE_FILES:
+                outs.setdefault("_state", Path(sv))
             args += [opt, sv]
     return args, outs
 
@@ -314,6 +323,8 @@ def _fingerprint(st: Stage, args: list[str], outs: dict[str, Path]) -> str:
 def _outputs_hash(outs: dict[str, Path]) -> str | None:
     h = xxhash.xxh3_128()
     for key in sorted(outs):
+        if key == "_state":
+            continue
         p = outs[key]
         if not p.exists():
             return None

@@ -159,7 +159,7 @@ def warm_up(path: str | Path, *, steps: int = 300, lr: float = 3e-3, sample_dir:
         loss.backward()
         opt.step()
         opt.zero_grad()
-        loss_value = float(loss)
+        loss_value = float(loss.detach())
     model.eval()
     model.save_pretrained(path)
     return loss_value

@@ -21,7 +21,8 @@ from tests.conftest import ROOT, run_cli
 DATA_SUFFIXES = (".json", ".jsonl")
 # records / invalid rows, as `curate stats` and the data's README give them
 SAMPLE_EXPECTED = {"alpaca.json": 10, "fastchat.json": 2, "messages.jsonl": 5, "prompt_completion.jsonl": 3,
-                   "prompts.jsonl": 4, "reasoning_ark.jsonl": 2, "reasoning_r1.jsonl": 2, "sharegpt.json": 4}
+                   "prompts.jsonl": 4, "reasoning_ark.jsonl": 2, "reasoning_r1.jsonl": 2, "sharegpt.json": 4,
+                   "general.jsonl": 12}
 
 
 def sample_files(sample: Path) -> list[Path]:
@@ -166,3 +167,26 @@ def test_screenshot_in_chromium(tmp_path, sample):
     screenshot(out, png, 1280, 1600)
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a rendered page, not a blank one
+
+
+def test_near_duplicate_rate_matches_dedup(tmp_path):
+    """The report's near-duplicate count uses dedup's machinery: a reworded copy is counted."""
+    import orjson
+
+    from tests.conftest import run_cli
+
+    rows = [
+        {"messages": [{"role": "user", "content": "Explain how photosynthesis turns sunlight into chemical energy in plants."},
+                      {"role": "assistant", "content": "Plants capture light with chlorophyll and use it to turn CO2 and water into glucose and oxygen."}]},
+        {"messages": [{"role": "user", "content": "Explain how photosynthesis turns sunlight into chemical energy in plants!"},
+                      {"role": "assistant", "content": "Plants capture light with chlorophyll and use it to turn CO2 and water into glucose and oxygen."}]},
+        {"messages": [{"role": "user", "content": "用一句话介绍长城。"}, {"role": "assistant", "content": "长城是中国古代的防御工程。"}]},
+    ]
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(b"".join(orjson.dumps(r) + b"\n" for r in rows))
+    res = run_cli("report", str(src), "-o", str(tmp_path / "r.html"), "--json", str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    dups = orjson.loads((tmp_path / "r.json").read_bytes())
+    dups = dups.get("duplicates") or dups["files"][0]["duplicates"]
+    assert dups["near_records"] == 1 and dups["exact_records"] == 0
+    assert "near-duplicate records" in (tmp_path / "r.html").read_text(encoding="utf-8")

@@ -44,6 +44,9 @@ def _key_rows(reports: list[dict[str, Any]]) -> list[tuple[str, Callable[[dict[s
         ("top language", lambda r: _top(r["languages"], r["records"])),
         ("exact duplicate records", lambda r: f"{r['duplicates']['exact_records']} "
                                               f"({_pct(r['duplicates']['exact_record_rate'])})"),
+        ("near-duplicate records", lambda r: f"{r['duplicates']['near_records']} "
+                                             f"({_pct(r['duplicates']['near_record_rate'])}, "
+                                             f"Jaccard >= {r['duplicates']['near_threshold']})"),
         ("duplicate instructions", lambda r: f"{r['duplicates']['instructions']} "
                                              f"({_pct(r['duplicates']['instruction_rate'])})"),
         ("distinct-2 of instructions", lambda r: f"{r['diversity']['distinct_2']:.3f}"),

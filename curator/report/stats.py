@@ -63,6 +63,50 @@ def normalise(text: str) -> str:
     return _WS.sub(" ", text.lower()).strip()
 
 
+class NearDupCounter:
+    """Near-duplicate rate with the same machinery and default threshold as `curate dedup`
+    (MinHash-LSH on character shingles of prompt + answer), so the report and dedup agree. Keeps
+    only signatures (about 0.6 KB a record), never the texts."""
+
+    def __init__(self, batch_size: int = 4096) -> None:
+        from curator.dedup import DedupConfig, Sketches
+
+        self.cfg = DedupConfig()
+        self.sk = Sketches()
+        self.batch: list[tuple[str, str]] = []
+        self.batch_size = batch_size
+
+    def add(self, conv: Conversation) -> None:
+        from curator.dedup import record_texts
+
+        self.batch.append(record_texts(conv))
+        if len(self.batch) >= self.batch_size:
+            self._flush()
+
+    def _flush(self) -> None:
+        import math
+
+        from curator.dedup import sketch_batch
+
+        if not self.batch:
+            return
+        start = len(self.sk)
+        self.sk.add(sketch_batch(self.batch, self.cfg.minhash), [str(start + i) for i in range(len(self.batch))],
+                    [None] * len(self.batch), [len(p) + len(a) for p, a in self.batch], [-math.inf] * len(self.batch))
+        self.batch = []
+
+    def result(self, share: Callable[[int], float]) -> dict[str, Any]:
+        from curator.dedup import plan
+
+        self._flush()
+        if len(self.sk) == 0:
+            return {"near_records": 0, "near_record_rate": 0.0, "near_threshold": self.cfg.threshold}
+        counts = plan(self.sk, self.cfg).counts()
+        # What `curate dedup` would drop: normalised-exact and near duplicates together.
+        near = counts.get("near_duplicate", 0) + counts.get("duplicate", 0)
+        return {"near_records": near, "near_record_rate": share(near), "near_threshold": self.cfg.threshold}
+
+
 class ReportStats:
     def __init__(self, count_tokens: Callable[[str], int] | None = None) -> None:
         self.count_tokens = count_tokens
@@ -83,6 +127,7 @@ class ReportStats:
         self.ngrams = {n: Distinct() for n in (1, 2, 3)}
         self.ngram_totals = {n: 0 for n in (1, 2, 3)}
         self.dup_records = HashLog()
+        self.near_dups = NearDupCounter()
         self.dup_instructions = HashLog()
         self.with_reasoning = 0
         self.reasoning_chars = LogHistogram()
@@ -146,6 +191,7 @@ class ReportStats:
             self.ngram_totals[n] += len(prev)
         self.dup_instructions.add(normalise(instruction))
         self.dup_records.add("\x1e".join(f"{m.role}\x1f{normalise(m.content)}" for m in msgs))
+        self.near_dups.add(conv)
 
         meta = conv.meta
         self.sources.add(str(meta.get("source", "(none)")))
@@ -214,6 +260,7 @@ class ReportStats:
                 "exact_record_rate": share(self.dup_records.duplicates()),
                 "instructions": self.dup_instructions.duplicates(),
                 "instruction_rate": share(self.dup_instructions.duplicates()),
+                **self.near_dups.result(share),
             },
         }
         if self.count_tokens:

@@ -100,17 +100,12 @@ def request_messages(conv: Conversation, upto: list[Message], cfg: DistillConfig
     for i, m in enumerate(upto):
         if m.role == "system" and cfg.system is not None:
             continue  # --system replaces the record's own for the request
-        d: dict[str, Any] = {"role": m.role, "content": m.content}
+        # Same keys in the same order as before, so cache keys of earlier runs still match.
+        d = m.to_dict(reasoning=False, weight=False)
         if m.role == "user":
             if cfg.template is not None:
                 d["content"] = cfg.template.render(conv, m.content, turn, upto[:i])
             turn += 1
-        if m.tool_calls is not None:
-            d["tool_calls"] = m.tool_calls
-        if m.name is not None:
-            d["name"] = m.name
-        if m.tool_call_id is not None:
-            d["tool_call_id"] = m.tool_call_id
         out.append(d)
     return out
 

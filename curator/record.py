@@ -36,9 +36,11 @@ class Message:
     tool_call_id: str | None = None
     weight: float | None = None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, reasoning: bool = True, weight: bool = True) -> dict[str, Any]:
+        """Canonical dict. `reasoning=False` leaves the chain of thought out (requests to a
+        teacher); `weight=False` leaves the loss weight out (it is not part of a chat request)."""
         d: dict[str, Any] = {"role": self.role, "content": self.content}
-        if self.reasoning is not None:
+        if reasoning and self.reasoning is not None:
             d["reasoning_content"] = self.reasoning
         if self.tool_calls is not None:
             d["tool_calls"] = self.tool_calls
@@ -46,7 +48,7 @@ class Message:
             d["name"] = self.name
         if self.tool_call_id is not None:
             d["tool_call_id"] = self.tool_call_id
-        if self.weight is not None:
+        if weight and self.weight is not None:
             d["weight"] = self.weight
         return d
 

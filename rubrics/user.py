@@ -7,29 +7,11 @@ once per group as ``fn(conversation, [candidates], **params)`` and returns a lis
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable, Sequence
 
+from curator.plugins import import_callable as import_function
 from curator.record import Conversation, Message
 from rubrics.base import Rubric, Score
-
-
-def import_function(ref: str) -> Callable[..., Any]:
-    mod_name, sep, fn_name = ref.partition(":")
-    if not sep or not mod_name or not fn_name:
-        raise ValueError(f"{ref!r}: expected module:function, e.g. mypkg.scorers:brevity")
-    try:
-        mod = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise ValueError(f"{ref!r}: cannot import module {mod_name!r} ({e}); is it on PYTHONPATH?") from None
-    obj: Any = mod
-    for part in fn_name.split("."):
-        if not hasattr(obj, part):
-            raise ValueError(f"{ref!r}: module {mod_name!r} has no {fn_name!r}")
-        obj = getattr(obj, part)
-    if not callable(obj):
-        raise ValueError(f"{ref!r}: {fn_name!r} is not callable")
-    return obj
 
 
 def to_score(result: Any, where: str) -> Score:

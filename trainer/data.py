@@ -29,20 +29,10 @@ def to_messages(conv: Conversation, *, reasoning: str = "keep", inline_reasoning
     """
     msgs: list[dict[str, Any]] = []
     for m in conv.messages:
-        d: dict[str, Any] = {"role": m.role, "content": m.content}
-        if m.role == "assistant" and m.reasoning and reasoning == "keep":
-            if inline_reasoning:
-                d["content"] = join_think(m.reasoning, m.content, DEFAULT_WRITE)
-            else:
-                d["reasoning_content"] = m.reasoning
-        if m.tool_calls is not None:
-            d["tool_calls"] = m.tool_calls
-        if m.name is not None:
-            d["name"] = m.name
-        if m.tool_call_id is not None:
-            d["tool_call_id"] = m.tool_call_id
-        if m.weight is not None:
-            d["weight"] = m.weight
+        keep = m.role == "assistant" and bool(m.reasoning) and reasoning == "keep"
+        d = m.to_dict(reasoning=keep and not inline_reasoning)
+        if keep and inline_reasoning:
+            d["content"] = join_think(m.reasoning, m.content, DEFAULT_WRITE)
         msgs.append(d)
     return {"messages": msgs, "tools": conv.tools}
 

@@ -6,12 +6,12 @@ It returns True/False, ``(False, "reason")`` or ``(False, "code", "sentence")``.
 
 from __future__ import annotations
 
-import importlib
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from curator.errors import UsageError
+from curator.plugins import import_callable
 from curator.filters._util import meta_lookup
 from curator.filters.base import Drop, Filter, Verdict, register
 from curator.record import Conversation
@@ -52,17 +52,11 @@ class Score(Filter):
 
 
 def load_function(spec: str) -> Callable[..., Any]:
-    mod_name, sep, fn_name = spec.partition(":")
-    if not sep or not mod_name or not fn_name:
-        raise UsageError(f"function {spec!r}: expected module:function, e.g. my_filters:no_urls")
+    """The user filter function; a bad spec is a usage error (exit 2), not a crash."""
     try:
-        mod = importlib.import_module(mod_name)
-    except ImportError as e:
-        raise UsageError(f"function {spec!r}: cannot import module {mod_name!r} ({e}); is it on PYTHONPATH?") from None
-    fn = getattr(mod, fn_name, None)
-    if not callable(fn):
-        raise UsageError(f"function {spec!r}: module {mod_name!r} has no function {fn_name!r}")
-    return fn
+        return import_callable(spec)
+    except ValueError as e:
+        raise UsageError(f"function {e}") from None
 
 
 @register

@@ -9,7 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from curator.dedup import CONFLICT, DUPLICATE, KEPT, NEAR_DUPLICATE, DedupConfig, dedup_texts
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from curator.dedup import CONFLICT, DUPLICATE, KEPT, NEAR_DUPLICATE, DedupConfig, connected_components, dedup_texts
 from curator.minhash import MinHashParams, estimate_jaccard, signatures
 from curator.rejects import read_rejects
 from curator.textnorm import normalize
@@ -48,6 +51,39 @@ def test_signatures_do_not_depend_on_batching():
     whole = signatures(texts)
     parts = np.concatenate([signatures(texts[i:i + 3]) for i in range(0, len(texts), 3)])
     assert np.array_equal(whole, parts)
+
+
+def _roots_by_union_find(n: int, edges: list[tuple[int, int]]) -> list[int]:
+    parent = list(range(n))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for x, y in edges:
+        rx, ry = find(x), find(y)
+        if rx != ry:
+            parent[max(rx, ry)] = min(rx, ry)
+    return [find(i) for i in range(n)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 60).flatmap(lambda n: st.tuples(
+    st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=3 * n))))
+def test_connected_components_match_union_find(case):
+    n, edges = case
+    a = np.array([e[0] for e in edges], dtype=np.int64)
+    b = np.array([e[1] for e in edges], dtype=np.int64)
+    # the root is the smallest index of each component, whatever the edge order
+    assert connected_components(n, a, b).tolist() == _roots_by_union_find(n, edges)
+
+
+def test_connected_components_long_chain():
+    n = 10_000
+    order = np.random.default_rng(0).permutation(n)
+    roots = connected_components(n, order[:-1], order[1:])  # one path through every index
+    assert (roots == 0).all()
 
 
 def test_known_clusters_english_chinese_fullwidth():

@@ -84,6 +84,33 @@ async def run_ours(url: str, n: int, concurrency: int) -> tuple[int, float]:
     return ok, dt
 
 
+async def run_bare_client(url: str, n: int, concurrency: int) -> tuple[int, float]:
+    """The ceiling for any tool built on the official client: `AsyncOpenAI` alone (aiohttp transport,
+    keep-alive pool as large as the window), `concurrency` tasks each posting its share of the
+    prompts back to back — no engine, no records, no retries, no cache."""
+    import httpx2
+    import openai
+
+    http = openai.DefaultAioHttpClient(limits=httpx2.Limits(max_connections=max(concurrency, 100),
+                                                            max_keepalive_connections=concurrency), timeout=120)
+    client = openai.AsyncOpenAI(api_key="EMPTY", base_url=url, max_retries=0, http_client=http)
+    todo = iter(range(n))
+    ok = 0
+
+    async def worker() -> None:
+        nonlocal ok
+        for i in todo:
+            body = {"model": "teacher", "messages": [{"role": "user", "content": f"Bare prompt {i}: say something."}]}
+            resp = await client.post("/chat/completions", body=body, cast_to=object)
+            ok += bool(resp["choices"][0]["message"]["content"])
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    dt = time.perf_counter() - t0
+    await client.close()
+    return ok, dt
+
+
 def run_distilabel(python: str, url: str, n: int, batch: int) -> tuple[int, float] | str:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as fh:
         fh.write(DISTILABEL_SCRIPT)
@@ -124,8 +151,12 @@ def main() -> None:
             ours[c] = rps
             print(f"{'sft-curator distill c=' + str(c):<34} {ok:>6} {dt:>8.2f} {rps:>8.1f} {bound:>8.0f} "
                   f"{rps / bound:>8.0%}", flush=True)
+            ok, dt = asyncio.run(run_bare_client(url, args.prompts, c))
+            print(f"{'  bare AsyncOpenAI client c=' + str(c):<34} {ok:>6} {dt:>8.2f} {ok / dt:>8.1f} {bound:>8.0f} "
+                  f"{ok / dt / bound:>8.0%}", flush=True)
         py = args.distilabel_python
         best_dl = None
+        dl_default = 0.0
         if not Path(py).exists():
             print(f"distilabel: {py} not found — skipped (see the module docstring to set up its venv)")
         else:
@@ -137,11 +168,13 @@ def main() -> None:
                 ok, dt = res
                 rps = ok / dt
                 best_dl = max(best_dl or 0.0, rps)
+                dl_default = rps if b == args.distilabel_batch[0] else dl_default
                 print(f"{'distilabel 1.5.3 batch=' + str(b):<34} {ok:>6} {dt:>8.2f} {rps:>8.1f} "
                       f"{b / args.latency:>8.0f} {rps / (b / args.latency):>8.0%}", flush=True)
         if best_dl:
             for c, rps in ours.items():
-                print(f"speed-up at c={c} over distilabel's best: {rps / best_dl:.1f}x")
+                print(f"speed-up at c={c} over distilabel: {rps / (dl_default or best_dl):.1f}x its default batch, "
+                      f"{rps / best_dl:.1f}x its best")
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -56,8 +56,10 @@ def connect(address: str | None) -> Any:
         raise UsageError("--engine ray needs Ray: pip install 'sft-curator[ray]'") from None
     if ray.is_initialized():
         return ray
-    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH"))
-                                                      if p)}}
+    # the driver's working directory too: `python -m curator` imports a user filter (`module:function`)
+    # from there, and local workers must find the same module
+    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH"),
+                                                                  os.getcwd()) if p)}}
     kw: dict[str, Any] = dict(runtime_env=env, logging_level=logging.ERROR, log_to_driver=False)
     try:
         if address:

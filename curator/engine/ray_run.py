@@ -8,7 +8,7 @@ What runs where:
 
 Order: Ray Data runs with `preserve_order`, and each task keeps its rows' order, so the output
 and the rejects come out in input order — byte-identical to `--engine local` for convert,
-validate, score and filter. (The docs only promise the same record set and rejects, which is
+validate, score and filter (filter's rejects: the same lines, batch order may differ). (The docs only promise the same record set and rejects, which is
 what a cluster writing shards in parallel would give.)
 
 The single output file is written by the driver, which caps throughput at roughly the driver's

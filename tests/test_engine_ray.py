@@ -253,3 +253,14 @@ def test_mix_big_tokens_with_repeats(tmp_path, big, ray_address):
     assert local.read_bytes() == remote.read_bytes()
     m = _manifest(remote)
     assert m["mix"] == _manifest(local)["mix"] and m["counts"]["copies_added"] > 0 and m["counts"]["excluded"] > 0
+
+
+def test_filter_user_function_error_exits_2_on_ray(tmp_path, sample, ray_address):
+    """A user filter that raises on a worker stops the run with its message and exit 2, no traceback."""
+    (tmp_path / "buggy_rules.py").write_text("def f(conv, **kw):\n    raise ValueError('boom')\n", "utf-8")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("- user: {function: 'buggy_rules:f'}\n", "utf-8")
+    r = run_cli("filter", str(sample / "messages.jsonl"), "--recipe", str(recipe), "-o", str(tmp_path / "o.jsonl"),
+                "--engine", "ray", "--ray-address", ray_address, cwd=tmp_path)
+    assert r.returncode == 2 and "raised ValueError: boom" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.jsonl").exists()

@@ -211,7 +211,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
 
     # ---- pass 1 results, in range order: the local engine's record order
     sk = Sketches()
-    per_range: dict[int, tuple[int, list]] = {}
+    per_range: dict[int, int] = {}
     rejects: dict[int, bytes] = {}
     cols = ("range_no", "n", "rows", "ids", "origins", "length", "score", "kp", "ka", "sig_p", "sig_a", "n_p", "n_a",
             "rejects")
@@ -239,7 +239,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
                          arr("n_p", np.int32) if sigs else None, arr("n_a", np.int32) if sigs else None)
         origins = [tuple(o) if o else None for o in orjson.loads(d["origins"])]
         sk.add(bs, orjson.loads(d["ids"]), origins, arr("length", np.int64).tolist(), arr("score", np.float64).tolist())
-        per_range[no] = (n, origins)
+        per_range[no] = n
     for no in sorted(rejects):  # bad rows: in input order, as the local pass 1 rejects them
         for line in rejects[no].splitlines():
             run.rejects.add(**orjson.loads(line))
@@ -270,7 +270,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
     # ---- pass 2: the same ranges, each told which of its records to drop and why
     items = []
     for no, r in enumerate(ranges):
-        n, _ = per_range[no]
+        n = per_range[no]
         base = offsets[no]
         dropped = np.flatnonzero(pl.status[base:base + n] != 0)
         drops = [[int(i), *drop_reason(pl, base + int(i), ids, origins)] for i in dropped]
@@ -285,6 +285,8 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
                 run.writer.write_row(orjson.loads(data))
             elif kind == "reject":
                 run.rejects.add(**orjson.loads(data))
+            elif kind == "usage_error":
+                raise UsageError(data.decode("utf-8"))
             else:
                 seen.update(orjson.loads(data)["counts"])
     if seen["records"] != len(ids):

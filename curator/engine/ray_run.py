@@ -134,6 +134,8 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]]) -> Counter:
             run.writer.write_row(orjson.loads(data))
         elif kind == "reject":
             run.rejects.add(**orjson.loads(data))
+        elif kind == "usage_error":
+            raise UsageError(data.decode("utf-8"))
         else:
             st = orjson.loads(data)
             run.read_stats.rows += st["rows"]

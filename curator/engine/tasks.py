@@ -8,6 +8,7 @@ Arrow table of serialised results in input order:
     kind = "row"     data = the rendered output row (orjson)
     kind = "reject"  data = one line of `<out>.rejects.jsonl`, byte for byte what the local sink writes
     kind = "stats"   data = {"rows": rows read, "counts": stage counters} (one per range)
+    kind = "usage_error"  data = the message of a `UsageError` the stage raised (the driver re-raises it)
 
 Everything crosses the wire as bytes, so Arrow never has to infer a schema for free-form records.
 """
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterator, Protocol
 import orjson
 
 from curator.engine.ranges import Range
-from curator.errors import RowError
+from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, get_format
 from curator.io import RawRow, ReadStats, _iter_jsonl, iter_rows, parse_rows
 from curator.record import Conversation
@@ -230,10 +231,17 @@ class RangeTask:
             rows: list[bytes] = []
             kept = 0
             stage = self.stage if payload is None else self.stage.bind(payload)
-            for conv in stage(read_range(r, self.read, read_sink, stats), sink.reject, counts):
-                kept += 1
-                if self.write is not None:
-                    rows.extend(render_rows([conv], self.write, sink))
+            try:
+                for conv in stage(read_range(r, self.read, read_sink, stats), sink.reject, counts):
+                    kept += 1
+                    if self.write is not None:
+                        rows.extend(render_rows([conv], self.write, sink))
+            except UsageError as e:
+                # a user mistake found on a worker (a user filter that raises): the driver stops with
+                # this message and exit code 2, as the local engine does, not with a Ray traceback
+                kinds.append("usage_error")
+                datas.append(str(e).encode("utf-8"))
+                continue
             for b in rows:
                 kinds.append("row")
                 datas.append(b)

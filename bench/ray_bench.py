@@ -5,13 +5,14 @@
 Starts one local Ray instance (all cores) and runs each command with both engines on a generated
 set of short records (the test suite's generator: ~0.1% bad rows, ~6% repeats). Prints wall
 seconds and records/s for each, and Ray's fixed cost (joining the cluster and starting workers,
-measured on a 5-record file) so the per-record rate can be read without it. Filter and dedup are
-benched when those commands exist in this checkout.
+measured on a 5-record file) so the per-record rate can be read without it; then dedup's LSH step
+two ways (Ray shuffle vs band keys gathered on the driver).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -51,13 +52,16 @@ def main() -> None:
     cmds = {"convert": ["convert", str(data), "--to", "sharegpt"],
             "validate": ["validate", str(data)],
             "score": ["score", str(data), "--rubric", "no_refusal"]}
-    have = {p.stem for p in (ROOT / "curator" / "commands").glob("*.py")}
-    if "filter" in have:
-        cmds["filter"] = ["filter", str(data)]
-    if "dedup" in have:
-        cmds["dedup"] = ["dedup", str(data)]
+    small_src = tmp / "small.jsonl"  # a second mix source: the first 20k lines
+    with open(data, encoding="utf-8") as src, open(small_src, "w", encoding="utf-8") as dst:
+        for _, line in zip(range(20_000), src):
+            dst.write(line)
+    cmds["filter"] = ["filter", str(data)]
+    cmds["dedup"] = ["dedup", str(data)]
+    cmds["mix"] = ["mix", f"{data}:0.6", f"{small_src}:0.4", "--max-repeats", "3"]
     fixed = cli("convert", str(small), "-o", str(tmp / "s.jsonl"), "--engine", "ray", "--ray-address", addr)
-    print(f"{a.n} records, {data.stat().st_size / 1e6:.1f} MB, {available_cpus()} cores")
+    print(f"{a.n} records, {data.stat().st_size / 1e6:.1f} MB, {available_cpus()} cores, "
+          f"load average before: {os.getloadavg()[0]:.2f}")
     print(f"ray.init (local instance): {start:.1f}s; per-command fixed cost (join + start workers, 5 records): "
           f"{fixed:.1f}s")
     print(f"{'command':10} {'local s':>8} {'local rec/s':>12} {'ray s':>8} {'ray rec/s':>10} "
@@ -67,6 +71,31 @@ def main() -> None:
         tr = cli(*args, "-o", str(tmp / f"{name}.ray.jsonl"), "--engine", "ray", "--ray-address", addr)
         print(f"{name:10} {tl:8.1f} {a.n / tl:12,.0f} {tr:8.1f} {a.n / tr:10,.0f} {a.n / max(tr - fixed, 1e-9):20,.0f}")
     ray.shutdown()
+    lsh_compare(data, tmp / "dedup.ray.jsonl")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+def lsh_compare(data: Path, ray_out: Path) -> None:
+    """Dedup's LSH candidate step two ways: the Ray shuffle (phase timings from the Ray run's manifest)
+    vs gathering every band key on the driver (`lsh_candidates`, what the local engine does)."""
+    import json
+
+    from curator.dedup import DedupConfig, lsh_candidates, sketch_records
+    from curator.engine.ray_run import available_cpus
+    from curator.io import read_records
+    from curator.minhash import optimal_bands
+    from curator.rejects import RejectSink, manifest_path
+
+    phases = json.loads(manifest_path(ray_out).read_text())["dedup"]["ray"]
+    cfg = DedupConfig()
+    sk = sketch_records(read_records(data, rejects=RejectSink(None)), cfg, workers=available_cpus())
+    arr = sk.arrays()
+    t = time.perf_counter()
+    lsh_candidates(arr, cfg, *optimal_bands(cfg.threshold, cfg.minhash.num_perm))
+    driver = time.perf_counter() - t
+    print(f"dedup --engine ray phases: {phases}")
+    print(f"LSH candidates: Ray groupby shuffle {phases['lsh_shuffle_s']:.2f}s vs band keys gathered on the "
+          f"driver {driver:.2f}s (same pairs)")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ The work is split so that no stage holds records:
    batches with a process pool; a cluster engine could map it the same way.
 2. `Sketches` — the compact per-record state gathered from those batches: two 64-bit keys, two
    signatures, a length, a score and the id. About 0.5 KB a record at 64 permutations.
-3. `plan(sketches, config)` — decides, for every record index, whether it is kept, or dropped as a
+3. `plan(sketches, config)` — finds LSH candidate pairs (`lsh_candidates`; a cluster engine passes
+   its own, computed by a shuffle, as `Candidates`), verifies them, and decides, for every record index, whether it is kept, or dropped as a
    `duplicate` (same normalised key as the kept one) / `near_duplicate` (signatures similar) /
    `conflict`, and which record it duplicates. Clusters are the connected components of the matches.
 4. The command then re-reads the input and writes the kept records (a second pass).
@@ -78,6 +79,14 @@ def record_score(conv: Conversation, key: str | None) -> float:
         return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else -math.inf
     vals = [float(v) for v in scores.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return sum(vals) / len(vals) if vals else -math.inf
+
+
+def record_fields(conv: Conversation, cfg: DedupConfig) -> tuple[tuple[str, str], int, float]:
+    """What pass 1 keeps of a record besides its id and origin: its texts (to sketch), the length
+    `--keep longest` ranks by and the score `--keep best-score` ranks by."""
+    p, a = record_texts(conv)
+    length = len(p) + len(a) if cfg.on == "conversation" else len(p if cfg.on == "prompt" else a)
+    return (p, a), length, record_score(conv, cfg.score_key) if cfg.keep == "best-score" else 0.0
 
 
 @dataclass
@@ -263,8 +272,58 @@ class DedupPlan:
         return {REASONS.get(s, "kept"): int((self.status == s).sum()) for s in (KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT)}
 
 
-def plan(sk: Sketches, cfg: DedupConfig) -> DedupPlan:
-    """Decide kept / dropped for every record from the sketches alone."""
+@dataclass
+class Candidates:
+    """Unverified LSH candidate pairs (unique, a < b), the part of `plan` a cluster engine computes
+    by a shuffle instead (`curator.engine.ray_dedup`): the same star pairs, so the same plan.
+
+    near: from the `--on` side's bands (both sides' for conversation), over non-empty texts;
+    conflict: from the prompt bands, over records with a non-empty prompt AND answer."""
+
+    near: tuple[np.ndarray, np.ndarray]
+    conflict: tuple[np.ndarray, np.ndarray]
+
+
+def lsh_sides(on: str) -> tuple[bool, bool]:
+    """Which sides' bands give near-duplicate candidates: (prompt, answer)."""
+    return on in ("prompt", "conversation"), on in ("answer", "conversation")
+
+
+def lsh_candidates(arr: dict[str, Any], cfg: DedupConfig, bands: int, rows: int) -> Candidates:
+    """The single-process way: band keys of every record, then `bucket_pairs` per band."""
+    sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
+    empty_p = sig_p[:, 0] == EMPTY
+    empty_a = sig_a[:, 0] == EMPTY
+    kp_bands = band_keys(sig_p, bands, rows)
+    use_p, use_a = lsh_sides(cfg.on)
+    # candidates from either side's buckets (conversation): an edited short prompt (a "Question: "
+    # prefix on 40 characters) must not hide a pair whose long answer is the same
+    parts = []
+    if use_p:
+        parts.append(bucket_pairs(kp_bands, ~empty_p))
+    if use_a:
+        parts.append(bucket_pairs(band_keys(sig_a, bands, rows), ~empty_a))
+    near = parts[0] if len(parts) == 1 else _unique_pairs([p[0] for p in parts], [p[1] for p in parts])
+    return Candidates(near, bucket_pairs(kp_bands, ~empty_p & ~empty_a))
+
+
+def star_pairs(band: np.ndarray, key: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`bucket_pairs` for rows spread over a cluster: rows (band, key, record index) of any subset of
+    buckets that holds every member of each of its buckets (a hash partition by (band, key)). Each
+    member is paired with its bucket's smallest index. Not unique across bands: the caller unions."""
+    if len(idx) < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((idx, key, band))
+    sb, sk, si = band[order], key[order], np.asarray(idx, dtype=np.int64)[order]
+    new = np.concatenate(([True], (sb[1:] != sb[:-1]) | (sk[1:] != sk[:-1])))
+    group_start = np.maximum.accumulate(np.where(new, np.arange(len(si)), 0))
+    dup = ~new
+    return si[group_start[dup]], si[dup]
+
+
+def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -> DedupPlan:
+    """Decide kept / dropped for every record from the sketches alone. `candidates`: LSH pairs
+    computed elsewhere (a cluster shuffle); by default they are computed here."""
     arr = sk.arrays()
     n = len(sk)
     kp, ka = arr["key_prompt"], arr["key_answer"]
@@ -281,24 +340,14 @@ def plan(sk: Sketches, cfg: DedupConfig) -> DedupPlan:
         bands, rows = optimal_bands(cfg.threshold, cfg.minhash.num_perm)
         empty_p = sig_p[:, 0] == EMPTY
         empty_a = sig_a[:, 0] == EMPTY
-        kp_bands = band_keys(sig_p, bands, rows)
-        ka_bands = band_keys(sig_a, bands, rows)
-        if cfg.on == "prompt":
-            a, b = bucket_pairs(kp_bands, ~empty_p)
-        elif cfg.on == "answer":
-            a, b = bucket_pairs(ka_bands, ~empty_a)
-        else:
-            # candidates from either side's buckets: an edited short prompt (a "Question: " prefix
-            # on 40 characters) must not hide a pair whose long answer is the same
-            a1, b1 = bucket_pairs(kp_bands, ~empty_p)
-            a2, b2 = bucket_pairs(ka_bands, ~empty_a)
-            a, b = _unique_pairs([a1, a2], [b1, b2])
+        cand = candidates if candidates is not None else lsh_candidates(arr, cfg, bands, rows)
+        a, b = cand.near
         if len(a):
             sim = _on_similarity(cfg.on, arr, a, b)
             ok = sim >= cfg.threshold
             edges_a.append(a[ok])
             edges_b.append(b[ok])
-        conflicts, conflict_members = _conflicts(sig_p, sig_a, empty_p, empty_a, kp, kp_bands, cfg)
+        conflicts, conflict_members = _conflicts(sig_p, sig_a, empty_p, empty_a, kp, cand.conflict, cfg)
 
     roots = connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
     status = np.zeros(n, dtype=np.int8)
@@ -370,11 +419,12 @@ def _choose(members: np.ndarray, arr: dict[str, Any], policy: str) -> int:
 
 
 def _conflicts(sig_p: np.ndarray, sig_a: np.ndarray, empty_p: np.ndarray, empty_a: np.ndarray, kp: np.ndarray,
-               kp_bands: np.ndarray, cfg: DedupConfig) -> tuple[list[dict[str, Any]], np.ndarray]:
-    """Groups of records whose prompts are near-identical but whose answers are not alike."""
+               band_pairs: tuple[np.ndarray, np.ndarray], cfg: DedupConfig) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Groups of records whose prompts are near-identical but whose answers are not alike.
+    `band_pairs`: prompt-band candidates among records with both sides (`Candidates.conflict`)."""
     n = len(sig_p)
     has_both = ~empty_p & ~empty_a
-    a1, b1 = bucket_pairs(kp_bands, has_both)
+    a1, b1 = band_pairs
     a2, b2 = key_pairs(kp, has_both)
     a, b = _unique_pairs([a1, a2], [b1, b2])
     members = np.zeros(n, dtype=bool)
@@ -467,12 +517,12 @@ def sketch_records(records: Iterable[Conversation], cfg: DedupConfig, *, workers
         lens: list[int] = []
         scores: list[float] = []
         for conv in records:
-            p, a = record_texts(conv)
-            batch.append((p, a))
+            texts, length, score = record_fields(conv, cfg)
+            batch.append(texts)
             ids.append(conv.id)
             origins.append(conv.origin)
-            lens.append(len(p) + len(a) if cfg.on == "conversation" else len(p if cfg.on == "prompt" else a))
-            scores.append(record_score(conv, cfg.score_key) if cfg.keep == "best-score" else 0.0)
+            lens.append(length)
+            scores.append(score)
             if len(batch) >= batch_size:
                 submit(batch, ids, origins, lens, scores)
                 batch, ids, origins, lens, scores = [], [], [], [], []

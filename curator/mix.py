@@ -195,20 +195,32 @@ def meta_value(conv: Conversation, dotted: str) -> str:
     return "(none)" if v is None else str(v)
 
 
+def index_fields(conv: Conversation, *, by: str, count: Callable[[str], int],
+                 stratify: str | None) -> tuple[float | None, str | None]:
+    """What pass 1 keeps of one record: its weight (tokens mode) and its stratum label. Pure, so a
+    cluster engine computes it on workers (`curator.engine.ray_mix`)."""
+    return (float(record_tokens(conv, count)) if by == "tokens" else None,
+            meta_value(conv, stratify) if stratify else None)
+
+
+def index_add(idx: SourceIndex, weight: float | None, label: str | None, ids: dict[str, int]) -> None:
+    """Append one record's fields to the index; stratum numbers follow first appearance in the file."""
+    if weight is not None:
+        idx.weights.append(weight)
+    if label is not None:
+        if label not in ids:
+            ids[label] = len(idx.strata_names)
+            idx.strata_names.append(label)
+        idx.strata.append(ids[label])
+    idx.n += 1
+
+
 def index_source(name: str, records: Iterable[Conversation], *, by: str = "records",
                  count: Callable[[str], int] = estimate_tokens, stratify: str | None = None) -> SourceIndex:
     idx = SourceIndex(name)
     ids: dict[str, int] = {}
     for conv in records:
-        if by == "tokens":
-            idx.weights.append(float(record_tokens(conv, count)))
-        if stratify:
-            label = meta_value(conv, stratify)
-            if label not in ids:
-                ids[label] = len(idx.strata_names)
-                idx.strata_names.append(label)
-            idx.strata.append(ids[label])
-        idx.n += 1
+        index_add(idx, *index_fields(conv, by=by, count=count, stratify=stratify), ids)
     return idx
 
 
@@ -389,7 +401,12 @@ def tag_copy(conv: Conversation, source: str, repeat: int, file_name: str = "") 
 def emit(plan: MixPlan, openers: list[Callable[[], Iterator[Conversation]]]) -> Iterator[tuple[int, Conversation]]:
     """(source number, record) for every output record, sources interleaved evenly by count."""
     streams = [_source_stream(sp, op) for sp, op in zip(plan.sources, openers)]
-    counts = [sp.out_records for sp in plan.sources]
+    return interleave(streams, [sp.out_records for sp in plan.sources])
+
+
+def interleave(streams: list[Iterator[Any]], counts: list[int]) -> Iterator[tuple[int, Any]]:
+    """(stream number, item), `counts[i]` items of stream i, spread evenly (smooth weighted
+    round-robin): the output order of `emit`, shared with the Ray engine's pre-rendered streams."""
     done = [0] * len(streams)
     heap = [(1.0 / c, i) for i, c in enumerate(counts) if c > 0]
     heapq.heapify(heap)

@@ -1,4 +1,5 @@
-"""`--engine ray` gives the same records, rejects and counts as `--engine local`.
+"""`--engine ray` gives the same records, rejects and counts as `--engine local`:
+convert, validate, score, filter, dedup and mix.
 
 One local Ray instance (2 CPUs) is started for the module; each CLI run joins it with
 `--ray-address`, so the real entry point, the real Ray Data executor and real worker processes
@@ -38,14 +39,18 @@ def _rejects(out: Path) -> list[str]:
     return sorted(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in read_rejects(rejects_path(out)))
 
 
-def both(tmp_path: Path, address: str, *args: str, out_name: str = "out.jsonl", code: int = 0) -> tuple[Path, Path]:
-    """Run one command with each engine; assert same exit code, records, rejects and counts."""
+def both(tmp_path: Path, address: str, *args: str, out_name: str = "out.jsonl", code: int = 0,
+         side: tuple[str, ...] = (), cwd: Path | None = None) -> tuple[Path, Path]:
+    """Run one command with each engine; assert same exit code, records, rejects and counts.
+    `side`: options naming side outputs (--report), written next to each engine's output."""
     outs = []
     for engine in ("local", "ray"):
         out = tmp_path / engine / out_name
         out.parent.mkdir(exist_ok=True)
         extra = ["--engine", engine] + (["--ray-address", address] if engine == "ray" else [])
-        r = run_cli(*args, "-o", str(out), *extra)
+        for opt in side:
+            extra += [opt, str(out.parent / f"side{opt}.jsonl")]
+        r = run_cli(*args, "-o", str(out), *extra, cwd=cwd)
         assert r.returncode == code, r.stderr
         outs.append(out)
     local, remote = outs
@@ -119,6 +124,10 @@ def make_big(path: Path, n: int = 200_000, seed: int = 7) -> None:
                 j = i if k > 60 else rnd.randrange(max(1, i))  # ~6% repeat an earlier record's text
                 answer = (f"I'm sorry, I can't help with {t}." if k == 2 else
                           f"Answer {j}: {t} explained in a few words, item {j % 977}, note {j * 7919 % 10007}.")
+                if k == 3:  # PII for filter's pii step
+                    answer += f" Write to user{j}@example.com or call 13812345678."
+                elif 3 < k <= 20:  # ~1.7% near-duplicates of an earlier record (a small edit)
+                    answer += " See above."
                 row = {"id": f"r{i}", "messages": [{"role": "user", "content": f"Question {j} about {t}?"},
                                                    {"role": "assistant", "content": answer}]}
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -140,3 +149,118 @@ def test_big_convert(tmp_path, big, ray_address):
 
 def test_big_score(tmp_path, big, ray_address):
     both(tmp_path, ray_address, "score", str(big), "--rubric", "no_refusal")
+
+
+def _manifest(out: Path) -> dict:
+    return json.loads(manifest_path(out).read_text())
+
+
+# --------------------------------------------------------------------------- filter
+FILTER_CASES = [
+    ("What is 2+2?", "4. Mail me at alice@example.com or call 13812345678 for more."),  # masked by pii
+    ("Tell me a joke.", "I'm not able to help with that."),  # refusal (recipe's extra phrase)
+    ("Say hi", "hi hi hi hi hi hi hi hi hi hi\nhi hi hi hi hi hi hi hi hi hi\nhi hi hi hi hi hi hi hi hi hi"),
+    ("Quelle heure est-il ?", "Il est trois heures de l'après-midi, et il fait beau dehors aujourd'hui."),
+    ("写一首诗", "床前明月光，疑是地上霜。举头望明月，低头思故乡。"),
+    ("Fill the form", "Dear {{name}}, thanks for your order."),  # placeholder
+    ("Explain tides", "Tides are caused mainly by the Moon's gravity pulling on the oceans of the Earth."),
+]
+
+
+def test_filter_recipe_pii_and_user_function(tmp_path, sample, ray_address):
+    """The sample recipe (PII masking, refusal, repetition, language...) plus a user `module:function`
+    filter imported on the workers from the working directory."""
+    cases = tmp_path / "cases.jsonl"
+    with open(cases, "w", encoding="utf-8") as fh:
+        for n, (q, a) in enumerate(FILTER_CASES * 3):
+            fh.write(json.dumps({"id": f"c{n}", "messages": [{"role": "user", "content": q},
+                                                             {"role": "assistant", "content": a}]},
+                                ensure_ascii=False) + "\n")
+    (tmp_path / "my_rules.py").write_text(
+        "def no_tides(conv, **kw):\n"
+        "    return (False, 'mentions tides') if 'Tides' in conv.messages[-1].content else True\n", "utf-8")
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text((sample / "filters.yaml").read_text("utf-8") + "- user: {function: 'my_rules:no_tides'}\n",
+                      "utf-8")
+    local, remote = both(tmp_path, ray_address, "filter", str(cases), str(sample / "messages.jsonl"),
+                         str(sample / "reasoning_r1.jsonl"), str(sample / "alpaca.json"),
+                         str(sample / "bad" / "bad_rows.jsonl"), "--recipe", str(recipe), cwd=tmp_path)
+    assert local.read_bytes() == remote.read_bytes()  # records and PII edits, in input order
+    ml, mr = _manifest(local), _manifest(remote)
+    assert ml["filters"] == mr["filters"] and mr["pii_masked_records"] == ml["pii_masked_records"] == 3
+    dropped = {f["filter"]: f["dropped"] for f in mr["filters"]}
+    assert dropped["refusal"] == 3 and dropped["user"] == 3 and dropped["language"] >= 3
+    assert "alice@example.com" not in remote.read_text("utf-8")
+
+
+def test_filter_big(tmp_path, big, ray_address):
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("- turns\n- length: {max_chars: 8000}\n- refusal: {action: drop, extra_phrases: [\"I'm sorry, I can't help\"]}\n- repetition\n"
+                      "- pii: {action: mask}\n", "utf-8")
+    local, remote = both(tmp_path, ray_address, "filter", str(big), "--recipe", str(recipe))
+    assert local.read_bytes() == remote.read_bytes()
+    ml, mr = _manifest(local), _manifest(remote)
+    assert ml["filters"] == mr["filters"] and ml["pii_masked_records"] == mr["pii_masked_records"] > 0
+    assert {f["filter"]: f["dropped"] for f in mr["filters"]}["refusal"] > 0
+
+
+# --------------------------------------------------------------------------- dedup
+def test_dedup_sample_and_bad_rows(tmp_path, sample, ray_address):
+    local, remote = both(tmp_path, ray_address, "dedup", str(sample / "messages.jsonl"),
+                         str(sample / "messages.jsonl"), str(sample / "reasoning_r1.jsonl"),
+                         str(sample / "bad" / "bad_rows.jsonl"), side=("--report", "--conflicts"))
+    for name in (local.name, rejects_path(local).name, "side--report.jsonl", "side--conflicts.jsonl"):
+        assert (local.parent / name).read_bytes() == (remote.parent / name).read_bytes(), name
+    assert _manifest(remote)["dedup"]["dropped"]["duplicate"] > 0
+
+
+def test_dedup_big_across_ranges(tmp_path, big, ray_address):
+    """Duplicates whose copies sit in different workers' ranges are found: same drops, same
+    `duplicate_of`, same clusters and conflict groups as the single-process engine."""
+    from curator.engine.ranges import plan_ranges, range_bytes_for
+
+    local, remote = both(tmp_path, ray_address, "dedup", str(big), side=("--report", "--conflicts"))
+    for name in (local.name, rejects_path(local).name, "side--report.jsonl", "side--conflicts.jsonl"):
+        assert (local.parent / name).read_bytes() == (remote.parent / name).read_bytes(), name
+    d = _manifest(remote)["dedup"]
+    assert d["dropped"]["duplicate"] > 100 and d["dropped"]["near_duplicate"] > 1000 and d["conflict_groups"] > 0
+    # the ranges the Ray run used (2 CPUs): count clusters that span two of them
+    starts = [r.first for r in plan_ranges(big, range_bytes_for([big], 2))]
+    assert len(starts) > 2
+
+    def range_of(line: int) -> int:
+        return sum(1 for s in starts if s <= line)
+
+    clusters = [json.loads(x) for x in (remote.parent / "side--report.jsonl").read_text().splitlines()]
+    crossing = sum(1 for c in clusters for m in c["dropped"] if range_of(m["line"]) != range_of(c["kept"]["line"]))
+    assert crossing > 1000
+
+
+# --------------------------------------------------------------------------- mix
+def test_mix_sample_config(tmp_path, sample, ray_address):
+    local, remote = both(tmp_path, ray_address, "mix", "--config", str(sample / "mix.yaml"))
+    assert local.read_bytes() == remote.read_bytes()
+    assert _manifest(local)["mix"] == _manifest(remote)["mix"]
+
+
+def test_mix_big_tokens_with_repeats(tmp_path, big, ray_address):
+    small = tmp_path / "small.jsonl"
+    with open(big, encoding="utf-8") as src, open(small, "w", encoding="utf-8") as dst:
+        for _, line in zip(range(20_000), src):
+            dst.write(line)
+    local, remote = both(tmp_path, ray_address, "mix", f"{big}:0.6", f"{small}:0.4", "--by", "tokens",
+                         "--max-repeats", "3", "--seed", "5")
+    assert local.read_bytes() == remote.read_bytes()
+    m = _manifest(remote)
+    assert m["mix"] == _manifest(local)["mix"] and m["counts"]["copies_added"] > 0 and m["counts"]["excluded"] > 0
+
+
+def test_filter_user_function_error_exits_2_on_ray(tmp_path, sample, ray_address):
+    """A user filter that raises on a worker stops the run with its message and exit 2, no traceback."""
+    (tmp_path / "buggy_rules.py").write_text("def f(conv, **kw):\n    raise ValueError('boom')\n", "utf-8")
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text("- user: {function: 'buggy_rules:f'}\n", "utf-8")
+    r = run_cli("filter", str(sample / "messages.jsonl"), "--recipe", str(recipe), "-o", str(tmp_path / "o.jsonl"),
+                "--engine", "ray", "--ray-address", ray_address, cwd=tmp_path)
+    assert r.returncode == 2 and "raised ValueError: boom" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o.jsonl").exists()

@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
         encoding: Optional[str] = o.ENCODING,
         to: str = o.TO,
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+        engine: str = o.ENGINE,
+        ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Remove exact and near-duplicates (MinHash LSH on character shingles, Chinese-safe); report conflicts."""
         from curator.dedup import KEEP_CHOICES, ON_CHOICES, DedupConfig
@@ -57,8 +59,9 @@ def register(app: typer.Typer) -> None:
                       threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
                       report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
                       conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
-                      from_=from_, mapping=mapping, encoding=encoding, to=to)
+                      from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
         with usage_guard():
+            o.check_engine(engine)
             o.check_inputs(inputs)
             if on not in ON_CHOICES:
                 raise UsageError(f"--on {on!r}: choose prompt, answer or conversation")
@@ -77,17 +80,23 @@ def register(app: typer.Typer) -> None:
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to)
         with run:
-            run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
-                      workers=workers or (os.cpu_count() or 1), report=report, conflicts=conflicts)
+            if engine == "ray":
+                from curator.engine.ray_dedup import run_dedup_ray
+
+                pl, ids, origins, timings = run_dedup_ray(run, inputs, cfg, fmt=from_, ropts=ropts, encoding=encoding,
+                                                          address=ray_address, out_format=to)
+                finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=timings["workers"])
+                run.extra["dedup"]["ray"] = timings
+                inputs = []
+            if inputs:
+                run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
+                          workers=workers or (os.cpu_count() or 1), report=report, conflicts=conflicts)
         raise typer.Exit(run.exit_code)
 
 
 def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
     """The body: pass 1 (sketch), plan, pass 2 (write kept, reject dropped), side reports."""
-    import orjson
-
-    from curator.atomic import atomic_open
-    from curator.dedup import CONFLICT, KEPT, REASONS, describe, plan, sketch_records
+    from curator.dedup import KEPT, plan, sketch_records
     from curator.errors import UsageError
     from curator.io import read_records
     from curator.rejects import RejectSink
@@ -107,23 +116,38 @@ def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conf
         for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
             if i >= len(ids) or conv.id != ids[i]:
                 raise UsageError(f"{path}: changed while dedup was reading it (record {i + 1} differs); run again")
-            st = int(pl.status[i])
-            if st == KEPT:
+            if int(pl.status[i]) == KEPT:
                 conv.add_lineage("dedup")
                 run.write(conv)
             else:
-                k = int(pl.kept_of[i])
-                if st == CONFLICT:
-                    run.rejects.reject(conv, "conflict", "near-identical prompt with a disagreeing answer in another "
-                                       "record; review the group in --conflicts and keep the right answer")
-                else:
-                    what = "exact duplicate" if REASONS[st] == "duplicate" else \
-                        f"near-duplicate (similarity {pl.similarity[i]:.2f})"
-                    run.rejects.reject(conv, REASONS[st], f"{what} of {describe(origins[k], ids[k])}, which is kept",
-                                       duplicate_of=ids[k], similarity=round(float(pl.similarity[i]), 4))
+                reason, message, extra = drop_reason(pl, i, ids, origins)
+                run.rejects.reject(conv, reason, message, **extra)
             i += 1
     if i != len(ids):
         raise UsageError(f"{inputs[-1]}: changed while dedup was reading it (fewer records on the second pass)")
+    finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=workers)
+
+
+def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, dict]:
+    """(reason code, message, extra reject fields) for dropped record `i` — one wording for both engines."""
+    from curator.dedup import CONFLICT, REASONS, describe
+
+    st = int(pl.status[i])
+    if st == CONFLICT:
+        return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
+                            "in --conflicts and keep the right answer"), {}
+    k = int(pl.kept_of[i])
+    what = "exact duplicate" if REASONS[st] == "duplicate" else f"near-duplicate (similarity {pl.similarity[i]:.2f})"
+    return REASONS[st], f"{what} of {describe(origins[k], ids[k])}, which is kept", {
+        "duplicate_of": ids[k], "similarity": round(float(pl.similarity[i]), 4)}
+
+
+def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, workers: int) -> None:
+    """The side reports (--report clusters, --conflicts) and the manifest's dedup section."""
+    import orjson
+
+    from curator.atomic import atomic_open
+    from curator.dedup import REASONS
 
     def where(j: int) -> dict:
         o_ = origins[j]

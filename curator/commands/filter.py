@@ -40,6 +40,35 @@ def _parse_score(spec: Optional[str]) -> dict[str, Any] | None:
     raise UsageError(f"--min-score {spec!r}: expected KEY=NUMBER, e.g. --min-score helpfulness=3")
 
 
+def _filter_on_ray(run, inputs, items, where, dropped_by, codes_by, *, fmt, ropts, encoding, allow, address, to,
+                   wopts) -> int:
+    """Run the pipeline on Ray workers (`curator.engine.tasks.Filter`, the same `filter_batch`);
+    fill the per-filter counters from the tasks' counts. Returns the number of masked records."""
+    import orjson
+
+    from curator.engine.ray_run import run_stage
+    from curator.engine.tasks import SEP, Filter
+
+    # workers may not share the driver's working directory: make local paths (tokenizer) absolute
+    ray_items = []
+    for name, params in items:
+        params = dict(params)
+        tok = params.get("tokenizer")
+        if isinstance(tok, str) and Path(tok).exists():
+            params["tokenizer"] = str(Path(tok).resolve())
+        ray_items.append((name, params))
+    counts = run_stage(run, inputs, fmt=fmt, opts=ropts, encoding=encoding, allow=allow,
+                       stage=Filter(orjson.dumps(ray_items), where, BATCH), address=address, out_format=to,
+                       write_opts=wopts)
+    for key, n in counts.items():
+        parts = key.split(SEP)
+        if parts[0] == "dropped":
+            dropped_by[parts[1]] += n
+        elif parts[0] == "code":
+            codes_by.setdefault(parts[1], Counter())[parts[2]] += n
+    return counts.get("masked", 0)
+
+
 def register(app: typer.Typer) -> None:
     @app.command("filter")
     def filter_(
@@ -68,6 +97,8 @@ def register(app: typer.Typer) -> None:
         think_tags: str = o.THINK_TAGS,
         allow: Optional[list[str]] = o.ALLOW,
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+        engine: str = o.ENGINE,
+        ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Drop low-quality records (length, language, repetition, refusals, placeholders, broken text, code
         fences, JSON answers, turns, PII, scores, reasoning, answer match, your own function)."""
@@ -78,6 +109,7 @@ def register(app: typer.Typer) -> None:
             from curator.errors import UsageError
             from curator.filters import DEFAULT_RECIPE, load_recipe, pipeline_from_recipe, set_param
 
+            o.check_engine(engine)
             if not inputs:
                 raise UsageError("give at least one input file (or --list to see the filters)")
             if out is None:
@@ -103,7 +135,7 @@ def register(app: typer.Typer) -> None:
             wopts = o.write_options(reasoning, False, think_tags)
             params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,
                           from_=from_, to=to, mapping=mapping, encoding=encoding, reasoning=reasoning, allow=allow,
-                          filters=pipe.describe())
+                          filters=pipe.describe(), engine=engine)
             run = CommandRun("filter", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
         dropped_by: Counter[str] = Counter()
@@ -124,6 +156,11 @@ def register(app: typer.Typer) -> None:
                 run.rejects.reject(r.conv, r.code, r.message, filter=r.filter)
 
         with run:
+            if engine == "ray":
+                masked = _filter_on_ray(run, inputs, items, str(recipe) if recipe else "filters", dropped_by,
+                                        codes_by, fmt=from_, ropts=ropts, encoding=encoding, allow=allow or (),
+                                        address=ray_address, to=to, wopts=wopts)
+                inputs = []
             batch: list = []
             for path in inputs:
                 for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ()):

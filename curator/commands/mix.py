@@ -46,6 +46,8 @@ def register(app: typer.Typer) -> None:
         to: str = o.TO,
         reasoning: str = o.REASONING,
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+        engine: str = o.ENGINE,
+        ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Mix sources at requested shares, e.g. 80% domain + 20% general data, deterministic by --seed."""
         from curator.tokencount import load_counter
@@ -53,6 +55,7 @@ def register(app: typer.Typer) -> None:
         overrides = dict(by=by, total=total, max_repeats=max_repeats, temperature=temperature, stratify=stratify,
                          seed=seed, tokenizer=tokenizer)
         with usage_guard():
+            o.check_engine(engine)
             if config is not None:
                 if sources:
                     raise UsageError("give sources either as arguments or in --config, not both")
@@ -70,25 +73,18 @@ def register(app: typer.Typer) -> None:
             params = dict(sources=[{"path": str(s.path), "ratio": s.ratio, "name": s.name} for s in cfg.sources],
                           config=str(config) if config else None, out=str(out), by=cfg.by, total=cfg.total,
                           max_repeats=cfg.max_repeats, temperature=cfg.temperature, stratify=cfg.stratify,
-                          seed=cfg.seed, tokenizer=cfg.tokenizer, to=to, reasoning=reasoning)
+                          seed=cfg.seed, tokenizer=cfg.tokenizer, to=to, reasoning=reasoning, engine=engine)
             run = CommandRun("mix", out=out, params=params, inputs=[s.path for s in cfg.sources],
                              max_error_rate=max_error_rate, out_format=to, write_opts=wopts)
         with run:
-            # pass 1: weights and strata only; invalid rows become this run's rejects here, once
-            indexes = [index_source(s.name, run.read(s.path, s.fmt, encoding=encoding), by=cfg.by,
-                                    count=count or (lambda t: 0), stratify=cfg.stratify) for s in cfg.sources]
-            plan = plan_mix(cfg, indexes)
+            if engine == "ray":
+                from curator.engine.ray_mix import run_mix_ray
 
-            def opener(s):  # pass 2 re-reads; its read errors were already counted in pass 1
-                return lambda: read_records(s.path, s.fmt, encoding=encoding, rejects=RejectSink(None))
-
-            written = [0] * len(cfg.sources)
+                plan, indexes, written, with_reasoning = run_mix_ray(run, cfg, encoding=encoding, address=ray_address,
+                                                                     out_format=to, write_opts=wopts)
+            else:
+                plan, indexes, written, with_reasoning = _mix_local(run, cfg, encoding, count)
             units = [0.0] * len(cfg.sources)
-            with_reasoning = [0] * len(cfg.sources)
-            for i, conv in emit(plan, [opener(s) for s in cfg.sources]):
-                if run.write(conv):
-                    written[i] += 1
-                    with_reasoning[i] += any(m.reasoning for m in conv.messages)
             # achieved units and reasoning shares, from the plan's multiplicities (no second count needed)
             for i, (sp, ix) in enumerate(zip(plan.sources, indexes)):
                 units[i] = float(sum(sp.mult)) if cfg.by == "records" else sum(m * w for m, w in zip(sp.mult, ix.weights))
@@ -104,6 +100,26 @@ def register(app: typer.Typer) -> None:
         if run.exit_code == 0 and run.manifest:
             print_table(run.extra["mix"], plan)
         raise typer.Exit(run.exit_code)
+
+
+def _mix_local(run: CommandRun, cfg: MixConfig, encoding: Optional[str], count) -> tuple:
+    """The single-process body: index (pass 1), plan, emit (pass 2). Returns (plan, indexes,
+    written per source, records with reasoning per source)."""
+    # pass 1: weights and strata only; invalid rows become this run's rejects here, once
+    indexes = [index_source(s.name, run.read(s.path, s.fmt, encoding=encoding), by=cfg.by,
+                            count=count or (lambda t: 0), stratify=cfg.stratify) for s in cfg.sources]
+    plan = plan_mix(cfg, indexes)
+
+    def opener(s):  # pass 2 re-reads; its read errors were already counted in pass 1
+        return lambda: read_records(s.path, s.fmt, encoding=encoding, rejects=RejectSink(None))
+
+    written = [0] * len(cfg.sources)
+    with_reasoning = [0] * len(cfg.sources)
+    for i, conv in emit(plan, [opener(s) for s in cfg.sources]):
+        if run.write(conv):
+            written[i] += 1
+            with_reasoning[i] += any(m.reasoning for m in conv.messages)
+    return plan, indexes, written, with_reasoning
 
 
 def composition(plan: MixPlan, written: list[int], units: list[float], with_reasoning: list[int],

@@ -8,7 +8,7 @@ What runs where:
 
 Order: Ray Data runs with `preserve_order`, and each task keeps its rows' order, so the output
 and the rejects come out in input order — byte-identical to `--engine local` for convert,
-validate, score and filter. (The docs only promise the same record set and rejects, which is
+validate, score and filter (filter's rejects: the same lines, batch order may differ). (The docs only promise the same record set and rejects, which is
 what a cluster writing shards in parallel would give.)
 
 The single output file is written by the driver, which caps throughput at roughly the driver's
@@ -56,8 +56,10 @@ def connect(address: str | None) -> Any:
         raise UsageError("--engine ray needs Ray: pip install 'sft-curator[ray]'") from None
     if ray.is_initialized():
         return ray
-    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH"))
-                                                      if p)}}
+    # the driver's working directory too: `python -m curator` imports a user filter (`module:function`)
+    # from there, and local workers must find the same module
+    env = {"env_vars": {"PYTHONPATH": os.pathsep.join(p for p in (_PROJECT_ROOT, os.environ.get("PYTHONPATH"),
+                                                                  os.getcwd()) if p)}}
     kw: dict[str, Any] = dict(runtime_env=env, logging_level=logging.ERROR, log_to_driver=False)
     try:
         if address:
@@ -132,6 +134,8 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]]) -> Counter:
             run.writer.write_row(orjson.loads(data))
         elif kind == "reject":
             run.rejects.add(**orjson.loads(data))
+        elif kind == "usage_error":
+            raise UsageError(data.decode("utf-8"))
         else:
             st = orjson.loads(data)
             run.read_stats.rows += st["rows"]

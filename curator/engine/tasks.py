@@ -8,6 +8,7 @@ Arrow table of serialised results in input order:
     kind = "row"     data = the rendered output row (orjson)
     kind = "reject"  data = one line of `<out>.rejects.jsonl`, byte for byte what the local sink writes
     kind = "stats"   data = {"rows": rows read, "counts": stage counters} (one per range)
+    kind = "usage_error"  data = the message of a `UsageError` the stage raised (the driver re-raises it)
 
 Everything crosses the wire as bytes, so Arrow never has to infer a schema for free-form records.
 """
@@ -22,7 +23,7 @@ from typing import Any, Callable, Iterator, Protocol
 import orjson
 
 from curator.engine.ranges import Range
-from curator.errors import RowError
+from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, get_format
 from curator.io import RawRow, ReadStats, _iter_jsonl, iter_rows, parse_rows
 from curator.record import Conversation
@@ -84,6 +85,55 @@ def _rubrics(refs: tuple[str, ...]) -> Any:
 
 
 @dataclass(frozen=True)
+class Filter:
+    """filter: `FilterPipeline.filter_batch` over batches of the range, the pipeline built once per
+    worker from the recipe items (the same items the driver built its pipeline from). Rejects carry
+    `filter=<label>` as the local command's do; counters (summed by the driver into the manifest):
+    `dropped<SEP>label`, `code<SEP>label<SEP>code`, `masked`."""
+
+    items_json: bytes  # orjson of [(name, params), ...]
+    where: str = "filters"
+    batch_size: int = 1000
+
+    def __call__(self, convs, reject, counts):
+        pipe = _pipeline(self.items_json, self.where)
+        batch: list[Conversation] = []
+        for conv in convs:
+            batch.append(conv)
+            if len(batch) >= self.batch_size:
+                yield from self._flush(pipe, batch, reject, counts)
+                batch = []
+        if batch:
+            yield from self._flush(pipe, batch, reject, counts)
+
+    @staticmethod
+    def _flush(pipe, batch, reject, counts):
+        kept, dropped = pipe.filter_batch(batch)
+        for r in dropped:
+            counts[f"dropped{SEP}{r.filter}"] += 1
+            counts[f"code{SEP}{r.filter}{SEP}{r.code}"] += 1
+            reject(r.conv, r.code, r.message, filter=r.filter)
+        for conv in kept:
+            if "pii_masked" in conv.meta:
+                counts["masked"] += 1
+            conv.add_lineage("filter")
+            yield conv
+
+
+SEP = "\x1f"  # joins parts of a counter key; never in a filter label or reason code
+_PIPELINE_CACHE: dict[tuple[bytes, str], Any] = {}
+
+
+def _pipeline(items_json: bytes, where: str) -> Any:
+    key = (items_json, where)
+    if key not in _PIPELINE_CACHE:
+        from curator.filters import pipeline_from_recipe
+
+        _PIPELINE_CACHE[key] = pipeline_from_recipe([(n, dict(p)) for n, p in orjson.loads(items_json)], where)
+    return _PIPELINE_CACHE[key]
+
+
+@dataclass(frozen=True)
 class ReadSpec:
     """How to read: the format per input label (detected once by the driver), options, allowed codes."""
 
@@ -92,6 +142,7 @@ class ReadSpec:
     encoding: str | None = None
     allow: tuple[str, ...] = ()
     validate: bool = True
+    report_bad_rows: bool = True  # False on a second pass: its bad rows were rejected by the first
 
 
 @dataclass(frozen=True)
@@ -168,17 +219,29 @@ class RangeTask:
 
         kinds: list[str] = []
         datas: list[bytes] = []
-        for item in _column(batch, "range"):
+        ranges = _column(batch, "range")
+        # a per-range payload (dedup's pass 2: which records of this range to drop) binds the stage
+        payloads = _column(batch, "payload") if _has(batch, "payload") else [None] * len(ranges)
+        for item, payload in zip(ranges, payloads):
             r = Range(**orjson.loads(item))
             sink = BufferSink(self.command)
+            read_sink = sink if self.read.report_bad_rows else RejectSink(None)
             stats = ReadStats()
             counts: Counter[str] = Counter()
             rows: list[bytes] = []
             kept = 0
-            for conv in self.stage(read_range(r, self.read, sink, stats), sink.reject, counts):
-                kept += 1
-                if self.write is not None:
-                    rows.extend(render_rows([conv], self.write, sink))
+            stage = self.stage if payload is None else self.stage.bind(payload)
+            try:
+                for conv in stage(read_range(r, self.read, read_sink, stats), sink.reject, counts):
+                    kept += 1
+                    if self.write is not None:
+                        rows.extend(render_rows([conv], self.write, sink))
+            except UsageError as e:
+                # a user mistake found on a worker (a user filter that raises): the driver stops with
+                # this message and exit code 2, as the local engine does, not with a Ray traceback
+                kinds.append("usage_error")
+                datas.append(str(e).encode("utf-8"))
+                continue
             for b in rows:
                 kinds.append("row")
                 datas.append(b)
@@ -188,6 +251,10 @@ class RangeTask:
             kinds.append("stats")
             datas.append(orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)}))
         return pa.table({"kind": pa.array(kinds, pa.string()), "data": pa.array(datas, pa.binary())})
+
+
+def _has(batch: Any, name: str) -> bool:
+    return name in (batch.column_names if hasattr(batch, "column_names") else batch)
 
 
 def _column(batch: Any, name: str) -> list[Any]:

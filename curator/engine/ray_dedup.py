@@ -28,7 +28,6 @@ straddle ranges.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,7 @@ import orjson
 from curator.dedup import (EMPTY, BatchSketch, Candidates, DedupConfig, Sketches, _unique_pairs, lsh_sides,
                            record_fields, sketch_batch, star_pairs)
 from curator.engine.ranges import Range
-from curator.engine.ray_run import all_ranges, connect, detect_formats
+from curator.engine.ray_run import all_ranges, collect, connect, detect_formats, results
 from curator.engine.tasks import BufferSink, RangeTask, ReadSpec, WriteSpec, read_range
 from curator.errors import UsageError
 from curator.io import ReadStats
@@ -278,17 +277,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
     quiet = ReadSpec(formats=formats, opts=ropts, encoding=encoding, report_bad_rows=False)
     ds = ray.data.from_items(items, override_num_blocks=max(1, len(items))).map_batches(
         RangeTask("dedup", quiet, KeepStage(), WriteSpec(out_format)), batch_size=1)
-    seen: Counter = Counter()
-    for b in ds.iter_batches(batch_size=None, batch_format="pyarrow"):
-        for kind, data in zip(b.column("kind").to_pylist(), b.column("data").to_pylist()):
-            if kind == "row":
-                run.writer.write_row(orjson.loads(data))
-            elif kind == "reject":
-                run.rejects.add(**orjson.loads(data))
-            elif kind == "usage_error":
-                raise UsageError(data.decode("utf-8"))
-            else:
-                seen.update(orjson.loads(data)["counts"])
+    seen = collect(run, results(ds), count_rows=False)
     if seen["records"] != len(ids):
         raise UsageError(f"an input changed while dedup was reading it ({seen['records']} records on the second "
                          f"pass, {len(ids)} on the first); run again")

@@ -126,8 +126,9 @@ def run_stage(run: Any, inputs: list[Path], *, fmt: str | None, opts: ReadOption
     return collect(run, results(ds))
 
 
-def collect(run: Any, pairs: Iterable[tuple[str, bytes]]) -> Counter:
-    """Feed task results into the `CommandRun`: rows to its writer, rejects to its sink, counts."""
+def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = True) -> Counter:
+    """Feed task results into the `CommandRun`: rows to its writer, rejects to its sink, counts.
+    `count_rows=False` for a second pass over inputs whose rows the first pass already counted."""
     counts: Counter = Counter()
     for kind, data in pairs:
         if kind == "row":
@@ -138,6 +139,7 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]]) -> Counter:
             raise UsageError(data.decode("utf-8"))
         else:
             st = orjson.loads(data)
-            run.read_stats.rows += st["rows"]
+            if count_rows:
+                run.read_stats.rows += st["rows"]
             counts.update(st["counts"])
     return counts

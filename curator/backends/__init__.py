@@ -2,6 +2,8 @@
 
 - `openai_http.OpenAIHTTPBackend`: any OpenAI-compatible chat-completions server (vLLM, SGLang,
   Ollama, llama.cpp server, OpenAI, DeepSeek, Volcengine Ark) through the official `openai` client.
+- `process_pool.ProcessPoolBackend`: the same HTTP backend run in N client processes
+  (`--client-processes`), for windows of hundreds of requests where one process's CPU is the limit.
 - `transformers_local.TransformersBackend`: a local Hugging Face model, batched `generate`
   (needs the `[train]` extra; torch is imported only when it is built).
 
@@ -18,11 +20,14 @@ __all__ = ["Backend", "BackendError", "Choice", "GenerationRequest", "Generation
 
 
 def make_backend(backend: str, *, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
-                 timeout: float = 120.0, concurrency: int = 64, batch_size: int = 16) -> Backend:
+                 timeout: float = 120.0, concurrency: int = 64, batch_size: int = 16,
+                 client_processes: int = 1) -> Backend:
     """Build a backend by name: "openai" (HTTP), "transformers" (local), or "auto".
 
     "auto" picks HTTP when a base URL is given or the model is not a local folder, and the local
     transformers backend when `model` is a folder on disk (the embedded default without a server).
+    `client_processes` > 1 spreads the HTTP requests over that many client processes
+    (`process_pool.ProcessPoolBackend`); answers, cache keys and output are the same.
     """
     from pathlib import Path
 
@@ -30,6 +35,16 @@ def make_backend(backend: str, *, model: str, base_url: str | None = None, api_k
 
     if backend == "auto":
         backend = "openai" if base_url or not Path(model).is_dir() else "transformers"
+    if client_processes < 1:
+        raise UsageError("--client-processes must be >= 1")
+    if client_processes > 1 and backend != "openai":
+        raise UsageError("--client-processes applies to the HTTP backend (--base-url or --backend openai); "
+                         "the local transformers backend runs in this process")
+    if backend == "openai" and client_processes > 1:
+        from curator.backends.process_pool import ProcessPoolBackend
+
+        return ProcessPoolBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
+                                  max_connections=concurrency, processes=client_processes)
     if backend == "openai":
         from curator.backends.openai_http import OpenAIHTTPBackend
 

@@ -50,6 +50,17 @@ def _retry_after(headers: Any) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0)
 
 
+def resolve_api_key(api_key_env: str, base_url: str | None) -> str:
+    """The key from the environment; a dummy one for a local server; UsageError for OpenAI without one."""
+    key = os.environ.get(api_key_env)
+    if key:
+        return key
+    if base_url is None:
+        raise UsageError(f"no API key: set the {api_key_env} environment variable (or pass --api-key-env "
+                         f"NAME), or point --base-url at a local server")
+    return DUMMY_KEY  # vLLM/Ollama/llama.cpp accept any key
+
+
 def _short(body: Any, limit: int = 300) -> str:
     text = body if isinstance(body, str) else repr(body)
     return text if len(text) <= limit else text[:limit] + "…"
@@ -64,12 +75,7 @@ class OpenAIHTTPBackend:
                  timeout: float = 120.0, max_connections: int = 64):
         import openai
 
-        key = os.environ.get(api_key_env)
-        if not key:
-            if base_url is None:
-                raise UsageError(f"no API key: set the {api_key_env} environment variable (or pass --api-key-env "
-                                 f"NAME), or point --base-url at a local server")
-            key = DUMMY_KEY  # vLLM/Ollama/llama.cpp accept any key
+        key = resolve_api_key(api_key_env, base_url)
         self.model = model
         self.base_url = base_url
         self.timeout = timeout

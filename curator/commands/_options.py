@@ -70,3 +70,9 @@ def check_engine(engine: str) -> str:
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine {engine!r}: choose local or ray")
     return engine
+
+# distill and bestofk: the openai client costs ~0.7 ms of CPU per request, so one process caps
+# the request rate however wide the window is (see curator/backends/process_pool.py).
+CLIENT_PROCESSES = typer.Option(1, "--client-processes", help="HTTP backend: spread requests over N client processes. "
+                                "One process's openai client tops out near 1,000 requests/s; use 2-4 with "
+                                "--concurrency 256+ and fast answers.")

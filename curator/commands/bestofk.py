@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache for generation and judge calls "
                                              "(default: <out>.cache.sqlite); a re-run resumes from it."),
         concurrency: int = CONCURRENCY,
+        client_processes: int = o.CLIENT_PROCESSES,
         max_retries: int = typer.Option(6, "--max-retries"),
         from_: Optional[str] = o.FROM,
         mapping: Optional[list[str]] = o.MAP,
@@ -63,7 +64,8 @@ def register(app: typer.Typer) -> None:
                       base_url=base_url, backend=backend, n_mode=n_mode, temperature=temperature, top_p=top_p,
                       max_tokens=max_tokens, seed=seed, system=system, min_score=min_score, min_margin=min_margin,
                       near_dup=near_dup, keep_candidates=keep_candidates, pairs=str(pairs) if pairs else None,
-                      judge_model=judge_model, judge_base_url=judge_base_url)
+                      judge_model=judge_model, judge_base_url=judge_base_url,
+                      client_processes=client_processes)
         with usage_guard():
             o.check_inputs(inputs)
             if k < 1 or concurrency < 1:
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
             if len(rubrics) != 1:
                 raise UsageError("best-of-K ranks by one rubric: combine several in a recipe file (gates + terms)")
             be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env,
-                              concurrency=concurrency)
+                              concurrency=concurrency, client_processes=client_processes)
             cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
                                 n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
                                 keep_candidates=keep_candidates, system=system)

@@ -1,7 +1,7 @@
 """Distill throughput against a loopback chat server with a fixed latency, vs distilabel.
 
     python bench/distill_bench.py [--prompts 2000] [--latency 0.2] [--concurrency 64 256]
-                                  [--client-processes 1 2] [--repeat 3]
+                                  [--client-processes 1 2 4] [--repeat 3]
                                   [--distilabel-python /tmp/distilabel-venv/bin/python]
 
 The server (`tests/chat_server.py`) runs in its own process so it does not share our GIL. For each
@@ -139,7 +139,7 @@ def main() -> None:
     ap.add_argument("--prompts", type=int, default=2000)
     ap.add_argument("--latency", type=float, default=0.2)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[64, 256])
-    ap.add_argument("--client-processes", type=int, nargs="+", default=[1, 2],
+    ap.add_argument("--client-processes", type=int, nargs="+", default=[1, 2, 4],
                     help="--client-processes values to run ours with at each concurrency")
     ap.add_argument("--repeat", type=int, default=3, help="runs per row of ours; the median is printed")
     ap.add_argument("--distilabel-python", default="/tmp/distilabel-venv/bin/python")
@@ -156,13 +156,13 @@ def main() -> None:
         for c in args.concurrency:
             bound = c / args.latency
             for p in args.client_processes:
-                rates = sorted(ok / dt for ok, dt in (asyncio.run(run_ours(url, args.prompts, c, p))
-                                                      for _ in range(args.repeat)))
-                rps = rates[len(rates) // 2]
+                runs = sorted((ok / dt, ok, dt) for ok, dt in (asyncio.run(run_ours(url, args.prompts, c, p))
+                                                               for _ in range(args.repeat)))
+                rps, ok, dt = runs[len(runs) // 2]  # the median run
                 ours[c] = max(ours.get(c, 0.0), rps)
                 label = f"sft-curator distill c={c}" + (f" x{p} procs" if p > 1 else "")
-                spread = f"  (runs: {', '.join(f'{r:.0f}' for r in rates)})" if len(rates) > 1 else ""
-                print(f"{label:<34} {args.prompts:>6} {args.prompts / rps:>8.2f} {rps:>8.1f} {bound:>8.0f} "
+                spread = f"  (runs: {', '.join(f'{r[0]:.0f}' for r in runs)})" if len(runs) > 1 else ""
+                print(f"{label:<34} {ok:>6} {dt:>8.2f} {rps:>8.1f} {bound:>8.0f} "
                       f"{rps / bound:>8.0%}{spread}", flush=True)
             ok, dt = asyncio.run(run_bare_client(url, args.prompts, c))
             print(f"{'  bare AsyncOpenAI client c=' + str(c):<34} {ok:>6} {dt:>8.2f} {ok / dt:>8.1f} {bound:>8.0f} "

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.backends import make_backend
+from curator.backends import auto_client_processes, make_backend
 from curator.backends.base import GenerationRequest
 from curator.backends.process_pool import ProcessPoolBackend
 from curator.errors import UsageError
@@ -165,3 +165,15 @@ def test_usage_errors(tmp_path, monkeypatch):
         make_backend("transformers", model=str(tmp_path), client_processes=2)
     with pytest.raises(UsageError, match=">= 1"):
         make_backend("openai", model="m", base_url="http://127.0.0.1:9/v1", client_processes=0)
+    cp = run_cli("distill", str(tmp_path), "-o", str(tmp_path / "o.jsonl"), "--model", "m", "--client-processes", "two")
+    assert cp.returncode == 2 and "--client-processes 'two'" in cp.stderr and "Traceback" not in cp.stderr
+
+
+def test_auto_picks_one_process_below_128_in_flight():
+    assert auto_client_processes(64, cpus=16) == 1
+    assert auto_client_processes(127, cpus=16) == 1
+    assert auto_client_processes(128, cpus=16) == 2
+    assert auto_client_processes(256, cpus=2) == 4
+    assert auto_client_processes(256, cpus=1) == 2
+    assert auto_client_processes(192, cpus=16) == 3
+    assert auto_client_processes(1024, cpus=16) == 4

@@ -73,6 +73,19 @@ def check_engine(engine: str) -> str:
 
 # distill and bestofk: the openai client costs ~0.7 ms of CPU per request, so one process caps
 # the request rate however wide the window is (see curator/backends/process_pool.py).
-CLIENT_PROCESSES = typer.Option(1, "--client-processes", help="HTTP backend: spread requests over N client processes. "
-                                "One process's openai client tops out near 1,000 requests/s; use 2-4 with "
-                                "--concurrency 256+ and fast answers.")
+CLIENT_PROCESSES = typer.Option("auto", "--client-processes", help="HTTP backend: client processes the requests "
+                                "are spread over. auto: 1 below --concurrency 128, else one per 64 in flight, "
+                                "up to 4; one process's openai client tops out near 1,000 requests/s.")
+
+
+def client_processes(value: str) -> int | None:
+    """`--client-processes`: None for auto, else a count >= 1."""
+    if value.strip().lower() == "auto":
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        raise UsageError(f"--client-processes {value!r}: a number of processes, or auto") from None
+    if n < 1:
+        raise UsageError("--client-processes must be >= 1")
+    return n

@@ -49,7 +49,7 @@ def register(app: typer.Typer) -> None:
         cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache for generation and judge calls "
                                              "(default: <out>.cache.sqlite); a re-run resumes from it."),
         concurrency: int = CONCURRENCY,
-        client_processes: int = o.CLIENT_PROCESSES,
+        client_processes: str = o.CLIENT_PROCESSES,
         max_retries: int = typer.Option(6, "--max-retries"),
         from_: Optional[str] = o.FROM,
         mapping: Optional[list[str]] = o.MAP,
@@ -85,7 +85,7 @@ def register(app: typer.Typer) -> None:
             if len(rubrics) != 1:
                 raise UsageError("best-of-K ranks by one rubric: combine several in a recipe file (gates + terms)")
             be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env,
-                              concurrency=concurrency, client_processes=client_processes)
+                              concurrency=concurrency, client_processes=o.client_processes(client_processes))
             cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
                                 n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
                                 keep_candidates=keep_candidates, system=system)

@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
         seed: Optional[int] = typer.Option(None, "--seed"),
         n: int = typer.Option(1, "--n", help="Answers per prompt (fill mode); each becomes a record ID.sK."),
         concurrency: int = typer.Option(64, "--concurrency", help="Requests in flight at once."),
-        client_processes: int = o.CLIENT_PROCESSES,
+        client_processes: str = o.CLIENT_PROCESSES,
         rpm: Optional[float] = typer.Option(None, "--rpm", help="Requests-per-minute limit."),
         tpm: Optional[float] = typer.Option(None, "--tpm", help="Tokens-per-minute limit (estimated, then corrected)."),
         max_retries: int = typer.Option(6, "--max-retries", help="Retries on 429/5xx/timeouts before a record is "
@@ -122,7 +122,8 @@ def register(app: typer.Typer) -> None:
                 _dry_run(inputs, from_, ropts, encoding, read_allow, cfg, model, dry_run, first_request)
                 raise typer.Exit(0)
             be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
-                              concurrency=concurrency, batch_size=batch_size, client_processes=client_processes)
+                              concurrency=concurrency, batch_size=batch_size,
+                              client_processes=o.client_processes(client_processes))
             run = CommandRun("distill", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
         with run:

@@ -25,6 +25,7 @@ from curator.generation import Engine, RetryPolicy
 from curator.rejects import read_rejects
 from tests.chat_server import ChatServer, answer_text
 from tests.conftest import run_cli
+from tests.test_distill import _write, server  # noqa: F401 (server is a fixture)
 from tests.test_distill_resume import _start, _wait_cached
 
 PROMPTS = [
@@ -40,17 +41,6 @@ PROMPTS = [
     {"instruction": "R1 style [[think]]", "output": ""},
     {"instruction": "Not allowed [[400]]", "output": ""},
 ]
-
-
-@pytest.fixture
-def server():
-    with ChatServer() as s:
-        yield s
-
-
-def _write(path: Path, rows: list[dict]) -> Path:
-    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    return path
 
 
 def _rows(path: Path) -> list[dict]:

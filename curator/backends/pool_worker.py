@@ -30,6 +30,7 @@ from typing import Any
 import orjson
 
 from curator.backends.base import BackendError, GenerationRequest, SamplingParams
+from curator.gc_tuning import throughput_gc
 
 # A line carries a whole conversation (requests) or n answers with reasoning (replies).
 LINE_LIMIT = 256 * 1024 * 1024
@@ -77,10 +78,11 @@ async def serve(args: argparse.Namespace, out_fd: int) -> None:
         await writer.drain()
 
     try:
-        while line := await reader.readline():
-            task = asyncio.create_task(handle(orjson.loads(line)))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
+        with throughput_gc():  # after the client is built, so its import is frozen too
+            while line := await reader.readline():
+                task = asyncio.create_task(handle(orjson.loads(line)))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
     finally:
         for task in tasks:
             task.cancel()

@@ -13,6 +13,7 @@ from curator.commands import _options as o
 from curator.commands.score import (CONCURRENCY, JUDGE_BASE_URL, JUDGE_KEY_ENV, JUDGE_MODEL, JUDGE_RETRIES, RUBRIC,
                                     load_rubrics)
 from curator.errors import UsageError
+from curator.gc_tuning import throughput_gc
 from curator.runner import CommandRun, usage_guard
 
 
@@ -93,8 +94,9 @@ def register(app: typer.Typer) -> None:
         with run:
             rc = ResponseCache(cache_path)
             try:
-                asyncio.run(_run(run, inputs, from_, ropts, encoding, {"no_assistant", *(allow or ())}, cfg, be, rc,
-                                 rubrics[0], judge, concurrency, max_retries, pairs))
+                with throughput_gc():
+                    asyncio.run(_run(run, inputs, from_, ropts, encoding, {"no_assistant", *(allow or ())}, cfg, be, rc,
+                                     rubrics[0], judge, concurrency, max_retries, pairs))
             finally:
                 rc.close()
                 if judge is not None:

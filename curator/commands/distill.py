@@ -16,6 +16,7 @@ import typer
 
 from curator.commands import _options as o
 from curator.errors import UsageError
+from curator.gc_tuning import throughput_gc
 from curator.rejects import manifest_path
 from curator.runner import CommandRun, err_console, usage_guard
 
@@ -131,8 +132,9 @@ def register(app: typer.Typer) -> None:
 
             rc = None if no_cache else ResponseCache(cache or default_cache_path(out))
             try:
-                asyncio.run(_run(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc, concurrency, rpm, tpm,
-                                 max_retries, price_in, price_out, progress))
+                with throughput_gc():
+                    asyncio.run(_run(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc, concurrency, rpm, tpm,
+                                     max_retries, price_in, price_out, progress))
             finally:
                 if rc is not None:
                     rc.close()

@@ -59,7 +59,7 @@ async def serve(args: argparse.Namespace, out_fd: int) -> None:
     writer = asyncio.StreamWriter(w_transport, w_protocol, None, loop)
     backend = OpenAIHTTPBackend(args.model, args.base_url, api_key_env=args.api_key_env, timeout=args.timeout,
                                 max_connections=args.max_connections)
-    ready = {"ready": True, "identity": backend.identity(), "transport": backend.transport}
+    ready = {"ready": True, "identity": backend.identity()}
     writer.write(orjson.dumps(ready) + b"\n")
     tasks: set[asyncio.Task[None]] = set()
 

@@ -12,8 +12,9 @@ here against the ~700 µs it takes off this process. Tries go to the worker with
 flight. A worker that dies fails its in-flight tries as retryable `connection_error`s (the engine
 retries them on the others) and is restarted, at most `MAX_RESTARTS` times over the run.
 
-The workers are started when the backend is built, so they import the client while the input is
-being read; the first request waits until every worker has said it is ready.
+Building the backend starts every worker at once and waits until each has said it is ready
+(about half a second: each imports the client), so a worker that cannot start is a usage error
+before any record is read, and the timing of a run starts with clients that can send.
 """
 
 from __future__ import annotations

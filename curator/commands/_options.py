@@ -71,6 +71,7 @@ def check_engine(engine: str) -> str:
         raise UsageError(f"--engine {engine!r}: choose local or ray")
     return engine
 
+
 # distill and bestofk: the openai client costs ~0.7 ms of CPU per request, so one process caps
 # the request rate however wide the window is (see curator/backends/process_pool.py).
 CLIENT_PROCESSES = typer.Option("auto", "--client-processes", help="HTTP backend: client processes the requests "

@@ -174,4 +174,8 @@ def register(app: typer.Typer) -> None:
                                      "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in pipe.labels]
             if masked:
                 run.extra["pii_masked_records"] = masked
+        if masked:
+            from curator.runner import err_console
+
+            err_console.print(f"  pii: masked PII in {masked} kept record(s) (see meta.pii_masked)")
         raise typer.Exit(run.exit_code)

@@ -14,6 +14,12 @@ from curator.runner import CommandRun, usage_guard
 BATCH = 1000
 
 
+def reviewed_accepted(conv) -> bool:
+    """A reviewer accepted this record (`curate review export` wrote meta.review.status)."""
+    rv = conv.meta.get("review")
+    return isinstance(rv, dict) and rv.get("status") == "accepted"
+
+
 def _list_filters() -> str:
     from curator.filters import REGISTRY, param_help
 
@@ -88,6 +94,9 @@ def register(app: typer.Typer) -> None:
         min_score: Optional[str] = typer.Option(None, "--min-score", help="KEY=N: keep records with meta.scores.KEY >= N."),
         require_reasoning: Optional[str] = typer.Option(None, "--require-reasoning",
                                                         help="present or absent: reasoning must (not) be there."),
+        recheck_reviewed: bool = typer.Option(False, "--recheck-reviewed", help="Also filter records a reviewer "
+                                              "accepted (meta.review.status = accepted); by default they are kept "
+                                              "and counted apart."),
         list_: bool = typer.Option(False, "--list", help="Print every filter with its parameters and defaults, then exit."),
         from_: Optional[str] = o.FROM,
         to: str = o.TO,
@@ -135,17 +144,29 @@ def register(app: typer.Typer) -> None:
             wopts = o.write_options(reasoning, False, think_tags)
             params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,
                           from_=from_, to=to, mapping=mapping, encoding=encoding, reasoning=reasoning, allow=allow,
-                          filters=pipe.describe(), engine=engine)
+                          filters=pipe.describe(), engine=engine, recheck_reviewed=recheck_reviewed)
             run = CommandRun("filter", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
         dropped_by: Counter[str] = Counter()
         codes_by: dict[str, Counter[str]] = {}
         masked = 0
+        kept_reviewed = 0
 
         def flush(batch: list) -> None:
-            nonlocal masked
+            nonlocal masked, kept_reviewed
+            reviewed: list = []
+            if not recheck_reviewed:
+                # A human decision outranks a heuristic: an accepted record is not dropped again.
+                reviewed = [c for c in batch if reviewed_accepted(c)]
+                if reviewed:
+                    batch = [c for c in batch if not reviewed_accepted(c)]
             kept, dropped = pipe.filter_batch(batch)
+            for conv in reviewed:
+                kept_reviewed += 1
+                conv.add_lineage("filter:reviewed")
+                run.write(conv)
             for conv in kept:
+                conv.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
                 if "pii_masked" in conv.meta:
                     masked += 1
                 conv.add_lineage("filter")
@@ -174,6 +195,12 @@ def register(app: typer.Typer) -> None:
                                      "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in pipe.labels]
             if masked:
                 run.extra["pii_masked_records"] = masked
+            run.extra["kept_reviewed"] = kept_reviewed
+        if kept_reviewed:
+            from curator.runner import err_console
+
+            err_console.print(f"  reviewed: {kept_reviewed} record(s) accepted in review kept without filtering "
+                              f"(--recheck-reviewed to filter them too)")
         if masked:
             from curator.runner import err_console
 

@@ -225,13 +225,23 @@ def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
             opener = gzip.open if name.endswith(".gz") else open
             with opener(p, "rb") as fh:
-                yield from _iter_jsonl(fh, encoding)
+                head = fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+                fh.seek(0)
+                if head != b"[":
+                    yield from _iter_jsonl(fh, encoding)
+            if head == b"[":  # a JSON array saved as .jsonl: read it as the array it is
+                yield from _iter_json_array(p, encoding)
         elif name.endswith((".json", ".json.gz")):
             yield from _iter_json_array(p, encoding)
         elif name.endswith(".parquet"):
             yield from _iter_parquet(p)
+        elif name.endswith((".csv", ".tsv", ".xlsx")):
+            from curator.tabular import iter_table  # spreadsheets: header row + --map, like Alpaca
+
+            yield from iter_table(p, encoding)
         else:
-            raise UsageError(f"{p}: unknown file type (use .jsonl, .jsonl.gz, .json, .parquet or a datasets folder)")
+            raise UsageError(f"{p}: unknown file type (use .jsonl, .jsonl.gz, .json, .parquet, .csv, .tsv, .xlsx "
+                             f"or a datasets folder)")
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise UsageError(f"{p}: cannot read ({e})") from None
 

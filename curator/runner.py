@@ -151,6 +151,10 @@ class CommandRun:
             write_manifest(manifest_path(self.out), self.manifest)
         if self.max_error_rate is not None and rate > self.max_error_rate:
             self.exit_code = EXIT_ERROR_RATE
+        # Every row rejected is never a success, whatever --max-error-rate says (issue #18).
+        self.all_rejected = self.n_in > 0 and self.n_out == 0 and n_rej == self.n_in
+        if self.all_rejected:
+            self.exit_code = EXIT_ERROR_RATE
         if not self.quiet:
             self.print_summary(rate)
 
@@ -167,7 +171,10 @@ class CommandRun:
             err_console.print(f"  [yellow]{reason}[/]: {n}  e.g. {escape(first)}", soft_wrap=True)
         if self.out and len(self.rejects):
             err_console.print(f"  rejects: {rejects_path(self.out)}")
-        if self.exit_code == EXIT_ERROR_RATE:
+        if getattr(self, "all_rejected", False):
+            err_console.print(f"[bold red]every one of the {self.n_in} input rows was rejected: nothing was written "
+                              f"(exit code 1) — see the reasons above[/]")
+        elif self.exit_code == EXIT_ERROR_RATE:
             err_console.print(f"[bold red]error rate {rate:.1%} is above --max-error-rate {self.max_error_rate:.1%}[/]")
 
 

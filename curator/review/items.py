@@ -156,6 +156,13 @@ def interpret(index: int, line: int, row: Any) -> ReviewItem:
         return ReviewItem(index, line, "reject", str(rid), [m], reason=str(row.get("reason")),
                           message=row.get("message"), stage=row.get("stage"), source=row.get("source"),
                           duplicate_of=row.get("duplicate_of"), score=m.score, meta=m.conv.meta if m.conv else {}, row=row)
+    if isinstance(row.get("kept"), dict) and isinstance(row.get("dropped"), list):
+        # a `curate dedup --report` cluster: the kept record, then what was dropped as its duplicate
+        members = [Member("kept", None, row["kept"])] + [Member(f"dropped {i + 1}", None, d)
+                                                          for i, d in enumerate(row["dropped"])]
+        gid = row.get("cluster", f"line {line}")
+        return ReviewItem(index, line, "group", f"cluster {gid}", members, reason="duplicate_cluster",
+                          meta={k: v for k, v in row.items() if k not in ("kept", "dropped")}, row=row)
     for gk in _GROUP_KEYS:
         group = row.get(gk)
         if isinstance(group, list) and gk != "candidates" and not ("messages" in row or "conversations" in row):

@@ -91,7 +91,8 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
     if st.tags:
         t.add_row("tags", safe(", ".join(st.tags), "blue"))
     if st.edits:
-        t.add_row("edited", Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
+        t.add_row("edited", Text(", ".join(f"member {m + 1} " + ("whole row (JSON)" if i < 0 else f"message {i}")
+                                           for m, i in sorted(st.edits)), "magenta"))
     for label, val in (("queue reason", item.reason), ("message", item.message), ("stage", item.stage),
                        ("source", item.source), ("duplicate_of", item.duplicate_of)):
         if val:
@@ -102,6 +103,23 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
         if key in item.meta and item.meta[key] not in (None, [], {}):
             t.add_row(key, safe(one_line(_json(item.meta[key]).replace("\n", " "), 200)))
     return t
+
+
+_REFERENCE_KEYS = (("reference", "reference"), ("previous_answer", "previous answer"))
+
+
+def _reference_panel(item: ReviewItem, convs: list[Conversation | None]) -> Panel | None:
+    """A panel with meta.reference / meta.previous_answer (train generate, best-of-K, distill
+    regenerations), shown beside the record's answer; None when the record has neither."""
+    conv = convs[0] if convs else None
+    meta = conv.meta if conv is not None else item.meta
+    for key, label in _REFERENCE_KEYS:
+        val = meta.get(key)
+        if isinstance(val, dict):  # older train generate output kept the whole message
+            val = val.get("content")
+        if isinstance(val, str) and val.strip():
+            return Panel(safe(val), title=safe(f"{label}  (meta.{key})"), title_align="left", border_style="grey37")
+    return None
 
 
 def detail(item: ReviewItem, st: RecordState, convs: list[Conversation | None], selected: tuple[int, int],
@@ -119,7 +137,10 @@ def detail(item: ReviewItem, st: RecordState, convs: list[Conversation | None], 
             title += "  (shown raw: not a record in a known format)"
         panels.append(Panel(body, title=safe(title), title_align="left",
                             border_style="bright_white" if mi == selected[0] else "grey37"))
-    if item.kind in ("group", "bestofk") and 2 <= len(panels) <= 3:
+    ref = _reference_panel(item, convs)
+    if ref is not None and len(panels) == 1:
+        panels.append(ref)  # a model's answer beside the reference (or the answer it replaced)
+    if (item.kind in ("group", "bestofk") or ref is not None) and 2 <= len(panels) <= 3:
         # Clusters, conflict groups and small candidate sets side by side: differences jump out.
         grid = Table.grid(expand=True, padding=(0, 1))
         for _ in panels:

@@ -140,6 +140,11 @@ class CommandRun:
         counts["balanced"] = self.n_in + n_add == self.n_out + n_rej + n_exc
         rate = n_rej / self.n_in if self.n_in else 0.0
         counts["error_rate"] = round(rate, 6)
+        # Every row rejected looks like success from the exit code alone: say so loudly (issue #18);
+        # --max-error-rate makes it exit 1. The manifest carries it for scripts.
+        self.all_rejected = self.n_in > 0 and self.n_out == 0 and n_rej == self.n_in
+        if self.all_rejected:
+            counts["all_rejected"] = True
         outputs = {}
         if self.out:
             outputs = {"data": str(self.out), "rejects": str(rejects_path(self.out))}
@@ -150,10 +155,6 @@ class CommandRun:
         if self.out:
             write_manifest(manifest_path(self.out), self.manifest)
         if self.max_error_rate is not None and rate > self.max_error_rate:
-            self.exit_code = EXIT_ERROR_RATE
-        # Every row rejected is never a success, whatever --max-error-rate says (issue #18).
-        self.all_rejected = self.n_in > 0 and self.n_out == 0 and n_rej == self.n_in
-        if self.all_rejected:
             self.exit_code = EXIT_ERROR_RATE
         if not self.quiet:
             self.print_summary(rate)
@@ -172,8 +173,8 @@ class CommandRun:
         if self.out and len(self.rejects):
             err_console.print(f"  rejects: {rejects_path(self.out)}")
         if getattr(self, "all_rejected", False):
-            err_console.print(f"[bold red]every one of the {self.n_in} input rows was rejected: nothing was written "
-                              f"(exit code 1) — see the reasons above[/]")
+            err_console.print(f"[bold red]WARNING: every one of the {self.n_in} input rows was rejected — nothing "
+                              f"was written; see the reasons above (--max-error-rate 0.99 makes this exit 1)[/]")
         elif self.exit_code == EXIT_ERROR_RATE:
             err_console.print(f"[bold red]error rate {rate:.1%} is above --max-error-rate {self.max_error_rate:.1%}[/]")
 

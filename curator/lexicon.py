@@ -45,15 +45,26 @@ REFUSAL_ZH = [
 ]
 REFUSAL_PHRASES = REFUSAL_EN + REFUSAL_ZH
 
-# What a decline that helps says next: an offer of what the assistant *can* do.
+# What a decline that helps says next: an offer of what the assistant *can* do, or (tool-calling
+# data) what its functions do. Matched on the lower-cased text after the refusal phrase.
 HELPFUL_PIVOTS = [
-    "but i can", "but i could", "but i'd be happy", "but i would be happy", "but i am able", "but i'm able",
-    "however, i can", "however i can", "however, i could", "however, i'd be happy", "instead, i can",
-    "i can, however", "what i can do", "but here", "but you can", "but you could", "however, you can",
-    "但我可以", "但是我可以", "不过我可以", "但我能", "但可以", "不过可以", "但是可以", "我可以帮你", "我可以帮您",
-    "您可以", "你可以",
+    r"\bbut\b[^.!?\n]{0,40}\b(?:i|you|we) (?:can|could)\b(?!not)",
+    r"\bi (?:can|could) (?!not\b)(?:help|assist|offer|suggest|provide|give|show|tell|explain|calculate|create|"
+    r"check|find|generate|recommend|certainly)",
+    r"\bi(?:'d| would) be (?:happy|glad) to\b", r"\b(?:instead|alternatively),",
+    r"\bmy (?:current )?(?:capabilities|capability|functions?|abilities)\b",
+    r"\bhowever, (?:here|according|i|you|there|it is possible|we)\b", r"\bbut here\b",
+    r"\b(?:please|could you|can you) (?:please )?(?:provide|share|give me|tell me)\b",
+    r"但(?:是)?(?:我)?(?:可以|能|在)", r"不过(?:我)?(?:可以|能)", r"我可以(?:帮|为|给|提供|建议|告诉|推荐)",
+    r"我能够", r"我的能力", r"我的功能", r"能力仅限于", r"我只能", r"能力范围", r"我能解答", r"我建议", r"不过[，,]",
+    r"您可以", r"你可以", r"请提供", r"能提供更多", r"您能提供", r"能否提供",
 ]
-PIVOT_WINDOW = 200  # characters after the refusal phrase in which the offer must come
+# In tool-calling data, pointing at the functions the assistant has is the correct decline.
+TOOL_PIVOTS = [r"\bfunctions? (?:provided|available|i have)\b", r"feel free to ask", r"anything else",
+               r"提供的(?:功能|函数|工具)", r"请随时", r"如果您需要", r"还有其他"]
+PIVOT_WINDOW = 300  # characters after the refusal phrase in which the offer must come
+_PIVOT = re.compile("|".join(HELPFUL_PIVOTS))
+_TOOL_PIVOT = re.compile("|".join(HELPFUL_PIVOTS + TOOL_PIVOTS))
 
 
 def _norm_refusal(text: str) -> str:
@@ -68,21 +79,26 @@ def _phrase_re(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def find_refusal(text: str, *, phrases: tuple[str, ...] | list[str] = tuple(REFUSAL_PHRASES),
-                 within_chars: int = 300, helpful_declines: bool = True) -> str | None:
+                 within_chars: int = 300, helpful_declines: bool = True, tool_data: bool = False) -> str | None:
     """The refusal phrase that opens `text` (within its first `within_chars`; 0 = anywhere), or None.
 
     With `helpful_declines`, a phrase followed within `PIVOT_WINDOW` characters by an offer
-    ("but I can…", "但我可以…") is a decline that helps, not a refusal."""
+    ("but I can…", "My current capabilities…", "但我可以…") is a decline that helps, not a refusal;
+    `tool_data` (the record has tools) also accepts a pointer to the functions it has."""
     rx = _phrase_re(tuple(phrases))
     if rx is None:
         return None
     low = _norm_refusal(text)
     head = low[:within_chars] if within_chars else low
-    for hit in rx.finditer(head):
-        if helpful_declines and any(p in low[hit.end(): hit.end() + PIVOT_WINDOW] for p in HELPFUL_PIVOTS):
-            continue
-        return hit.group(0)
-    return None
+    pivot = _TOOL_PIVOT if tool_data else _PIVOT
+    hit = rx.search(head)
+    if hit is None:
+        return None
+    # The whole decline is judged from its first phrase on: "I'm unable to assist with that. My current
+    # capabilities are…" helps, even though "I don't have the ability" comes after the offer.
+    if helpful_declines and pivot.search(low, hit.end(), hit.end() + PIVOT_WINDOW):
+        return None
+    return hit.group(0)
 
 
 # ------------------------------------------------------------------------------- placeholders
@@ -126,10 +142,12 @@ def strip_code_and_math(text: str) -> str:
 
 
 def find_placeholder(text: str, prompt: str = "", *, patterns: tuple[str, ...] | list[str] = tuple(PLACEHOLDER_PATTERNS),
-                     ignore_code: bool = True, is_prompt: bool = False) -> str | None:
-    """The first unfilled template slot in `text`, or None. `prompt` is the user's text: when it
-    asks for a template nothing counts, and a slot it contains was asked for (unless `text` is the
-    prompt itself, `is_prompt`)."""
+                     ignore_code: bool = True, is_prompt: bool = False, answer: str = "") -> str | None:
+    """The first unfilled template slot in `text`, or None.
+
+    `prompt` is the user's text: when it asks for a template nothing counts, and a slot in an
+    answer that the prompt contains was asked for. For a prompt's own text (`is_prompt`), a slot
+    the `answer` repeats is the user's instruction ("抬头用【领导姓名】"), not a template left unfilled."""
     rx = placeholder_re(tuple(patterns))
     if rx is None:
         return None
@@ -137,9 +155,10 @@ def find_placeholder(text: str, prompt: str = "", *, patterns: tuple[str, ...] |
         return None
     prose = strip_code_and_math(text) if ignore_code else text
     for hit in rx.finditer(prose):
-        if prompt and not is_prompt and hit.group(0) in prompt:
+        slot = hit.group(0)
+        if (is_prompt and answer and slot in answer) or (not is_prompt and prompt and slot in prompt):
             continue
-        return hit.group(0)
+        return slot
     return None
 
 

@@ -60,14 +60,14 @@ def line_is_clean(line: bytes) -> bool:
     return line.isascii() or (b"\xc2" not in line and b"\xef\xbf\xbd" not in line)
 
 
-def _text_problems(text: str, where: str, prompt: str = "", is_prompt: bool = False) -> list[RowError]:
+def _text_problems(text: str, where: str, prompt: str = "", is_prompt: bool = False, answer: str = "") -> list[RowError]:
     # Two cheap screens instead of one regex with an alternation: a pure character class lets
     # `re` use its fast scan, and `in` is memchr speed. Most texts pass both.
     bad = _BAD_CHAR.search(text)
     if bad is None and "{{" not in text:
         return []
     out = []
-    m = lexicon.find_placeholder(text, prompt, patterns=_SLOT, is_prompt=is_prompt) if "{{" in text else None
+    m = lexicon.find_placeholder(text, prompt, patterns=_SLOT, is_prompt=is_prompt, answer=answer) if "{{" in text else None
     if m:
         out.append(RowError("placeholder", f"{where} has an unfilled placeholder {m}", field=where,
                             fix="fill the template before training, or drop the row"))
@@ -126,8 +126,9 @@ def check(conv: Conversation, *, scan_chars: bool = True) -> list[RowError]:
             problems.append(RowError("empty_content", f"messages[{i}] ({role}) is empty", field=f"messages[{i}].content",
                                      fix="fill it in or drop the row"))
         if "{{" in text or (scan_chars and _BAD_CHAR.search(text) is not None):
-            problems.extend(_text_problems(text, f"messages[{i}].content", conv.prompt_text() if "{{" in text else "",
-                                           role in ("system", "user")))
+            slot_check = "{{" in text
+            problems.extend(_text_problems(text, f"messages[{i}].content", conv.prompt_text() if slot_check else "",
+                                           role in ("system", "user"), conv.answer_text() if slot_check else ""))
         if m.reasoning and ("{{" in m.reasoning or (scan_chars and _BAD_CHAR.search(m.reasoning) is not None)):
             problems.extend(_text_problems(m.reasoning, f"messages[{i}].reasoning_content",
                                            conv.prompt_text() if "{{" in m.reasoning else ""))

@@ -186,7 +186,7 @@ def no_refusal(conv: Conversation, cand: Message, *, head_chars: int = 400, extr
     A decline that goes on to help ("I can't book flights, but I can…") is not a refusal."""
     phrases = tuple(lexicon.REFUSAL_PHRASES) + tuple(_norm(x) for x in (extra or []))
     hit = lexicon.find_refusal(_norm(cand.content), phrases=phrases, within_chars=head_chars,
-                               helpful_declines=helpful_declines)
+                               helpful_declines=helpful_declines, tool_data=bool(conv.tools))
     if hit:
         return Score(0.0, False, f"refusal: {hit!r}")
     return Score(1.0, True, "no refusal")

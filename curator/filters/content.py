@@ -57,7 +57,7 @@ class Refusal(Filter):
             return True
         for i, m in messages_of(conv, self.roles):
             hit = lexicon.find_refusal(m.content, phrases=self._phrases, within_chars=self.within_chars,
-                                       helpful_declines=self.helpful_declines)
+                                       helpful_declines=self.helpful_declines, tool_data=bool(conv.tools))
             if hit:
                 if self.action == "tag":
                     tags = conv.meta.setdefault("tags", [])

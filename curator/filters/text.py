@@ -45,8 +45,9 @@ class Placeholder(Filter):
         # A slot the user asked for (a template request, or the slot is in the prompt) is not unfilled.
         prompt = conv.prompt_text()
         for i, m in messages_of(conv, self.roles):
+            is_prompt = m.role in ("system", "user")
             hit = lexicon.find_placeholder(m.content, prompt, patterns=self._patterns, ignore_code=self.ignore_code,
-                                           is_prompt=m.role in ("system", "user"))
+                                           is_prompt=is_prompt, answer=conv.answer_text() if is_prompt else "")
             if hit:
                 return Drop("placeholder", f"{m.role} message {i} has an unfilled placeholder {hit!r} "
                                            f"— fill the template or drop the row")

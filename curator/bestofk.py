@@ -145,17 +145,23 @@ def mark_duplicates(cands: Sequence[Candidate], threshold: float) -> None:
     """Exact (whitespace-normalised) and near-identical candidates point at the first such one."""
     from rapidfuzz import fuzz
 
-    kept: list[tuple[int, str]] = []
+    from curator.answer_match import last_number
+
+    kept: list[tuple[int, str, str | None]] = []
     for c in cands:
         if c.note:
             continue
         norm = " ".join(c.content.split())
-        for idx, other in kept:
-            if norm == other or (threshold < 1.0 and fuzz.ratio(norm, other) >= threshold * 100):
+        num = last_number(norm)
+        for idx, other, other_num in kept:
+            # Two solutions that differ only in the final number are different answers, not duplicates
+            # (a 0.95 ratio merged "the answer is 71" with "... 72" and hid the right one).
+            if norm == other or (threshold < 1.0 and num == other_num
+                                 and fuzz.ratio(norm, other) >= threshold * 100):
                 c.duplicate_of = idx
                 break
         else:
-            kept.append((c.sample, norm))
+            kept.append((c.sample, norm, num))
 
 
 def rank(cands: Sequence[Candidate]) -> list[Candidate]:

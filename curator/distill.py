@@ -207,6 +207,9 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         verdict = rejected_verdict(conv)
         if verdict is not None:
             plan = [("replace", len(conv.messages) - 1)]
+            # A new draw, not the cached answer that was just rejected: each round is its own cache entry.
+            prev = conv.meta.get("regenerated")
+            verdict["round"] = (prev.get("round", 1) if isinstance(prev, dict) else 0) + 1
     if not plan:
         problem = first_problem(conv)
         if problem is not None:
@@ -227,7 +230,8 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         upto = msgs[:j] if action == "replace" else msgs[: j + 1]
         where = f"answer to turn {sum(1 for m in upto if m.role == 'user')}"
         try:
-            req = GenerationRequest(request_messages(conv, upto, cfg), cfg.params, tag=conv.id)
+            req = GenerationRequest(request_messages(conv, upto, cfg), cfg.params, tag=conv.id,
+                                    sample=verdict["round"] if verdict is not None else 0)
             result = await engine.call(req)
             choice_answers = [split_answer(c, cfg.think) for c in result.choices]
         except GenerationFailed as e:

@@ -90,3 +90,17 @@ def client_processes(value: str) -> int | None:
     if n < 1:
         raise UsageError("--client-processes must be >= 1")
     return n
+
+
+# score and bestofk: rubrics and the LLM judge behind them.
+RUBRIC = typer.Option(..., "--rubric", "-r", help="Rubric, repeatable: a rule (no_refusal, rule:json_valid), a shipped "
+                      "judge (helpfulness, correctness, instruction_following, chinese_style, format_compliance), a "
+                      "rubric or recipe file (.yaml/.md), rm:MODEL_PATH, or module:function.")
+JUDGE_MODEL = typer.Option(None, "--judge-model", help="Model name for LLM-judge rubrics.")
+JUDGE_BASE_URL = typer.Option(None, "--judge-base-url", help="OpenAI-compatible base URL for the judge "
+                              "(default: $OPENAI_BASE_URL).")
+JUDGE_KEY_ENV = typer.Option("OPENAI_API_KEY", "--judge-api-key-env", help="Environment variable holding the "
+                             "judge's API key (the key itself is never written anywhere).")
+JUDGE_RETRIES = typer.Option(2, "--judge-retries", help="Extra attempts when a verdict does not parse.")
+CACHE = typer.Option(None, "--cache", help="SQLite cache for judge calls (default: <out>.cache.sqlite).")
+CONCURRENCY = typer.Option(16, "--concurrency", help="Judge requests in flight.")

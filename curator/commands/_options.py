@@ -66,6 +66,16 @@ RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to use with 
                            "ray://head:10001); default: start a local instance with one CPU per core.")
 
 
+WORKERS = typer.Option("auto", "--workers", help="Local engine: processes to spread the records over (same output "
+                       "as one). auto: one per core for inputs of 48 MB and more, else 1.")
+
+
+def workers(value: str) -> int | None:
+    from curator.engine.local import parse_workers
+
+    return parse_workers(value)
+
+
 def check_engine(engine: str) -> str:
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine {engine!r}: choose local or ray")

@@ -39,7 +39,10 @@ class Range:
 
 
 def _plain_jsonl(p: Path) -> bool:
-    return p.is_file() and p.name.lower().endswith((".jsonl", ".ndjson"))
+    if not (p.is_file() and p.name.lower().endswith((".jsonl", ".ndjson"))):
+        return False
+    with open(p, "rb") as fh:  # a JSON array saved as .jsonl is read whole (curator.io), never cut in ranges
+        return fh.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")[:1] != b"["
 
 
 def jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:

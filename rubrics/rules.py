@@ -135,11 +135,26 @@ def script_language(text: str) -> str | None:
     return "other"
 
 
+_NON_LATIN = {"ru", "uk", "bg", "sr", "mk", "be", "kk", "el", "ar", "fa", "ur", "he", "yi", "hi", "mr", "ne", "bn",
+              "ta", "te", "th", "ka", "hy", "am", "my", "km", "lo"}
+
+
+def _expected_script(expected: str) -> str:
+    """`expected` as a script name: zh, ja, ko, latin or other. Language codes go through the shared
+    lexicon, so cn, zh-CN, en-US mean here what they mean to the language filter."""
+    if expected in ("latin", "other"):
+        return expected
+    code = lexicon.normalize_lang(expected, "language_match: expected")
+    if code in ("zh", "yue", "wuu", "ja", "ko"):
+        return "zh" if code in ("yue", "wuu") else code
+    return "other" if code in _NON_LATIN else "latin"
+
+
 @rule("language_match")
 def language_match(conv: Conversation, cand: Message, *, expected: str | None = None) -> Score:
     """The answer is written in the prompt's language (or in `expected`: zh, ja, ko, latin)."""
     # Code is language-neutral: compare the prose only.
-    want = expected or script_language(_strip_code(conv.prompt_text()))
+    want = _expected_script(expected) if expected else script_language(_strip_code(conv.prompt_text()))
     got = script_language(_strip_code(cand.content))
     if want is None:
         return Score(1.0, True, "prompt has no letters to compare with")

@@ -277,3 +277,26 @@ def test_distill_regenerates_rejected_answers_and_says_so(tmp_path):
         r = run_cli("distill", str(bad), "-o", str(tmp_path / "k.jsonl"), "--model", "m", "--base-url", srv.url,
                     "--no-progress", "--keep-rejected-answers", env={"OPENAI_API_KEY": "sk-test"})
         assert "0 regenerated" in r.stderr and "2 passed through" in r.stderr
+
+
+def test_language_match_rubric_takes_the_same_codes():
+    conv = chat("Say hello", "你好！很高兴见到你。")
+    assert RULES["language_match"](conv, conv.messages[-1], expected="zh-CN").passed
+    assert not RULES["language_match"](conv, conv.messages[-1], expected="en-US").passed
+    with pytest.raises(UsageError):
+        RULES["language_match"](conv, conv.messages[-1], expected="xx")
+
+
+def test_score_says_unparseable_verdicts_on_the_terminal(tmp_path):
+    from tests.scripted_server import ScriptedServer
+
+    src = write_jsonl(tmp_path / "a.jsonl", [
+        {"messages": [{"role": "user", "content": "Say hi"}, {"role": "assistant", "content": "Hello! Q=8"}]},
+        {"messages": [{"role": "user", "content": "Say bye"}, {"role": "assistant", "content": "Bye. Q=bad"}]},
+    ])
+    with ScriptedServer() as srv:
+        r = run_cli("score", str(src), "-o", str(tmp_path / "s.jsonl"), "--rubric", "helpfulness",
+                    "--judge-model", "judge", "--judge-base-url", srv.url, "--judge-retries", "0",
+                    env={"OPENAI_API_KEY": "sk-test"})
+    assert r.returncode == 0, r.stderr
+    assert "helpfulness: 1 verdict(s) unparseable" in r.stderr

@@ -27,11 +27,11 @@ def counts_line(checks: list[dict[str, Any]], lang: str = "en") -> str:
     return f"{n['warn']} warning(s), {n['info']} note(s), {n['ok']} ok, {n['skip']} not applicable"
 
 
-def lines(checks: list[dict[str, Any]], *, title: str = "", lang: str = "en") -> list[str]:
-    """Plain text lines (no markup) for a terminal or a log."""
+def lines(checks: list[dict[str, Any]], *, title: str = "", lang: str = "en", hide_ok: bool = False) -> list[str]:
+    """Plain text lines (no markup) for a terminal or a log. `hide_ok`: only warnings and notes."""
     out = [f"{title or _HEAD[lang]}: {counts_line(checks, lang)}"]
     for c in _sorted(checks):
-        if c["status"] == "skip":
+        if c["status"] == "skip" or (hide_ok and c["status"] == "ok"):
             continue
         out.append(f"  {_LABEL[c['status']]:<4} {c['title']}: {c['measured']}")
         if c["status"] in ("warn", "info"):

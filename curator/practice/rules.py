@@ -75,8 +75,10 @@ RULES: dict[str, Rule] = {r.id: r for r in (
        ("largest class / smallest class <= {max_ratio:g}", "最大类 / 最小类 <= {max_ratio:g}"),
        ("Keep the classes roughly balanced; a model trained on a skewed set predicts the majority label.",
         "各类别数量应大致均衡；类别严重倾斜时模型倾向于预测多数类。"),
-       ("Down-sample the large classes or up-sample the small ones (`curate mix --stratify meta.label`, "
-        "`--max-repeats`).", "对大类降采样或对小类上采样（`curate mix --stratify meta.label`、`--max-repeats`）。"),
+       ("Add examples of the small classes, or re-mix one file per class at chosen shares (`curate mix a.jsonl:0.5 "
+        "b.jsonl:0.5 --max-repeats 3` up-samples the small one, at most 3 copies a record).",
+        "为小类补充样本，或按类别拆成文件后按指定比例重新混合（`curate mix a.jsonl:0.5 b.jsonl:0.5 --max-repeats 3` "
+        "对小类上采样，每条最多重复 3 次）。"),
        {"max_ratio": 10.0}, DATA_STAGES),
     _r("extraction_fields", "data",
        ("Extraction fields vs schema", "抽取字段与 schema"),
@@ -145,8 +147,8 @@ RULES: dict[str, Rule] = {r.id: r for r in (
        ("Every badcase found in evaluation should be covered by targeted training data; a badcase with nothing "
         "like it in the set will not be fixed by training.",
         "评测中发现的每个 badcase 都应有针对性的训练数据覆盖；训练集中没有相似数据的 badcase 不会因训练而修复。"),
-       ("Write or distill examples for the uncovered badcases listed (e.g. `curate augment`, `curate distill`), "
-        "then mix them in.", "为列出的未覆盖 badcase 编写或蒸馏样本（如 `curate augment`、`curate distill`），再混入训练集。"),
+       ("Write prompts like the uncovered badcases listed, answer them (`curate distill`, `curate bestofk`), then mix "
+        "them in.", "为列出的未覆盖 badcase 编写相似的提示词，生成答案（`curate distill`、`curate bestofk`），再混入训练集。"),
        {"min_coverage": 0.9, "threshold": 0.3}, ("mix",)),
     # ------------------------------------------------------------------ training config
     _r("lora_lr", "train",

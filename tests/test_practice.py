@@ -200,6 +200,7 @@ def test_badcase_coverage_names_the_uncovered_badcases():
 # ------------------------------------------------------------------------------------ config
 def test_yaml_overrides_and_errors(tmp_path):
     p = tmp_path / "practice.yaml"
+    (tmp_path / "b.jsonl").write_text("", encoding="utf-8")
     p.write_text("task: cls\nrules:\n  general_share: {min: 0.05, max: 0.5}\n  lora_alpha: false\n"
                  "badcases: b.jsonl\n", encoding="utf-8")
     cfg = load_practice_config(p)
@@ -211,7 +212,7 @@ def test_yaml_overrides_and_errors(tmp_path):
                      ("rules: {general_share: {min: high}}", "expected a number"),
                      ("rules: {data_size: {classification: [3000, 1000]}}", "must be [low, high]"),
                      ("task: poetry", "unknown task 'poetry'"), ("tsak: cls", "did you mean 'task'"),
-                     ("- a\n- b", "must be a mapping")):
+                     ("- a\n- b", "must be a mapping"), ("badcases: nowhere.jsonl", "no such file")):
         p.write_text(bad, encoding="utf-8")
         with pytest.raises(UsageError, match=re.escape(msg)):
             load_practice_config(p)
@@ -238,6 +239,8 @@ def test_report_has_the_section_at_the_top_in_html_terminal_and_json(tmp_path):
     data = write(tmp_path / "mixed.jsonl", plain(95, source="domain")
                  + [rec(f"chat {text(i + 500)}", text(i + 600), source="general") for i in range(5)])
     bad = write(tmp_path / "bad.jsonl", [rec("写一首关于月亮的七言绝句，要押韵", "x", rid="moon")])
+    with bad.open("a", encoding="utf-8") as fh:
+        fh.write('{"messages": [{"role": "user", "content": "cut off\n')  # an unreadable badcase row
     out, js = tmp_path / "r.html", tmp_path / "r.json"
     r = run_cli("report", str(data), "-o", str(out), "--json", str(js), "--badcases", str(bad))
     assert r.returncode == 0, r.stderr
@@ -247,7 +250,9 @@ def test_report_has_the_section_at_the_top_in_html_terminal_and_json(tmp_path):
     report = json.loads(js.read_text(encoding="utf-8"))
     checks = {c["id"]: c for c in report["practice"]["checks"]}
     assert checks["general_share"]["status"] == "warn" and checks["general_share"]["value"] == 0.05
-    assert checks["badcase_coverage"]["details"] == ["no record near badcase moon"]
+    details = checks["badcase_coverage"]["details"]
+    assert details[1:] == ["no record near badcase moon"]
+    assert details[0].startswith(f"1 unreadable row(s) in {bad} not compared, e.g. {bad}:2: invalid JSON")
     assert report["practice"]["summary"]["warn"] >= 2
     assert "WARN General data share" in r.stderr and "Badcase coverage" in r.stderr
     r2 = run_cli("report", str(data), "-o", str(out), "--json", str(js), "--no-practice")

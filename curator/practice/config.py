@@ -117,7 +117,10 @@ def practice_config_from(data: dict[str, Any], base: Path | None = None, where: 
         cfg.schema = [str(s) for s in sc]
     if data.get("badcases") is not None:
         p = Path(str(data["badcases"]))
-        cfg.badcases = str(p if p.is_absolute() or base is None else base / p)
+        p = p if p.is_absolute() or base is None else base / p
+        if not p.is_file():
+            raise UsageError(f"{where}: badcases {p}: no such file")
+        cfg.badcases = str(p)
     rules = data.get("rules") or {}
     if not isinstance(rules, dict):
         raise UsageError(f"{where}: rules must be a mapping of rule id -> thresholds")

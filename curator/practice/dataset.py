@@ -17,13 +17,15 @@ from curator.practice.task import detect_task
 from curator.record import Conversation
 
 
-def read_quietly(path: str | Path, fmt: str | None = None, encoding: str | None = None) -> Iterator[Conversation]:
-    """The valid records of a file (invalid rows are the job of the command that wrote it)."""
+def read_quietly(path: str | Path, fmt: str | None = None, encoding: str | None = None,
+                 rejects: Any = None) -> Iterator[Conversation]:
+    """The valid records of a file. Invalid rows go to `rejects` (default: counted nowhere — they
+    are the job of the command that wrote the file, and the report counts its own)."""
     from curator.io import read_records
     from curator.rejects import RejectSink
 
-    yield from read_records(path, fmt, encoding=encoding, rejects=RejectSink(None, stage="practice"),
-                            allow=("no_assistant",))
+    sink = rejects if rejects is not None else RejectSink(None, stage="practice")  # an empty sink is falsy
+    yield from read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant",))
 
 
 def badcase_checks(cfg: PracticeConfig, data: str | Path, fmt: str | None = None,
@@ -34,11 +36,18 @@ def badcase_checks(cfg: PracticeConfig, data: str | Path, fmt: str | None = None
     from curator.practice.checks import badcase_coverage
     from curator.practice.coverage import near_coverage
 
+    from curator.rejects import RejectSink
+
     if not Path(cfg.badcases).is_file():
         raise UsageError(f"badcases {cfg.badcases}: no such file")
-    bad = list(read_quietly(cfg.badcases))
+    sink = RejectSink(None, stage="practice")
+    bad = list(read_quietly(cfg.badcases, rejects=sink))
     cov = near_coverage(bad, read_quietly(data, fmt, encoding), cfg.t("badcase_coverage")["threshold"])
-    return [badcase_coverage(cov, cfg, str(cfg.badcases))]
+    check = badcase_coverage(cov, cfg, str(cfg.badcases))
+    if len(sink):  # said, not dropped silently: these badcases were not compared
+        first = next(iter(sink.examples.values()))[0]["message"]
+        check.details.insert(0, f"{len(sink)} unreadable row(s) in {cfg.badcases} not compared, e.g. {first}")
+    return [check]
 
 
 def finish(st: PracticeStats, cfg: PracticeConfig, path: str | Path, fmt: str | None = None,

@@ -92,10 +92,18 @@ def test_after_training_overfitting_and_metric_gap(tmp_path):
     msg = "overfitting: eval loss rose 1.8000 -> 2.2000 over the last 2 evaluations while train loss fell"
     with (tmp_path / "metrics.jsonl").open("a", encoding="utf-8") as fh:
         fh.write(json.dumps({"step": 40, "event": "overfitting", "message": msg}) + "\n")
-    (tmp_path / "train_eval.json").write_text(json.dumps({"train": {"accuracy": 0.98}, "eval": {"accuracy": 0.71}}))
+    # the shape `train eval RUN` writes to RUN/eval/train_eval.json: per-task gaps and its verdict sentences
+    (tmp_path / "eval").mkdir()
+    said = "sentiment: overfitting — accuracy is 0.98 on training data but 0.71 on the eval set."
+    (tmp_path / "eval" / "train_eval.json").write_text(json.dumps({
+        "gap": {"sentiment": {"metric": "accuracy", "train": 0.98, "eval": 0.71, "gap": 0.27},
+                "summary": {"metric": "bleu", "train": 31.0, "eval": 29.0, "gap": 2.0}},
+        "verdict": [said, "summary: no sign of overfitting"]}))
     got = {c.id: c for c in after_training_checks(tmp_path)}
     assert got["overfitting"].status == "warn" and got["overfitting"].measured["en"] == msg
     assert got["metric_gap"].status == "warn" and got["metric_gap"].value == pytest.approx(0.27)
+    assert said in got["metric_gap"].details and "summary: bleu train 31, eval 29, gap +0.02" in got["metric_gap"].measured["en"]
+    (tmp_path / "eval" / "train_eval.json").unlink()
     (tmp_path / "train_eval.json").write_text(json.dumps({"train": {"metrics": {"macro_f1": 0.83}},
                                                           "eval": {"metrics": {"macro_f1": 0.80}}}))
     assert {c.id: c for c in after_training_checks(tmp_path)}["metric_gap"].status == "ok"

@@ -177,8 +177,29 @@ def overfitting(metrics_path: str | Path, cfg: PracticeConfig) -> Check:
     return make("overfitting", cfg, "ok", en, zh, value=evals[-1][1])
 
 
+def _gap_rows(data: dict[str, Any]) -> list[tuple[str, str, float, float, float]]:
+    """(task, metric, train, eval, gap) from a `train eval` result: its per-task ``gap`` entries, or
+    a plain ``{"train": {metric: v}, "eval": {metric: v}}``. BLEU (0-100) is scaled to 0-1 as
+    `train eval` does."""
+    rows = []
+    gaps = data.get("gap")
+    if isinstance(gaps, dict):
+        for task, g in gaps.items():
+            if isinstance(g, dict) and all(isinstance(g.get(k), (int, float)) for k in ("train", "eval")):
+                m = str(g.get("metric", "metric"))
+                scale = 100.0 if m == "bleu" else 1.0
+                rows.append((str(task), m, float(g["train"]), float(g["eval"]), (g["train"] - g["eval"]) / scale))
+        return rows
+    tr, ev = data.get("train"), data.get("eval")
+    tr = tr.get("metrics", tr) if isinstance(tr, dict) else {}
+    ev = ev.get("metrics", ev) if isinstance(ev, dict) else {}
+    m = next((m for m in _METRICS if isinstance(tr.get(m), (int, float)) and isinstance(ev.get(m), (int, float))), None)
+    return [("all", m, float(tr[m]), float(ev[m]), float(tr[m]) - float(ev[m]))] if m else []
+
+
 def metric_gap(result_path: str | Path, cfg: PracticeConfig) -> Check | None:
-    """From a `train eval` result file (``{"train": {metric: value}, "eval": {...}}``), when present."""
+    """From a `train eval` result file (OUT/eval/train_eval.json), when present. Its own verdict
+    sentences are kept as the details, so both say it in the same words."""
     p = Path(result_path)
     if not p.is_file():
         return None
@@ -186,28 +207,26 @@ def metric_gap(result_path: str | Path, cfg: PracticeConfig) -> Check | None:
         data = json.loads(p.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return make("metric_gap", cfg, "skip", f"{p}: not readable JSON", f"{p}：无法读取的 JSON")
-    data = data if isinstance(data, dict) else {}
-    tr, ev = data.get("train"), data.get("eval")
-    tr = tr.get("metrics", tr) if isinstance(tr, dict) else None
-    ev = ev.get("metrics", ev) if isinstance(ev, dict) else None
-    name = next((m for m in _METRICS if isinstance(tr, dict) and isinstance(ev, dict)
-                 and isinstance(tr.get(m), (int, float)) and isinstance(ev.get(m), (int, float))), None)
-    if name is None:
-        return make("metric_gap", cfg, "skip", f"{p}: no metric found for both train and eval",
-                    f"{p}：没有同时包含训练集和验证集的指标")
-    gap = float(tr[name]) - float(ev[name])
-    en = f"{name}: train {tr[name]:.3f}, eval {ev[name]:.3f}, gap {gap:+.3f}"
-    zh = f"{name}：训练集 {tr[name]:.3f}，验证集 {ev[name]:.3f}，差距 {gap:+.3f}"
-    return make("metric_gap", cfg, "warn" if gap > cfg.t("metric_gap")["max_gap"] else "ok", en, zh, value=round(gap, 4))
+    rows = _gap_rows(data if isinstance(data, dict) else {})
+    if not rows:
+        return make("metric_gap", cfg, "skip", f"{p}: no metric scored on both training and eval data",
+                    f"{p}：没有同时在训练集和验证集上计算的指标")
+    worst = max(rows, key=lambda r: r[4])
+    en = "; ".join(f"{t}: {m} train {a:.3g}, eval {b:.3g}, gap {g:+.3g}" for t, m, a, b, g in rows)
+    zh = "；".join(f"{t}：{m} 训练集 {a:.3g}，验证集 {b:.3g}，差距 {g:+.3g}" for t, m, a, b, g in rows)
+    verdict = [str(v) for v in data.get("verdict", []) if isinstance(v, str)] if isinstance(data, dict) else []
+    return make("metric_gap", cfg, "warn" if worst[4] > cfg.t("metric_gap")["max_gap"] else "ok", en, zh,
+                value=round(worst[4], 4), details=verdict)
 
 
 def after_training_checks(out: str | Path, cfg: PracticeConfig | None = None,
                           eval_result: str | Path | None = None) -> list[Check]:
-    """The checks on a finished run folder: OUT/metrics.jsonl, and OUT/train_eval.json (or
-    `eval_result`) when `train eval` has written one."""
+    """The checks on a finished run folder: OUT/metrics.jsonl, and the `train eval` result
+    (OUT/eval/train_eval.json, OUT/train_eval.json or `eval_result`) when there is one."""
     cfg = cfg or PracticeConfig()
     checks = [] if "overfitting" in cfg.disabled else [overfitting(Path(out) / "metrics.jsonl", cfg)]
-    gap = metric_gap(eval_result or Path(out) / "train_eval.json", cfg)
+    found = [p for p in (Path(out) / "eval" / "train_eval.json", Path(out) / "train_eval.json") if p.is_file()]
+    gap = metric_gap(eval_result or (found[0] if found else Path(out) / "eval" / "train_eval.json"), cfg)
     if gap is not None and "metric_gap" not in cfg.disabled:
         checks.append(gap)
     return checks

@@ -165,3 +165,20 @@ def test_train_prints_the_checks_before_and_after_training(tiny, tmp_path):
     quiet = run_cli(str(data), "--model", str(tiny), "-o", str(tmp_path / "out2"), "max_steps=1", "practice=false",
                     module="trainer")
     assert quiet.returncode == 0 and "Practice checks" not in quiet.stderr
+
+
+def test_train_check_on_a_finished_run_prints_the_after_training_checks(tmp_path):
+    out = tmp_path / "run"
+    (out / "eval").mkdir(parents=True)
+    rows = [{"step": 5, "loss": 1.0}, {"step": 5, "eval_loss": 1.2}, {"step": 10, "loss": 0.5},
+            {"step": 10, "eval_loss": 1.1}]
+    (out / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    (out / "eval" / "train_eval.json").write_text(json.dumps(
+        {"gap": {"cls": {"metric": "macro_f1", "train": 0.95, "eval": 0.6, "gap": 0.35}},
+         "verdict": ["cls: overfitting — macro_f1 is 0.95 on training data but 0.6 on the eval set."]}))
+    r = run_cli("--check", "-o", str(out), module="trainer")
+    assert r.returncode == 0, r.stderr
+    assert "Practice checks, after training: 1 warning(s)" in r.stderr
+    assert "WARN Train vs eval task metric: cls: macro_f1 train 0.95, eval 0.6, gap +0.35" in r.stderr
+    nothing = run_cli("--check", module="trainer")
+    assert nothing.returncode == 2 and "nothing to check" in nothing.stderr and "Traceback" not in nothing.stderr

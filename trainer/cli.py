@@ -87,6 +87,10 @@ def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 def cmd_train(argv: list[str]) -> int:
     ns = train_parser().parse_intermixed_args(argv)
     cfg, params = config_from_args(ns)
+    if ns.check:
+        from trainer.practice_checks import check_command
+
+        return check_command(cfg)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
     if ns.preview is not None:
@@ -100,12 +104,10 @@ def cmd_train(argv: list[str]) -> int:
     from trainer.train import run, summary_lines
 
     console = Console(stderr=True, highlight=False, soft_wrap=True)
-    if ns.check or cfg.practice:
+    if cfg.practice:
         from trainer.practice_checks import print_checks
 
         print_checks(cfg, lambda line: console.print(line, markup=False))
-        if ns.check:
-            return 0
     summary = run(cfg, params)
     for line in summary_lines(summary):
         console.print(line, markup=False)

@@ -141,6 +141,8 @@ def practice_config(cfg: TrainConfig) -> PracticeConfig:
 
 def print_checks(cfg: TrainConfig, echo: Callable[[str], Any]) -> tuple[list[Check], list[Check]]:
     """Run and print the before-training checks; returns them."""
+    if not cfg.model:
+        raise UsageError("no model: pass --model PATH (its tokenizer measures the token lengths)")
     pcfg = practice_config(cfg)
     data, train = collect(cfg, pcfg)
     for line in lines([c.to_dict() for c in data], title="Practice checks, training data"):
@@ -156,3 +158,21 @@ def print_after(cfg: TrainConfig, echo: Callable[[str], Any]) -> list[Check]:
     for line in lines([c.to_dict() for c in checks], title="Practice checks, after training"):
         echo(line)
     return checks
+
+
+def check_command(cfg: TrainConfig) -> int:
+    """`train --check`: the before-training checks when DATA is given, the after-training checks
+    when -o OUT is a finished run (e.g. after `train eval`); never trains. Exit 0."""
+    from rich.console import Console
+
+    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    echo = lambda line: console.print(line, markup=False)  # noqa: E731
+    finished = bool(cfg.out) and (Path(cfg.out) / "metrics.jsonl").is_file()
+    if not cfg.data and not finished:
+        raise UsageError("nothing to check: pass DATA and --model (before training), or -o OUT of a finished run "
+                         "(after training)")
+    if cfg.data:
+        print_checks(cfg, echo)
+    if finished:
+        print_after(cfg, echo)
+    return 0

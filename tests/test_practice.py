@@ -181,6 +181,8 @@ def test_duplicates_and_conflicts_left_in():
     conflict = base + [rec(base[0].messages[0].content, "a completely different reply " + text(777, 12))]
     c2 = run_checks(conflict)
     assert c2["conflicts"].status == "warn" and c2["conflicts"].value == 1
+    assert c2["conflicts"].details == ["conflicting records 1, 31 (n-th valid record in file order)"]
+    assert c["duplicates"].details[0] == "duplicate records 1, 31 (n-th valid record in file order)"
     clean = run_checks(base)
     assert clean["duplicates"].status == "ok" and clean["conflicts"].status == "ok"
 

@@ -208,14 +208,20 @@ def duplicates(st: PracticeStats, cfg: PracticeConfig, near: dict[str, Any]) -> 
     en = f"{d} exact or near duplicates ({_pct(share)}, Jaccard >= {near['threshold']:g})"
     zh = f"{d} 条完全或近似重复（{_pct(share)}，Jaccard >= {near['threshold']:g}）"
     return make("duplicates", cfg, "warn" if share > cfg.t("duplicates")["max_share"] else "ok", en, zh,
-                value=round(share, 4))
+                value=round(share, 4), details=[_group("duplicate records", g) for g in near.get("duplicate_examples", [])])
+
+
+def _group(what: str, members: list[int]) -> str:
+    shown = ", ".join(map(str, members[:8])) + (", …" if len(members) > 8 else "")
+    return f"{what} {shown} (n-th valid record in file order)"
 
 
 def conflicts(st: PracticeStats, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
     g = near["conflict_groups"]
     en = f"{g} groups of near-identical prompts with different answers"
     zh = f"{g} 组近乎相同的提示词对应不同答案"
-    return make("conflicts", cfg, "warn" if g > cfg.t("conflicts")["max_groups"] else "ok", en, zh, value=g)
+    return make("conflicts", cfg, "warn" if g > cfg.t("conflicts")["max_groups"] else "ok", en, zh, value=g,
+                details=[_group("conflicting records", m) for m in near.get("conflict_examples", [])])
 
 
 def badcase_coverage(cov: Any, cfg: PracticeConfig, path: str) -> Check:

@@ -218,7 +218,7 @@ RULES: dict[str, Rule] = {r.id: r for r in (
        ("Raise `max_length` to about the 99th percentile of the token lengths shown, or split the long records "
         "(here they are rejected, not truncated).",
         "把 `max_length` 提高到约为所示 token 长度的 99 分位，或拆分过长数据（此处过长数据会被拒绝，而不是截断）。"),
-       {"max_share": 0.03, "sample": 20000}),
+       {"max_share": 0.03, "sample": 2000}),
     # ------------------------------------------------------------------ after training
     _r("overfitting", "after",
        ("Eval loss rising while train loss falls", "训练 loss 下降而验证 loss 上升"),

@@ -182,3 +182,18 @@ def test_train_check_on_a_finished_run_prints_the_after_training_checks(tmp_path
     assert "WARN Train vs eval task metric: cls: macro_f1 train 0.95, eval 0.6, gap +0.35" in r.stderr
     nothing = run_cli("--check", module="trainer")
     assert nothing.returncode == 2 and "nothing to check" in nothing.stderr and "Traceback" not in nothing.stderr
+
+
+def test_complexity_guess_from_the_data():
+    from curator.practice import PracticeStats
+    from curator.practice.task import detect_complexity
+
+    st = PracticeStats()
+    for i in range(10):
+        st.add(rec(f"q {text(i)}", text(i + 50), reasoning="step by step " + text(i + 90) if i < 6 else None))
+    assert detect_complexity(st, "general", None) == ("complex", "60% of records are reasoning")
+    assert detect_complexity(st, "general", "simple") == ("simple", "given")
+    plain_st = PracticeStats()
+    for r in plain(10):
+        plain_st.add(r)
+    assert detect_complexity(plain_st, "classification", None)[0] == "simple"

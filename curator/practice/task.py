@@ -49,13 +49,13 @@ def detect_task(st: PracticeStats) -> tuple[str, str]:
 
 
 def detect_complexity(st: PracticeStats | None, task: str, given: str | None) -> tuple[str, str]:
-    """simple | complex, for the LoRA rank rule: reasoning or tool-calling data, or multi-turn
-    data, is complex; classification and extraction are simple; otherwise simple."""
+    """simple | complex, for the LoRA rank rule: a set where at least half the records carry
+    reasoning or tool calls is complex; anything else is simple unless the user says otherwise
+    (plain multi-turn chat is not counted as complex: it would ask for rank 256+ on ordinary chat)."""
     if given:
         return given, "given"
     if st is not None and st.records:
-        for what, n in (("reasoning", st.with_reasoning), ("tool-calling", st.tool_calling),
-                        ("multi-turn", st.multi_turn)):
+        for what, n in (("reasoning", st.with_reasoning), ("tool-calling", st.tool_calling)):
             if n >= 0.5 * st.records:
                 return "complex", f"{n / st.records:.0%} of records are {what}"
-    return "simple", f"{task} task" if task != "general" else "no reasoning, tools or multi-turn majority"
+    return "simple", f"{task} task" if task != "general" else "no reasoning or tool-calling majority"

@@ -112,7 +112,7 @@ class NearDupCounter:
         p = self.plan()
         c = p.counts()
         return {"duplicates": c.get("near_duplicate", 0) + c.get("duplicate", 0), "conflict_groups": len(p.conflicts),
-                "threshold": self.cfg.threshold,  # examples: record numbers in file order (1-based), first 5 groups
+                "threshold": self.cfg.threshold,  # examples: n-th record added (1-based), first 5 groups
                 "duplicate_examples": [[i + 1 for i in cl] for cl in p.clusters[:5]],
                 "conflict_examples": [[i + 1 for i in g["members"]] for g in p.conflicts[:5]]}
 

@@ -35,6 +35,12 @@ def register(app: typer.Typer) -> None:
         compare: Optional[Path] = typer.Option(None, "--compare", help="Another eval.json: print deltas with intervals."),
         arena: Optional[Path] = typer.Option(None, "--arena", help="A `curate review --compare` decision DB: win rate, "
                                              "judge agreement, annotator agreement."),
+        judge: Optional[str] = typer.Option(None, "--judge", help="With --arena: a pairwise judge rubric run on the "
+                                            "same pairs (both orders), e.g. pairwise_helpfulness."),
+        judge_model: Optional[str] = typer.Option(None, "--judge-model", help="With --judge: the judge's model name."),
+        judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="With --judge: OpenAI-compatible URL."),
+        judge_api_key_env: str = typer.Option("OPENAI_API_KEY", "--judge-api-key-env",
+                                              help="With --judge: environment variable holding the API key."),
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
     ) -> None:
         """Measure model answers against references: accuracy and per-label P/R/F1 (classification), field
@@ -46,9 +52,15 @@ def register(app: typer.Typer) -> None:
         from curator.rejects import RejectSink, manifest_path, rejects_path
 
         if arena is not None:
-            from curator.review.arena_stats import arena_command
+            if inputs:
+                usage_error("curate eval --arena DB -o arena.json takes no prediction files")
+            from curator.review.arena_eval import arena_command
 
-            raise typer.Exit(arena_command(arena, out, inputs or []))
+            raise typer.Exit(arena_command(arena, out, judge=judge, judge_model=judge_model,
+                                           judge_base_url=judge_base_url, judge_key_env=judge_api_key_env))
+        if judge:
+            usage_error("--judge goes with --arena DB; for a judge score on generation answers run "
+                        "curate score PRED --rubric NAME first (curate eval reads meta.scores)")
         if not inputs:
             usage_error("curate eval PRED.jsonl -o eval.json: no prediction file given")
         from curator.evaluate.run import EvalConfig

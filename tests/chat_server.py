@@ -70,8 +70,9 @@ class ChatServer:
     """Start with `start()` (or as a context manager); `url` is the base URL for `--base-url`."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
-                 reasoning: str | None = None, model: str = "test-model"):
+                 reasoning: str | None = None, model: str = "test-model", responder: Any = None):
         self.latency = latency
+        self.responder = responder  # optional (messages, index) -> answer text, instead of the echo
         self.reasoning = reasoning
         self.model = model
         self.requests = 0
@@ -137,7 +138,7 @@ class ChatServer:
         reasoning_mode = {"reason": "field", "think": "tags"}.get(kind, self.reasoning)
         choices = []
         for i in range(n):
-            content: str | None = answer_text(messages, i)
+            content: str | None = (self.responder or answer_text)(messages, i)
             reasoning = reasoning_text(messages) if reasoning_mode else None
             finish = "stop"
             if kind == "length":

@@ -2,7 +2,7 @@
 run: scikit-learn's classification_report, rouge-score's ROUGE-L and sacrebleu's BLEU on the
 same rows (metrics only: no intervals, no breakdowns, no badcases).
 
-    python bench/eval_bench.py [--n 100000]
+    python bench/eval_bench.py [--n 100000] [--generation]
 
 The rows are a mix like a real eval set: 50% classification (8 labels, Chinese and English),
 15% JSON extraction, 15% math, 20% Chinese generation (~60 characters).
@@ -88,6 +88,7 @@ def reference_libraries(data: list[dict]) -> dict[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--generation", action="store_true", help="also time train eval's generation on the tiny model")
     a = ap.parse_args()
     data = list(rows(a.n))
     with tempfile.TemporaryDirectory() as d:
@@ -105,7 +106,30 @@ def main() -> None:
     for k, v in ref.items():
         print(f"{k:72s} {'':>7}       {v:6.2f} s")
     print(f"{'reference libraries together (metrics only)':72s} {'':>7}       {sum(ref.values()):6.2f} s")
+    if a.generation:
+        generation_throughput()
 
 
 if __name__ == "__main__":
     main()
+
+
+def generation_throughput(prompts: int = 32, max_new_tokens: int = 32) -> None:
+    """`train eval`'s local generation on the offline tiny model: tokens/s at batch 1 and 8."""
+    import tempfile
+
+    from curator.record import Conversation, Message
+    from trainer.evaluate import generate_local
+    from trainer.merge import load_trained
+    from trainer.tiny import build_tiny_model
+
+    with tempfile.TemporaryDirectory() as d:
+        path = build_tiny_model(Path(d) / "tiny")
+        model, tok = load_trained(path)
+        convs = [Conversation([Message("user", f"判断情感：第{i}条评论，东西很好用"), Message("assistant", "正面")], id=f"p{i}")
+                 for i in range(prompts)]
+        for bs in (1, 8):
+            g = generate_local(model, tok, convs, Path(d) / f"out{bs}.jsonl", max_new_tokens=max_new_tokens,
+                               temperature=0.0, batch_size=bs, seed=0, name="tiny")
+            print(f"{'train eval generation, tiny model, batch ' + str(bs):72s} {prompts:>7} prompts "
+                  f"{g['seconds']:6.2f} s  {g['tokens_per_s']} tokens/s on {g['device']}")

@@ -32,9 +32,11 @@ def trained(tmp_path_factory):
     d = tmp_path_factory.mktemp("te")
     tiny = build_tiny_model(d / "tiny")
     data = write_jsonl(d / "train.jsonl", cls_rows(12))
+    held = write_jsonl(d / "held.jsonl", cls_rows(4, offset=50))
     out = d / "run"
     r = run_cli(str(data), "--model", str(tiny), "-o", str(out), "max_steps=4", "batch_size=4", "grad_accum=1",
-                "eval_ratio=0", "learning_rate=1e-2", module="trainer")
+                "eval_ratio=0", "learning_rate=1e-2", "eval_generate_every=2", f"eval_generate_data={held}",
+                "eval_generate_n=3", module="trainer")
     assert r.returncode == 0, r.stderr
     return d, out
 
@@ -83,3 +85,16 @@ def test_train_eval_server_gap_verdict_and_compare(tmp_path):
         assert r.returncode == 0, r.stderr
         cmp = json.loads((tmp_path / "e2" / "train_eval.json").read_text())["compare"]["tasks"]["generation"]
         assert cmp["rouge_l"]["delta"] == 0 and cmp["rouge_l"]["verdict"] == "no clear change"
+
+
+def test_eval_generate_every_logs_task_metrics_and_samples(trained):
+    _, out = trained
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    task_rows = [r for r in rows if any(k.startswith("task/") for k in r)]
+    assert [r["step"] for r in task_rows] == [2, 4]
+    keys = {k for r in task_rows for k in r if k.startswith("task/")}
+    assert keys and all(0 <= r[k] <= 1 for r in task_rows for k in r if k.startswith("task/") and not k.endswith("bleu"))
+    assert any(r.get("loss") is not None for r in rows)  # the loss is still logged beside them
+    samples = (out / "samples" / "step-2.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(samples) == 3 and json.loads(samples[0])["meta"]["reference"]["content"] in LABELS
+    assert (out / "loss.png").stat().st_size > 0

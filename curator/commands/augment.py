@@ -60,7 +60,10 @@ def register(app: typer.Typer) -> None:
                 prompts = [m.content for c in read_records(p, rejects=RejectSink(None), allow=("no_assistant",))
                            for m in c.prompt_messages() if m.role == "user"]
                 index.add(prompts)
-            badcases = [c for p in inputs for c in run.read(p, allow=("no_assistant", "empty_content"))]
+            # a badcase's answer may be broken model output (U+FFFD from a cut token): it is shown to the
+            # teacher, never trained on, so it does not make the badcase unusable
+            allow = ("no_assistant", "empty_content", "bad_characters")
+            badcases = [c for p in inputs for c in run.read(p, allow=allow)]
             from curator.cache import ResponseCache
             from curator.rejects import manifest_path
 

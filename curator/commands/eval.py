@@ -37,10 +37,9 @@ def register(app: typer.Typer) -> None:
                                              "judge agreement, annotator agreement."),
         judge: Optional[str] = typer.Option(None, "--judge", help="With --arena: a pairwise judge rubric run on the "
                                             "same pairs (both orders), e.g. pairwise_helpfulness."),
-        judge_model: Optional[str] = typer.Option(None, "--judge-model", help="With --judge: the judge's model name."),
-        judge_base_url: Optional[str] = typer.Option(None, "--judge-base-url", help="With --judge: OpenAI-compatible URL."),
-        judge_api_key_env: str = typer.Option("OPENAI_API_KEY", "--judge-api-key-env",
-                                              help="With --judge: environment variable holding the API key."),
+        judge_model: Optional[str] = o.JUDGE_MODEL,
+        judge_base_url: Optional[str] = o.JUDGE_BASE_URL,
+        judge_api_key_env: str = o.JUDGE_KEY_ENV,
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
     ) -> None:
         """Measure model answers against references: accuracy and per-label P/R/F1 (classification), field

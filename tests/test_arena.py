@@ -127,5 +127,6 @@ def test_eval_arena_with_pairwise_judge_on_loopback_server(tmp_path):
     want = metrics.cohen_kappa_score([human[k] for k in keys], [judge_w[k] for k in keys])
     assert j["vs_annotators"]["li"]["kappa"] == pytest.approx(want, abs=1e-12)
     assert "kappa" in r.stderr and "wins" in res["verdict"]
+    assert len(res["decisions"]) == 9 and {d["annotator"] for d in res["decisions"]} == {"li"}
     r = run_cli("eval", "--arena", str(tmp_path / "nope.sqlite"), "-o", str(tmp_path / "x.json"))
     assert r.returncode == 2 and "no such arena database" in r.stderr

@@ -153,6 +153,11 @@ class ArenaStore:
             out.setdefault(ann, {})[key] = winner
         return out
 
+    def decisions(self) -> list[dict[str, Any]]:
+        """Every decision ever made, every annotator, in order (the export keeps them all)."""
+        cols = ("seq", "ts", "pair_key", "annotator", "a_left", "choice", "winner", "reason")
+        return [dict(zip(cols, r)) for r in self.conn.execute(f"SELECT {', '.join(cols)} FROM decisions ORDER BY seq")]
+
     def reasons(self) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT annotator, pair_key, winner, reason FROM decisions WHERE reason IS NOT NULL "
                                  "ORDER BY seq")

@@ -94,6 +94,7 @@ def summarize(store: Any) -> dict[str, Any]:
                           "judge_win_rate": win_rate(judged), "vs_annotators": per}
     out["judge"] = judges
     out["reasons_both_bad"] = [r for r in store.reasons() if r["winner"] == "both_bad"]
+    out["decisions"] = store.decisions()  # all annotators, full history (a changed mind included)
     return out
 
 

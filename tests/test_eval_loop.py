@@ -14,6 +14,7 @@ import pytest
 from tests.conftest import ROOT, SAMPLE
 
 
+@pytest.mark.slow  # nine commands, two trainings: minutes on a shared 2-core machine
 def test_one_round_of_the_loop(tmp_path):
     pytest.importorskip("trl")
     w = tmp_path / "loop"

@@ -121,9 +121,6 @@ def main() -> None:
         generation_throughput()
 
 
-if __name__ == "__main__":
-    main()
-
 
 def generation_throughput(prompts: int = 32, max_new_tokens: int = 32) -> None:
     """`train eval`'s local generation on the offline tiny model: tokens/s at batch 1 and 8."""
@@ -144,3 +141,7 @@ def generation_throughput(prompts: int = 32, max_new_tokens: int = 32) -> None:
                                temperature=0.0, batch_size=bs, seed=0, name="tiny")
             print(f"{'train eval generation, tiny model, batch ' + str(bs):72s} {prompts:>7} prompts "
                   f"{g['seconds']:6.2f} s  {g['tokens_per_s']} tokens/s on {g['device']}")
+
+
+if __name__ == "__main__":
+    main()

@@ -158,3 +158,19 @@ def test_vectorised_bleu_stats_equal_per_pair():
     ht, rt = [char_tokens(h) for h in hyps] + [[]], [char_tokens(r) for r in refs] + [["a"]]
     want = np.array([bleu_stats(r, h) for r, h in zip(rt, ht)])
     assert (bleu_stats_batch(rt, ht) == want).all()
+
+
+def test_judge_scores_from_meta_scores_are_averaged():
+    g = Generation(["好", "不好", "一般"], ["好", "好", "好"], scores=[{"helpfulness": 8.0}, {"helpfulness": 4.0}, {}])
+    s = g.summarize(g.sums(np.ones(3)))
+    assert s["judge.helpfulness"] == 6.0  # the record without a judge score is not counted as 0
+    assert s["rouge_l"] == pytest.approx((1 + 2 / 3 + 0) / 3)  # "不好" vs "好": P 1/2, R 1 -> F 2/3
+
+
+def test_jieba_segmentation_when_installed():
+    pytest.importorskip("jieba")
+    from curator.evaluate.textsim import tokenizer
+
+    words = tokenizer("jieba")("我们今天学习机器学习 with GPT-4")
+    assert "机器" in words or "机器学习" in words
+    assert words[-3:] == ["with", "gpt", "4"]

@@ -105,23 +105,6 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
     return t
 
 
-_REFERENCE_KEYS = (("reference", "reference"), ("previous_answer", "previous answer"))
-
-
-def _reference_panel(item: ReviewItem, convs: list[Conversation | None]) -> Panel | None:
-    """A panel with meta.reference / meta.previous_answer (train generate, best-of-K, distill
-    regenerations), shown beside the record's answer; None when the record has neither."""
-    conv = convs[0] if convs else None
-    meta = conv.meta if conv is not None else item.meta
-    for key, label in _REFERENCE_KEYS:
-        val = meta.get(key)
-        if isinstance(val, dict):  # older train generate output kept the whole message
-            val = val.get("content")
-        if isinstance(val, str) and val.strip():
-            return Panel(safe(val), title=safe(f"{label}  (meta.{key})"), title_align="left", border_style="grey37")
-    return None
-
-
 def detail(item: ReviewItem, st: RecordState, convs: list[Conversation | None], selected: tuple[int, int],
            show_reasoning: bool, path_name: str) -> RenderableType:
     """The whole detail pane: metadata, then each member (one for a record; all for groups/candidates)."""
@@ -137,10 +120,9 @@ def detail(item: ReviewItem, st: RecordState, convs: list[Conversation | None], 
             title += "  (shown raw: not a record in a known format)"
         panels.append(Panel(body, title=safe(title), title_align="left",
                             border_style="bright_white" if mi == selected[0] else "grey37"))
-    ref = _reference_panel(item, convs)
-    if ref is not None and len(panels) == 1:
-        panels.append(ref)  # a model's answer beside the reference (or the answer it replaced)
-    if (item.kind in ("group", "bestofk") or ref is not None) and 2 <= len(panels) <= 3:
+    # a model's answer beside its reference (or the answer it replaced): items.py adds it as a member
+    beside = item.kind == "record" and len(panels) == 2
+    if (item.kind in ("group", "bestofk") or beside) and 2 <= len(panels) <= 3:
         # Clusters, conflict groups and small candidate sets side by side: differences jump out.
         grid = Table.grid(expand=True, padding=(0, 1))
         for _ in panels:

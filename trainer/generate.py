@@ -3,8 +3,9 @@
 Each output is a canonical record: the prompt turns, the model's answer as the last assistant
 turn (a leading ``<think>`` block split into `reasoning`), and ``meta.generation`` saying which
 model made it and how. A prompt record that already had an answer keeps its text as
-``meta.previous_answer`` (``meta.reference`` only for a gold answer such as GSM8K ``#### 72``, the
-same rule as best-of-K), so `curate review` shows both side by side and the bad ones become badcases.
+``meta.reference`` — on held-out eval prompts that answer is what the model is measured against
+(`train eval`, `curate review` side by side) — as plain text, not a message dict (which printed as
+``{'role': ...}`` where a reference was shown).
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ def answer(run: Any, model: Any, tokenizer: Any, convs: Iterator[Conversation], 
     """Generate for every record and write it through `run` (a `CommandRun`)."""
     import torch
 
-    from curator.bestofk import is_gold_answer
     from trainer.data import to_messages
 
     tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
@@ -60,8 +60,7 @@ def answer(run: Any, model: Any, tokenizer: Any, convs: Iterator[Conversation], 
             out = conv.copy()
             ref = conv.last("assistant")
             if ref is not None and ref.content:
-                key = "reference" if is_gold_answer(ref.content) else "previous_answer"
-                out.meta.setdefault(key, ref.content)
+                out.meta.setdefault("reference", ref.content)
             out.messages = conv.prompt_messages() + [Message("assistant", content, reasoning=reasoning)]
             out.meta["generation"] = {"model": model_name, "max_new_tokens": max_new_tokens,
                                       "temperature": temperature, "seed": seed,

@@ -300,3 +300,12 @@ def test_score_says_unparseable_verdicts_on_the_terminal(tmp_path):
                     env={"OPENAI_API_KEY": "sk-test"})
     assert r.returncode == 0, r.stderr
     assert "helpfulness: 1 verdict(s) unparseable" in r.stderr
+
+
+def test_a_message_dict_reference_is_compared_by_its_text():
+    """`train generate` keeps the eval answer as a message; it used to be compared as "{'role': ...}"."""
+    conv = Conversation([Message("user", "2+2?"), Message("assistant", "It is 5")],
+                        meta={"reference": {"role": "assistant", "content": "4"}})
+    v = build("answer_match", {}, "t").filter(conv)
+    assert v is not True and "reference at meta.reference is '4'" in v.message
+    assert RULES["answer_matches_reference"](conv, conv.messages[-1]).explanation == "last number 5, reference 4"

@@ -2,10 +2,8 @@
 
 Each output is a canonical record: the prompt turns, the model's answer as the last assistant
 turn (a leading ``<think>`` block split into `reasoning`), and ``meta.generation`` saying which
-model made it and how. A prompt record that already had an answer keeps its text as
-``meta.reference`` — on held-out eval prompts that answer is what the model is measured against
-(`train eval`, `curate review` side by side) — as plain text, not a message dict (which printed as
-``{'role': ...}`` where a reference was shown).
+model made it and how. A prompt record that already had an answer keeps it as
+``meta.reference`` so `curate review` can show both and the bad ones become badcases.
 """
 
 from __future__ import annotations
@@ -43,7 +41,8 @@ def answer(run: Any, model: Any, tokenizer: Any, convs: Iterator[Conversation], 
         prompts = []
         for conv in batch:
             ctx = Conversation(messages=conv.prompt_messages(), id=conv.id, tools=conv.tools)
-            prompts.append(tokenizer.apply_chat_template(to_messages(ctx)["messages"], tools=conv.tools,
+            row = to_messages(ctx)  # the same shape training rendered: argument objects, OpenAI-shaped tools
+            prompts.append(tokenizer.apply_chat_template(row["messages"], tools=row["tools"],
                                                          add_generation_prompt=True, tokenize=False))
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():
@@ -59,8 +58,8 @@ def answer(run: Any, model: Any, tokenizer: Any, convs: Iterator[Conversation], 
                 reasoning, content = text.replace("<think>", "", 1).strip("\n"), ""
             out = conv.copy()
             ref = conv.last("assistant")
-            if ref is not None and ref.content:
-                out.meta.setdefault("reference", ref.content)
+            if ref is not None and (ref.content or ref.reasoning):
+                out.meta["reference"] = ref.to_dict()
             out.messages = conv.prompt_messages() + [Message("assistant", content, reasoning=reasoning)]
             out.meta["generation"] = {"model": model_name, "max_new_tokens": max_new_tokens,
                                       "temperature": temperature, "seed": seed,

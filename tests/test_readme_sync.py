@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 _FENCE = re.compile(r"^```.*?^```", re.S | re.M)
-_SPAN = re.compile(r"`([^`\n]+)`")
+_SPAN = re.compile(r"`([^`]+)`")  # a span may wrap onto the next line
 _OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
 # `curate convert`, `train make-tiny`: a lower-case word after the program name (not a path or DATA).
 _SUB = re.compile(r"(?<![\w./-])(curate|train) ([a-z][a-z-]*)(?=[\s`]|$)")

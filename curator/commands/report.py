@@ -8,7 +8,7 @@ from typing import Optional
 
 import orjson
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
 
 
 def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> None:
-    console = Console(stderr=True, highlight=False)
+    console = _console(stderr=True)
     table = Table(title="report")
     table.add_column("")
     for r in reports:

@@ -8,7 +8,7 @@ from typing import Optional
 
 import orjson
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             sys.stdout.write(orjson.dumps(d, option=orjson.OPT_INDENT_2).decode() + "\n")
             return
-        console = Console(highlight=False)
+        console = _console()
         for label, fmt in d["formats"].items():
             console.print(f"{escape(label)}: format [bold]{fmt}[/]")
         console.print(f"{d['records']} records ({d['invalid_rows']} invalid rows skipped), {d['turns']} turns, "

@@ -123,7 +123,7 @@ UI: dict[str, str] = {
     "next / previous record": "下一条 / 上一条记录",
     "first / last record": "第一条 / 最后一条记录",
     "next pending record": "下一条待审记录",
-    "accept": "接受",
+    "accept": "接受", "reject": "拒绝",
     "reject (pick a reason, or type one)": "拒绝（选择原因，或直接输入）",
     "edit the selected message (▶)": "编辑选中的消息（▶）",
     "select previous / next message": "选择上一条 / 下一条消息",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -22,14 +23,23 @@ ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold 
 STATUS_MARK = {"pending": ("·", "dim"), "accepted": ("✓", "green"), "rejected": ("✗", "red")}
 
 
+def fit(s: object, cells: int) -> str:
+    """`s` on one line, cut or padded to exactly `cells` terminal cells. Counting cells, not
+    characters, keeps the list columns aligned when an id or reason holds Chinese (2 cells each)."""
+    text = one_line(s, cells * 2)
+    if cell_len(text) > cells:
+        text = set_cell_size(text, cells - 1) + "…"
+    return set_cell_size(text, cells)
+
+
 def list_row(item: ReviewItem, st: RecordState, reason: str | None, width: int) -> Text:
     """One line of the record list: status, id, reason, score, first words."""
     mark, style = STATUS_MARK[st.status]
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f"{mark} ", style)
     t.append(f"{st.status[:3]:<4}", style)
-    t.append(one_line(item.id, 14).ljust(15), "bold")
-    t.append(one_line(reason or "", 16).ljust(17), "yellow")
+    t.append(fit(item.id, 14) + " ", "bold")
+    t.append(fit(reason or "", 16) + " ", "yellow")
     t.append(f"{item.score:>6.2f} " if item.score is not None else "     - ", "cyan")
     if st.edited:
         t.append("✎ ", "magenta")

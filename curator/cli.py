@@ -9,6 +9,7 @@ function, keeping `curate --help` fast.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 
 from typing import Any, Optional
@@ -34,6 +35,27 @@ _UI_LANG_HELP = ("Language of messages, the review app and the report: en or zh 
                  "LANG/LC_ALL is zh_*, else en). Reason codes, files and lines never change.")
 
 
+def _set_progress(value: Optional[bool]) -> Optional[bool]:
+    if value is not None:
+        os.environ["CURATE_PROGRESS"] = "1" if value else "0"  # stages of `curate run` inherit it
+    return value
+
+
+def _progress_option() -> Any:
+    probe = typer.Typer()
+
+    @probe.command()
+    def _probe(progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", callback=_set_progress,
+                                                       help="Progress line on stderr (records, rate, ETA). "
+                                                       "Default: on a terminal only; --progress also when piped.")
+               ) -> None:
+        pass
+
+    opt = next(p for p in typer.main.get_command(probe).params if p.name == "progress")
+    opt.expose_value = False
+    return opt
+
+
 def _ui_lang_option() -> Any:
     """The `--ui-lang` parameter object, built by Typer itself from a one-option command."""
     probe = typer.Typer()
@@ -49,12 +71,14 @@ def _ui_lang_option() -> Any:
 
 
 class _Group(TyperGroup):
-    """Gives every command `--ui-lang`, so no command module has to declare it."""
+    """Gives every command `--ui-lang` and `--progress/--no-progress`, so no command module has to."""
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         cmd = super().get_command(ctx, cmd_name)
         if cmd is not None and not any(p.name == "ui_lang" for p in cmd.params):
             cmd.params.append(_ui_lang_option())
+        if cmd is not None and not any(p.name == "progress" for p in cmd.params):
+            cmd.params.append(_progress_option())  # distill declares its own
         return cmd
 
 app = typer.Typer(

@@ -68,13 +68,27 @@ class CommandRun:
         self._t0 = time.perf_counter()
         self.seconds = 0.0
         self.manifest: dict[str, Any] = {}
+        # A progress line over the records read (curator/progress_line.py); generation commands
+        # set this False and count finished prompts themselves.
+        self.show_progress = True
+        self._ticker: Any = None
 
     # -- the body's API ------------------------------------------------------------------------
     def read(self, source: Any, fmt: str | None = None, *, opts: ReadOptions = DEFAULT_READ,
              encoding: str | None = None, allow: Iterable[str] = (), validate: bool = True) -> Iterator[Conversation]:
         """Records of one input; bad rows go to this run's rejects."""
-        return read_records(source, fmt, opts=opts, encoding=encoding, rejects=self.rejects, allow=allow,
-                            validate=validate, stats=self.read_stats)
+        records = read_records(source, fmt, opts=opts, encoding=encoding, rejects=self.rejects, allow=allow,
+                               validate=validate, stats=self.read_stats)
+        if not self.show_progress:
+            return records
+        if self._ticker is None:
+            from curator.progress_line import RecordProgress, count_rows, enabled
+
+            if not enabled():
+                self.show_progress = False
+                return records
+            self._ticker = RecordProgress(self.command, count_rows(self.inputs))
+        return self._ticker.wrap(records)
 
     def write(self, conv: Conversation) -> bool:
         assert self.writer is not None, "this command has no output file"
@@ -102,6 +116,8 @@ class CommandRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._ticker is not None:
+            self._ticker.close()  # the live line goes before any summary or error is printed
         if exc_type is not None:
             if self.writer:
                 self.writer.abort()

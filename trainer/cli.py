@@ -44,6 +44,9 @@ def train_parser() -> argparse.ArgumentParser:
     ap.add_argument("inputs", nargs="*", metavar="DATA|key=value", help="training data files, then key=value overrides")
     ap.add_argument("--config", help="YAML file of config keys (read with yaml.safe_load)")
     ap.add_argument("--preview", type=int, metavar="N", help="render N examples with trained tokens highlighted; no training")
+    ap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress on stderr (step/total, loss, eval loss, ETA): a live line on a terminal, a line "
+                    "per logging step when piped; --no-progress prints only the summary")
     for f in dataclasses.fields(TrainConfig):
         if f.name == "data":
             continue
@@ -60,7 +63,7 @@ def train_parser() -> argparse.ArgumentParser:
 def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from trainer.config import build_config, load_yaml, parse_overrides
 
-    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview")}
+    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "progress")}
     data = [x for x in ns.inputs if "=" not in x or Path(x).exists()]
     overrides = parse_overrides([x for x in ns.inputs if x not in data])
     given = {**flags, **overrides}
@@ -84,6 +87,10 @@ def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 def cmd_train(argv: list[str]) -> int:
     ns = train_parser().parse_intermixed_args(argv)
+    if ns.progress is not None:
+        import os
+
+        os.environ["CURATE_PROGRESS"] = "1" if ns.progress else "0"
     cfg, params = config_from_args(ns)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")

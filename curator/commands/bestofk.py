@@ -114,8 +114,12 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     from curator.atomic import atomic_open
     from curator.bestofk import best_of_k, probe_n, request_messages, split_prompt
     from curator.generation import Engine, RetryPolicy
+    from curator.progress import GenerationProgress
+    from curator.progress_line import count_rows, enabled
 
     engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
+    run.show_progress = False  # the bar below counts finished prompts, not rows read
+    bar = GenerationProgress(engine.stats, count_rows(inputs), label="bestofk", enabled=enabled() and not run.quiet)
 
     def records():
         for path in inputs:
@@ -140,7 +144,9 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     pairs_fh = pairs_cm.__enter__() if pairs_cm else None
     ok = False
     try:
+        bar.__enter__()
         async for oc in engine.map_ordered(all_records(), lambda c: best_of_k(c, engine, rubric, cfg, use_n)):
+            bar.advance()
             score_s += oc.score_seconds
             prompt_s += oc.total_seconds
             if oc.record is not None:
@@ -153,6 +159,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
                 n_pairs += 1
         ok = True
     finally:
+        bar.__exit__(None, None, None)
         if pairs_cm is not None:
             pairs_cm.__exit__(None if ok else RuntimeError, None if ok else RuntimeError("aborted"), None)
         await be.aclose()

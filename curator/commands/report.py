@@ -39,7 +39,9 @@ def register(app: typer.Typer) -> None:
             o.check_inputs(inputs)
             count = load_counter(tokenizer) if tokenizer else None
             reports = [describe(p, from_, encoding=encoding, count_tokens=count) for p in inputs]
-        page_title = title or ("Dataset report: " + " vs ".join(p.name for p in inputs))
+        from curator.i18n import tr
+
+        page_title = title or (tr("Dataset report: ") + tr(" vs ").join(p.name for p in inputs))
         with atomic_open(out, "wb") as fh:
             fh.write(render(reports, page_title).encode("utf-8"))
         if json_out:
@@ -50,14 +52,16 @@ def register(app: typer.Typer) -> None:
 
 
 def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> None:
+    from curator.i18n import tr
+
     console = _console(stderr=True)
-    table = Table(title="report")
+    table = Table(title=tr("report"))
     table.add_column("")
     for r in reports:
         table.add_column(escape(Path(r["input"]).name), justify="right")
 
     def row(label: str, fn) -> None:
-        table.add_row(label, *[fn(r) for r in reports])
+        table.add_row(tr(label), *[fn(r) for r in reports])
 
     row("records", lambda r: str(r["records"]))
     row("invalid rows", lambda r: str(r["invalid_rows"]))
@@ -71,4 +75,4 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
     row("distinct-2", lambda r: f"{r['diversity']['distinct_2']:.3f}")
     row("top first words", lambda r: ", ".join(escape(str(k)) for k, _ in r["diversity"]["first_words"][:3]))
     console.print(table)
-    console.print(f"wrote {escape(str(out))}" + (f" and {escape(str(json_out))}" if json_out else ""))
+    console.print(tr("wrote {out}", out=escape(str(out)) + (f", {escape(str(json_out))}" if json_out else "")))

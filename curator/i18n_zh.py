@@ -138,6 +138,8 @@ UI: dict[str, str] = {
     "scroll the detail pane": "滚动详情面板",
     "this help": "本帮助",
     "quit (every decision is already saved)": "退出（每个决定都已保存）",
+    "kind": "类型", "line": "行", "review": "审核", "queue reason": "队列原因", "message": "说明", "stage": "阶段",
+    "source": "来源", "tags": "标签", "edited": "已编辑", "score": "分数",
     # HTML report (curator/report/html.py, svg.py)
     "Dataset report": "数据集报告",
     "Dataset report: ": "数据集报告：",

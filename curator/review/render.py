@@ -14,6 +14,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from curator.i18n import reject_sentence, tr
 from curator.record import Conversation
 from curator.review.items import ReviewItem
 from curator.review.safe_text import one_line, safe, visible
@@ -92,22 +93,23 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
     t.add_column(style="bold dim", no_wrap=True)
     t.add_column()
     t.add_row("id", safe(item.id))
-    t.add_row("kind", Text(item.kind))
-    t.add_row("line", Text(f"{path_name}:{item.line}"))
+    t.add_row(tr("kind"), Text(item.kind))
+    t.add_row(tr("line"), Text(f"{path_name}:{item.line}"))
     status = Text(st.status, STATUS_MARK[st.status][1])
     if st.reason:
         status.append(f"  reason: {visible(st.reason)}", "red")
-    t.add_row("review", status)
+    t.add_row(tr("review"), status)
     if st.tags:
-        t.add_row("tags", safe(", ".join(st.tags), "blue"))
+        t.add_row(tr("tags"), safe(", ".join(st.tags), "blue"))
     if st.edits:
-        t.add_row("edited", Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
-    for label, val in (("queue reason", item.reason), ("message", item.message), ("stage", item.stage),
+        t.add_row(tr("edited"), Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
+    message = reject_sentence(item.reason, item.message) if item.reason and item.message else item.message
+    for label, val in (("queue reason", item.reason), ("message", message), ("stage", item.stage),
                        ("source", item.source), ("duplicate_of", item.duplicate_of)):
         if val:
-            t.add_row(label, safe(val, "yellow" if label == "queue reason" else ""))
+            t.add_row(tr(label), safe(val, "yellow" if label == "queue reason" else ""))
     if item.score is not None:
-        t.add_row("score", Text(f"{item.score:.4g}", "cyan"))
+        t.add_row(tr("score"), Text(f"{item.score:.4g}", "cyan"))
     for key in ("scores", "judge", "lineage", "tags", "generation", "model"):
         if key in item.meta and item.meta[key] not in (None, [], {}):
             t.add_row(key, safe(one_line(_json(item.meta[key]).replace("\n", " "), 200)))

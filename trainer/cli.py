@@ -111,15 +111,27 @@ def cmd_train(argv: list[str]) -> int:
     return summary["exit_code"]
 
 
+def _out_option(ap: argparse.ArgumentParser, help: str) -> None:
+    """`-o/--out` like every other command; `--output` (the old spelling) still works, unlisted."""
+    ap.add_argument("-o", "--out", dest="dest_out", metavar="OUT", help=help)
+    ap.add_argument("--output", dest="dest_out", help=argparse.SUPPRESS)
+
+
+def _required_out(ap: argparse.ArgumentParser, a: argparse.Namespace) -> str:
+    if not a.dest_out:
+        ap.error("the following arguments are required: -o/--out")
+    return a.dest_out
+
+
 def cmd_merge(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="train merge", description="Merge a LoRA adapter (a train OUT folder) into its base model.")
     ap.add_argument("out", help="the OUT folder of a LoRA run")
-    ap.add_argument("-o", "--output", required=True, help="folder for the merged model")
+    _out_option(ap, "folder for the merged model")
     ap.add_argument("--base", help="base model folder (default: the one recorded in adapter_config.json)")
     a = ap.parse_args(argv)
     from trainer.merge import merge
 
-    print(f"merged model written to {merge(a.out, a.output, a.base)}")
+    print(f"merged model written to {merge(a.out, _required_out(ap, a), a.base)}")
     return 0
 
 
@@ -128,7 +140,7 @@ def cmd_generate(argv: list[str]) -> int:
                                  "writes canonical records for `curate review`.")
     ap.add_argument("out", help="a train OUT folder (LoRA adapter or full model) or a merged model")
     ap.add_argument("--prompts", required=True, help="prompt records (any format; answers, if any, become meta.reference)")
-    ap.add_argument("-o", "--output", required=True, help="output records (.jsonl, .json, .parquet ...)")
+    _out_option(ap, "output records (.jsonl, .json, .parquet ...)")
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (deterministic)")
     ap.add_argument("--batch-size", type=int, default=8)
@@ -137,7 +149,7 @@ def cmd_generate(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     from trainer.generate import generate
 
-    return generate(a.out, a.prompts, a.output, max_new_tokens=a.max_new_tokens, temperature=a.temperature,
+    return generate(a.out, a.prompts, _required_out(ap, a), max_new_tokens=a.max_new_tokens, temperature=a.temperature,
                     batch_size=a.batch_size, seed=a.seed, base=a.base)
 
 

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         judge_retries: int = JUDGE_RETRIES,
         cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache for generation and judge calls "
                                              "(default: <out>.cache.sqlite); a re-run resumes from it."),
+        no_cache: bool = o.NO_CACHE,
         concurrency: int = CONCURRENCY,
         client_processes: str = o.CLIENT_PROCESSES,
         max_retries: int = typer.Option(6, "--max-retries"),
@@ -79,7 +80,7 @@ def register(app: typer.Typer) -> None:
             from curator.backends import make_backend
             from curator.cache import ResponseCache
 
-            cache_path = cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
+            cache_path = None if no_cache else cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
             rubrics, judge = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                           judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                           cache=cache_path, concurrency=concurrency)
@@ -92,13 +93,14 @@ def register(app: typer.Typer) -> None:
                                 keep_candidates=keep_candidates, system=system)
             run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
         with run:
-            rc = ResponseCache(cache_path)
+            rc = ResponseCache(cache_path) if cache_path is not None else None
             try:
                 with throughput_gc():
                     asyncio.run(_run(run, inputs, from_, ropts, encoding, {"no_assistant", *(allow or ())}, cfg, be, rc,
                                      rubrics[0], judge, concurrency, max_retries, pairs))
             finally:
-                rc.close()
+                if rc is not None:
+                    rc.close()
                 if judge is not None:
                     judge.close_cache()
         rubrics[0].close()

@@ -25,10 +25,11 @@ SUBCOMMANDS = ("merge", "generate", "make-tiny")
 
 
 def _err(msg: str) -> int:
-    from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(msg)}")
+    from curator.termout import console
+
+    console(stderr=True).print(f"[bold red]error:[/] {escape(msg)}", soft_wrap=True)
     return 2
 
 
@@ -94,6 +95,9 @@ def cmd_train(argv: list[str]) -> int:
     cfg, params = config_from_args(ns)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
+    from curator.hub import check_model
+
+    check_model(cfg.model)  # before torch/transformers/TRL load: an unreachable hub costs one line, not a minute
     if ns.preview is not None:
         from trainer.preview import preview
 

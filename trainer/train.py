@@ -32,6 +32,9 @@ def latest_checkpoint(out: str | Path) -> Path | None:
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
+    from curator.hub import check_model
+
+    check_model(model)  # fail fast, naming HF_ENDPOINT / ModelScope / local folders / HF_HUB_OFFLINE
     try:
         tok = AutoTokenizer.from_pretrained(model)
     except (OSError, ValueError) as e:

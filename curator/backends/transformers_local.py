@@ -26,6 +26,9 @@ class TransformersBackend:
 
     def __init__(self, model: str | Path, *, batch_size: int = 16, device: str | None = None,
                  default_max_tokens: int = 512):
+        from curator.hub import check_model
+
+        check_model(model)  # one line, not a minute of hub retries, when the id cannot be reached
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

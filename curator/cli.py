@@ -81,6 +81,18 @@ class _Group(TyperGroup):
             cmd.params.append(_progress_option())  # distill declares its own
         return cmd
 
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ImportError as e:  # an optional extra is not installed: say which, in one line
+            from curator.extras import missing_extra_message
+            from curator.runner import usage_error
+
+            msg = missing_extra_message(e, f"curate {ctx.invoked_subcommand or ''}".strip())
+            if msg is None:
+                raise
+            usage_error(msg)
+
 app = typer.Typer(
     name="curate",
     cls=_Group,

@@ -185,6 +185,13 @@ def main(argv: list[str] | None = None) -> int:
         return handler(argv[1:]) if handler else cmd_train(argv)
     except UsageError as e:
         return _err(str(e))
+    except ImportError as e:  # torch/transformers/TRL/PEFT missing: name the extra, no traceback
+        from curator.extras import missing_extra_message
+
+        msg = missing_extra_message(e, "train")
+        if msg is None:
+            raise
+        return _err(msg)
     except KeyboardInterrupt:
         return _err("interrupted")
 

@@ -23,13 +23,19 @@ def _light(tmp_path):
     return {"PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}"}
 
 
+def _copy(tmp_path, name):
+    dst = tmp_path / name
+    dst.write_bytes((SAMPLE / name).read_bytes())
+    return dst
+
+
 def test_light_install_commands_name_their_extra(tmp_path):
     env = _light(tmp_path)
     cases = [
         (("train", str(SAMPLE / "messages.jsonl"), "--model", str(tmp_path), "-o", str(tmp_path / "o")), "[train]"),
         (("distill", str(SAMPLE / "prompts.jsonl"), "-o", str(tmp_path / "d.jsonl"), "--backend", "transformers",
           "--model", str(tmp_path)), "[train]"),
-        (("review", str(SAMPLE / "messages.jsonl")), "[review]"),
+        (("review", str(_copy(tmp_path, "messages.jsonl"))), "[review]"),  # review keeps its index beside FILE
         (("stats", str(SAMPLE / "alpaca.json"), "--tokenizer", str(tmp_path)), "[train]"),
         (("convert", str(SAMPLE / "alpaca.json"), "-o", str(tmp_path / "c.jsonl"), "--engine", "ray"), "[ray]"),
     ]

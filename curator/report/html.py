@@ -23,6 +23,7 @@ table.k{border-collapse:collapse;font-size:13px;margin:6px 0} table.k td,table.k
 padding:3px 10px;text-align:right} table.k th{background:#f0f0f0} table.k td:first-child{text-align:left}
 .grid{display:grid;gap:16px} .cell{background:#fff;border:1px solid #e4e4e4;border-radius:6px;padding:8px 10px;
 overflow-x:auto} .note{font-size:12px;color:#555;margin:4px 0 8px} .warn{color:#a15c00}
+.cell svg{max-width:100%;height:auto}
 """
 
 

@@ -23,11 +23,14 @@ def _list_filters() -> str:
         for pname, tp, default, help_ in param_help(cls):
             if isinstance(default, (list, tuple)) and len(str(default)) >= 70:
                 # Long lists (refusal phrases, languages…) are shown in full, wrapped under the name.
-                import textwrap
-
                 lines.append(f"    {pname}: {tp} = [{len(default)} items]  — {help_}")
-                lines += textwrap.wrap(", ".join(repr(v) for v in default), 110, initial_indent=" " * 8,
-                                       subsequent_indent=" " * 8, break_long_words=False, break_on_hyphens=False)
+                row = ""
+                for item in (repr(v) for v in default):  # wrap between items, never inside a phrase
+                    if row and len(row) + len(item) > 100:
+                        lines.append(" " * 8 + row.rstrip())
+                        row = ""
+                    row += item + ", "
+                lines.append(" " * 8 + row.rstrip(", "))
             else:
                 lines.append(f"    {pname}: {tp} = {default!r}  — {help_}")
     return "\n".join(lines)

@@ -10,11 +10,13 @@ is in Chinese.
 from __future__ import annotations
 
 import orjson
+import pytest
 
 from tests.chat_server import ChatServer
 from tests.conftest import SAMPLE, run_cli
 
 
+@pytest.mark.slow  # ten stage subprocesses: ~15 s on a quiet 2-core machine, ~45 s on a busy one
 def test_recipe_zh_until_report(tmp_path):
     wd = tmp_path / "run"
     with ChatServer() as srv:

@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
         engine: str = o.ENGINE,
         ray_address: Optional[str] = o.RAY_ADDRESS,
+        workers: str = o.WORKERS,
         fill: Optional[list[str]] = typer.Option(None, "--fill", help="Fill a {{NAME}} placeholder, repeatable: "
                                                  "--fill name=小助手 --fill author=某团队 (identity.json-style data); "
                                                  "rows with placeholders left unfilled are still rejected."),
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
         """Convert between Alpaca, ShareGPT, OpenAI/Ark messages and prompt/completion, validating every row."""
         params = dict(inputs=[str(p) for p in inputs], out=str(out), from_=from_, to=to, mapping=mapping,
                       encoding=encoding, reasoning=reasoning, strip_meta=strip_meta, allow=allow, engine=engine,
-                      fill=fill, dataset_info=dataset_info)
+                      workers=workers, fill=fill, dataset_info=dataset_info)
         with usage_guard():
             from curator import llamafactory
             from curator.fill import Filler, parse_fills
@@ -50,27 +51,28 @@ def register(app: typer.Typer) -> None:
                 llamafactory.check(out, dataset_info, to)
             o.check_engine(engine)
             o.check_inputs(inputs)
+            n_workers = o.workers(workers)
             ropts = o.read_options(mapping, think_tags)
             wopts = o.write_options(reasoning, strip_meta, think_tags)
             run = CommandRun("convert", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
         with run:
-            if engine == "ray":
-                from curator.engine.ray_run import run_stage
-                from curator.engine.tasks import Lineage
+            from curator.engine import run_stage
+            from curator.engine.tasks import Lineage
 
-                run_stage(run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
-                          stage=Lineage("convert"), address=ray_address, out_format=to, write_opts=wopts)
-            for path in (inputs if engine == "local" else []):
-                # With --fill, placeholders are checked after filling, so a filled row passes.
-                read_allow = {*(allow or ()), "placeholder"} if filler is not None else (allow or ())
-                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=read_allow):
-                    if filler is not None:
-                        filler(conv)
-                        left = unfilled(conv) if "placeholder" not in (allow or ()) else None
-                        if left is not None:
-                            run.rejects.reject(conv, left.code, left.sentence())
-                            continue
+            if filler is None:
+                run_stage(engine, run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
+                          stage=Lineage("convert"), address=ray_address, workers=n_workers, out_format=to,
+                          write_opts=wopts)
+            for path in (inputs if filler is not None else []):
+                # With --fill (one local process), placeholders are checked after filling, so a
+                # filled row passes and a placeholder nobody filled is still rejected.
+                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow={*(allow or ()), "placeholder"}):
+                    filler(conv)
+                    left = unfilled(conv) if "placeholder" not in (allow or ()) else None
+                    if left is not None:
+                        run.rejects.reject(conv, left.code, left.sentence())
+                        continue
                     conv.add_lineage("convert")
                     run.write(conv)
             if filler is not None:

@@ -79,16 +79,22 @@ class CommandRun:
         """Records of one input; bad rows go to this run's rejects."""
         records = read_records(source, fmt, opts=opts, encoding=encoding, rejects=self.rejects, allow=allow,
                                validate=validate, stats=self.read_stats)
+        ticker = self.progress_ticker()
+        return records if ticker is None else ticker.wrap(records)
+
+    def progress_ticker(self) -> Any:
+        """The command's progress line (`curator.progress_line.RecordProgress`), started on first
+        use; None when progress is off (piped without --progress, or a generation command)."""
         if not self.show_progress:
-            return records
+            return None
         if self._ticker is None:
             from curator.progress_line import RecordProgress, count_rows, enabled
 
             if not enabled():
                 self.show_progress = False
-                return records
+                return None
             self._ticker = RecordProgress(self.command, count_rows(self.inputs))
-        return self._ticker.wrap(records)
+        return self._ticker
 
     def write(self, conv: Conversation) -> bool:
         assert self.writer is not None, "this command has no output file"

@@ -83,6 +83,12 @@ UI: dict[str, str] = {
     "error rate {rate} is above --max-error-rate {limit}": "错误率 {rate} 超过了 --max-error-rate {limit}",
     "format": "格式", "{rows} rows: {valid} valid, {invalid} invalid": "共 {rows} 行：有效 {valid}，无效 {invalid}",
     "reason": "原因", "rows": "行数", "first examples": "示例",
+    "{records} records ({invalid} invalid rows skipped), {turns} turns, {per} per record; multi-turn {multi}, "
+    "tools {tools}, reasoning {reasoning}, system prompt {system}":
+        "{records} 条记录（跳过 {invalid} 行无效行），{turns} 轮，平均每条 {per} 轮；多轮 {multi}，工具调用 {tools}，"
+        "带推理 {reasoning}，带 system 提示 {system}",
+    "role": "角色", "messages": "消息数", "chars total": "总字符数", "chars mean": "平均字符数", "chars max": "最大字符数",
+    "tokens total": "总 token 数", "tokens mean": "平均 token 数", "tokens max": "最大 token 数",
     # review app: footer keys
     "Accept": "接受", "Reject": "拒绝", "Edit": "编辑", "Tag": "标签", "Undo": "撤销", "Search": "搜索",
     "Next match": "下一处", "Prev match": "上一处", "Filter": "筛选", "Next pending": "下一条待审",

@@ -65,15 +65,20 @@ def register(app: typer.Typer) -> None:
         if as_json:
             sys.stdout.write(orjson.dumps(d, option=orjson.OPT_INDENT_2).decode() + "\n")
             return
+        from curator.i18n import tr
+
         console = _console()
         for label, fmt in d["formats"].items():
-            console.print(f"{escape(label)}: format [bold]{fmt}[/]")
-        console.print(f"{d['records']} records ({d['invalid_rows']} invalid rows skipped), {d['turns']} turns, "
-                      f"{d['turns_per_record']} per record; multi-turn {d['multi_turn']}, tools {d['with_tools']}, "
-                      f"reasoning {d['with_reasoning']}, system prompt {d['with_system']}")
+            console.print(f"{escape(label)}: {tr('format')} [bold]{fmt}[/]")
+        console.print(tr("{records} records ({invalid} invalid rows skipped), {turns} turns, {per} per record; "
+                         "multi-turn {multi}, tools {tools}, reasoning {reasoning}, system prompt {system}",
+                         records=d["records"], invalid=d["invalid_rows"], turns=d["turns"], per=d["turns_per_record"],
+                         multi=d["multi_turn"], tools=d["with_tools"], reasoning=d["with_reasoning"],
+                         system=d["with_system"]))
         tok = d.get("tokens_per_role", {})
-        table = Table("role", "messages", "chars total", "chars mean", "chars max",
-                      *(("tokens total", "tokens mean", "tokens max") if count is not None else ()))
+        heads = ["role", "messages", "chars total", "chars mean", "chars max"]
+        heads += ["tokens total", "tokens mean", "tokens max"] if count is not None else []
+        table = Table(*(tr(h) for h in heads))
         for role, c in d["chars_per_role"].items():
             t = tok.get(role, {})
             table.add_row(role, str(d["roles"][role]), str(c["total"]), str(c["mean"]), str(c["max"]),

@@ -163,10 +163,11 @@ def locate(tokenizer: Any, info: TemplateInfo, messages: list[dict], tools: Any 
     return ids, token_spans(offsets, spans), "incremental"
 
 
-def _learn_eot(tokenizer: Any) -> set[int]:
-    """End-of-turn tokens, read off the own template's render of the probe: the first special token
-    after each answer, and every special token after the last one (gpt-oss ends earlier turns with
-    <|end|> and the last with <|return|>; Phi-3 adds EOS after the last <|end|>)."""
+def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None) -> set[int]:
+    """End-of-turn tokens, read off the own template's render of the probes: the first special token
+    after each answer, every special token after the last one (gpt-oss ends earlier turns with
+    <|end|> and the last with <|return|>; Phi-3 adds EOS after the last <|end|>), and the token a
+    tool-call turn ends with (gpt-oss <|call|>, Gemma 4 <|tool_response>)."""
     try:
         full = render(tokenizer, _PROBE)
     except RenderError as e:
@@ -187,6 +188,16 @@ def _learn_eot(tokenizer: Any) -> set[int]:
     if not eot:
         raise UsageError("the chat template does not end assistant turns with a special token, so the model would "
                          "never learn to stop; " + _FIX)
+    if tool_probe is not None:
+        try:
+            before, upto, full = (render(tokenizer, tool_probe[:1]), render(tokenizer, tool_probe[:2]),
+                                  render(tokenizer, tool_probe))
+        except RenderError:
+            return eot
+        if full.startswith(upto) and upto.startswith(before):
+            turn_ids, _ = tokenize_with_offsets(tokenizer, upto[len(before):].rstrip())
+            if turn_ids and turn_ids[-1] in specials:
+                eot.add(turn_ids[-1])
     return eot
 
 
@@ -221,20 +232,23 @@ def _reasoning_mode(tokenizer: Any, template: str) -> tuple[str | None, str]:
     return None, ("inline" if shows({"role": "assistant", "content": inline}) else "dropped")
 
 
-def _tool_call_mode(tokenizer: Any) -> tuple[str, str]:
-    """How tool-call arguments must be passed (objects, the HF convention, else strings) and
-    whether the template renders tool calls at all."""
+def _tool_probe(arguments: str) -> list[dict]:
     from trainer.data import template_tool_calls
 
     calls = [{"id": "call_0", "type": "function", "function": {"name": _PROBE_TOOL, "arguments": '{"city": "Paris"}'}}]
+    return [{"role": "user", "content": "q"},
+            {"role": "assistant", "content": "", "tool_calls": template_tool_calls(calls, arguments)},
+            {"role": "tool", "content": "sunny", "tool_call_id": "call_0", "name": _PROBE_TOOL},
+            {"role": "assistant", "content": "done"}]
+
+
+def _tool_call_mode(tokenizer: Any) -> tuple[str, str]:
+    """How tool-call arguments must be passed (objects, the HF convention, else strings) and
+    whether the template renders tool calls at all."""
     rendered_any = False
     for arguments in ("object", "string"):
-        msgs = [{"role": "user", "content": "q"},
-                {"role": "assistant", "content": "", "tool_calls": template_tool_calls(calls, arguments)},
-                {"role": "tool", "content": "sunny", "tool_call_id": "call_0", "name": _PROBE_TOOL},
-                {"role": "assistant", "content": "done"}]
         try:
-            text = render(tokenizer, msgs)
+            text = render(tokenizer, _tool_probe(arguments))
         except RenderError:
             continue
         rendered_any = True
@@ -257,10 +271,10 @@ def prepare_template(tokenizer: Any, chat_template_file: str | None = None) -> T
     variant = None if has_generation_markers(template) else trl_training_variant(template)
     info = TemplateInfo(source=source, mask_source="markers" if has_generation_markers(template) else "incremental",
                         variant_name=variant[0] if variant else None, variant=variant[1] if variant else None)
-    info.eot_ids = _learn_eot(tokenizer)
+    info.arguments, info.tool_calls = _tool_call_mode(tokenizer)
+    info.eot_ids = _learn_eot(tokenizer, _tool_probe(info.arguments) if info.tool_calls == "rendered" else None)
     info.eot_tokens = [tokenizer.convert_ids_to_tokens(i) for i in sorted(info.eot_ids)]
     info.reasoning_key, info.reasoning = _reasoning_mode(tokenizer, template)
-    info.arguments, info.tool_calls = _tool_call_mode(tokenizer)
     try:
         ids, spans, info.mask_source = locate(tokenizer, info, _PROBE)
     except RowError as e:
@@ -303,7 +317,7 @@ def build_example(row: dict[str, Any], tokenizer: Any, info: TemplateInfo, *, tr
     for (start, end), k in zip(spans, keep):
         if not k:
             continue
-        if info.eos_fix and ids[end - 1] not in info.eot_ids and end < len(ids) and ids[end] in info.eot_ids:
+        if ids[end - 1] not in info.eot_ids and end < len(ids) and ids[end] in info.eot_ids:  # stop token just outside
             end += 1
         labels[start:end] = ids[start:end]
     if all(x == IGNORE for x in labels):

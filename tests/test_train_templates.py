@@ -176,3 +176,34 @@ def test_preview_names_the_mask_source(base_tok, tmp_path):
     assert "template: the model's own template" in r.stdout
     assert "mask: incremental rendering" in r.stdout and "mask: incremental)" in r.stdout
     assert "⟦<think>\n再想三加三\n</think>\n\n等于六。<|im_end|>⟧" in r.stdout
+
+
+def test_a_real_run_on_qwen3s_own_template_saves_it_unchanged(tmp_path):
+    """One tiny TRL + PEFT run with Qwen3's real template: TRL gets our input_ids/labels, the
+    tokenizer is saved with the model's own template, and the manifest counts each mask source."""
+    import json
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from trainer.config import TrainConfig
+    from trainer.tiny import build_tiny_model
+    from trainer.train import run
+
+    path = build_tiny_model(tmp_path / "m")
+    text = (trl_template_dir() / "qwen3.jinja").read_text(encoding="utf-8")
+    tok = AutoTokenizer.from_pretrained(path)
+    tok.add_special_tokens({"additional_special_tokens": sorted(set(TOKEN_RE.findall(text)))})
+    tok.chat_template = text
+    model = AutoModelForCausalLM.from_pretrained(path)
+    model.resize_token_embeddings(len(tok))
+    model.save_pretrained(path)
+    tok.save_pretrained(path)
+    data = tmp_path / "d.jsonl"
+    data.write_text("".join(json.dumps(c.to_dict(), ensure_ascii=False) + "\n" for c in SCENARIOS.values()) * 2,
+                    encoding="utf-8")
+    s = run(TrainConfig(data=[str(data)], model=str(path), out=str(tmp_path / "out"), eval_ratio=0, max_steps=2,
+                        batch_size=2, grad_accum=1, logging_steps=1, lora_r=4, lora_alpha=4))
+    assert s["global_step"] == 2 and s["counts"]["train"] == 6 and s["counts"]["rejected"] == 0
+    assert s["counts"]["mask_sources"] == {"incremental": 6}
+    assert "mask: incremental rendering" in " ".join(s["template"])
+    assert AutoTokenizer.from_pretrained(tmp_path / "out").chat_template == text

@@ -195,10 +195,25 @@ def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None) -> set[int]:
         except RenderError:
             return eot
         if full.startswith(upto) and upto.startswith(before):
-            turn_ids, _ = tokenize_with_offsets(tokenizer, upto[len(before):].rstrip())
-            if turn_ids and turn_ids[-1] in specials:
-                eot.add(turn_ids[-1])
+            if _next_role_ends_turn(tokenizer, specials):  # GLM: <|observation|> ends a tool-call turn
+                rest = [i for i, (a, _) in zip(*tokenize_with_offsets(tokenizer, full)) if a >= len(upto) and i in specials]
+                eot.update(rest[:1])
+            else:
+                turn_ids, _ = tokenize_with_offsets(tokenizer, upto[len(before):].rstrip())
+                if turn_ids and turn_ids[-1] in specials:
+                    eot.add(turn_ids[-1])
     return eot
+
+
+def _next_role_ends_turn(tokenizer: Any, specials: set[int]) -> bool:
+    """True for templates (GLM) that write nothing after an answer: the next role token ends the turn."""
+    try:
+        alone = render(tokenizer, _PROBE[:2])
+    except RenderError:
+        return False
+    at = alone.find("answer one")
+    ids, offsets = tokenize_with_offsets(tokenizer, alone)
+    return at >= 0 and not any(i in specials for i, (a, _) in zip(ids, offsets) if a >= at)
 
 
 def _read_file(path: str) -> str:

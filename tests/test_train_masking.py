@@ -167,3 +167,30 @@ def test_config_layers_and_errors(tmp_path):
     y.write_text("!!python/object/apply:os.system ['echo hi']")
     with pytest.raises(UsageError, match="invalid YAML"):
         load_yaml(y)
+
+
+def test_tool_call_arguments_reach_the_template_as_objects_and_tools_in_openai_shape():
+    from trainer.data import template_tool_calls, template_tools, to_messages
+
+    calls = [{"id": "c0", "type": "function", "function": {"name": "f", "arguments": '{"city": "北京", "n": 2}'}},
+             {"id": "c1", "type": "function", "function": {"name": "g", "arguments": "not json"}}]
+    conv = Conversation([Message("user", "q"), Message("assistant", "", tool_calls=calls), Message("tool", "ok"),
+                         Message("assistant", "done")], tools=[{"name": "f", "parameters": {"type": "object"}}])
+    row = to_messages(conv)
+    got = row["messages"][1]["tool_calls"]
+    assert got[0]["function"]["arguments"] == {"city": "北京", "n": 2}
+    assert got[1]["function"]["arguments"] == "not json"  # not JSON: passed as written, never guessed
+    assert conv.messages[1].tool_calls[0]["function"]["arguments"] == '{"city": "北京", "n": 2}'  # record untouched
+    assert row["tools"] == [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    assert template_tools(row["tools"]) == row["tools"]
+    assert template_tool_calls(got, "string")[0]["function"]["arguments"] == '{"city": "北京", "n": 2}'
+
+
+def test_reasoning_goes_under_the_key_the_template_reads():
+    from trainer.data import to_messages
+
+    conv = Conversation([Message("user", "q"), Message("assistant", "4", reasoning="r")])
+    assert to_messages(conv, reasoning_key="thinking")["messages"][1]["thinking"] == "r"
+    inline = to_messages(conv, reasoning_key=None)["messages"][1]
+    assert inline["content"] == "<think>\nr\n</think>\n\n4" and "reasoning_content" not in inline
+    assert to_messages(conv, reasoning="drop")["messages"][1] == {"role": "assistant", "content": "4"}

@@ -135,6 +135,12 @@ def locate(tokenizer: Any, info: TemplateInfo, messages: list[dict], tools: Any 
     except RenderError as e:
         raise RowError("template_error", f"the chat template cannot render this record ({e})",
                        fix="check the role order and fields this model's template accepts") from None
+    missing = [c["function"]["name"] for m in messages for c in (m.get("tool_calls") or [])
+               if c["function"]["name"] not in full]
+    if missing:  # a template that drops calls (always, or in some branch: R1-distill when content is set)
+        raise RowError("template_drops_tool_calls", f"the model's chat template does not render the tool call "
+                       f"{missing[0]!r}, so this record would be trained without it",
+                       fix="train a model whose template supports tool calls")
     n_turns = sum(1 for m in messages if m.get("role") == "assistant")
     if info.mask_source == "markers":
         ids, mask = render_with_mask(tokenizer, messages, tools)
@@ -320,10 +326,6 @@ def build_example(row: dict[str, Any], tokenizer: Any, info: TemplateInfo, *, tr
     """
     messages = row["messages"]
     ids, spans, used = locate(tokenizer, info, messages, row.get("tools"))
-    calls = [c["function"]["name"] for m in messages for c in (m.get("tool_calls") or [])]
-    if calls and info.tool_calls != "rendered":
-        raise RowError("template_drops_tool_calls", "the model's chat template does not render tool calls, so this "
-                       "record would be trained without them", fix="train a model whose template supports tools")
     turns = [m for m in messages if m["role"] == "assistant"]
     keep = [m.get("weight") is None or float(m["weight"]) > 0 for m in turns]
     if train_on == "last":

@@ -11,15 +11,15 @@ import pytest
 
 pytest.importorskip("trl")
 
-from curator.errors import RowError, UsageError  # noqa: E402
+from curator.errors import RowError  # noqa: E402
 from curator.record import Conversation, Message  # noqa: E402
+from trainer.spans import text_of  # noqa: E402
 from trainer.templates import trl_template_dir  # noqa: E402
 
 TEMPLATES = sorted(p.stem for p in trl_template_dir().glob("*.jinja") if not p.stem.endswith("_training"))
-# Image-text templates that only render content blocks ([{"type": "text", ...}]), not plain strings.
-CONTENT_BLOCKS_ONLY = {"idefics3", "llava_next", "smolvlm"}
 # The family's control tokens, read off the template's string literals and added to the tiny vocabulary.
-TOKEN_RE = re.compile(r"<\|[^<>\s|]{1,40}\|?>|<[^<>\s|]{1,40}\|>|<｜[^<>]{1,40}?｜>|<(?:start|end)_of_turn>|<bos>")
+TOKEN_RE = re.compile(r"<\|[^<>\s|]{1,40}\|?>|<[^<>\s|]{1,40}\|>|<｜[^<>]{1,40}?｜>|<(?:start|end)_of_turn>|<bos>|"
+                      r"<end_of_utterance>|</s>")
 
 SYS = "你是一个乐于助人的助手，请用中文回答。"
 CALLS = [{"id": "call_0", "type": "function", "function": {"name": "get_weather", "arguments": '{"city": "北京"}'}}]
@@ -61,7 +61,8 @@ def build(tok, info, conv, **kw):
     from trainer.data import to_messages
     from trainer.masking import build_example
 
-    row = to_messages(conv, reasoning_key=info.reasoning_key, arguments=info.arguments, **kw)
+    row = to_messages(conv, reasoning_key=info.reasoning_key, arguments=info.arguments,
+                      content_blocks=info.content_blocks, **kw)
     return row, build_example(row, tok, info)
 
 
@@ -77,11 +78,9 @@ def test_every_trl_template_trains_its_own_text_and_only_assistant_turns(base_to
 
     tok = family_tokenizer(base_tok, name)
     own = tok.chat_template
-    if name in CONTENT_BLOCKS_ONLY:
-        with pytest.raises(UsageError, match="--chat-template FILE"):
-            prepare_template(tok)
-        return
     info = prepare_template(tok)
+    # image-text templates render only content blocks: they get them, and nothing else does
+    assert info.content_blocks == (name in ("idefics3", "llava_next", "smolvlm"))
     assert tok.chat_template == own  # the model's template is never replaced
     assert info.eot_ids and info.mask_source in ("markers", "trl-variant", "incremental")
     checked = 0
@@ -108,7 +107,7 @@ def test_every_trl_template_trains_its_own_text_and_only_assistant_turns(base_to
         assert len(spans) == len(turns), (scenario, spans)
         for span, turn in zip(spans, turns):
             assert not any(p in span for p in PROMPT_TEXT), (scenario, span)  # no prompt text is trained
-            answer = turn["content"].split("</think>")[-1].strip()  # inline reasoning: R1-style <think> block
+            answer = text_of(turn["content"]).split("</think>")[-1].strip()  # inline reasoning: R1-style <think> block
             if answer:
                 assert answer in span, (scenario, span)
             for call in turn.get("tool_calls") or []:

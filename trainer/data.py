@@ -15,7 +15,8 @@ reads and bad rows land in the same rejects file with file:line and a fix. Each 
   (Qwen3, DeepSeek-R1) still get it on every turn and drop it themselves.
 
 Per-message `weight` stays on the message dicts (templates ignore keys they do not use, and
-`trainer.masking` reads the weights).
+`trainer.masking` reads the weights). Templates that only render content blocks get
+``[{"type": "text", "text": ...}]`` instead of strings.
 """
 
 from __future__ import annotations
@@ -58,8 +59,15 @@ def template_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] |
     return [t if "function" in t else {"type": "function", "function": t} for t in tools]
 
 
+def as_content_blocks(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages with string content as ``[{"type": "text", "text": ...}]`` (image-text templates
+    such as Idefics3, LLaVA-NeXT and SmolVLM only render content blocks)."""
+    return [dict(m, content=[{"type": "text", "text": m["content"]}]) if isinstance(m.get("content"), str) else m
+            for m in messages]
+
+
 def to_messages(conv: Conversation, *, reasoning: str = "keep", reasoning_key: str | None = "reasoning_content",
-                arguments: str = "object") -> dict[str, Any]:
+                arguments: str = "object", content_blocks: bool = False) -> dict[str, Any]:
     """One record as a conversational row for `apply_chat_template` (and TRL).
 
     `reasoning="drop"` removes the chain of thought (the model learns to answer directly).
@@ -77,7 +85,7 @@ def to_messages(conv: Conversation, *, reasoning: str = "keep", reasoning_key: s
         if d.get("tool_calls"):
             d["tool_calls"] = template_tool_calls(d["tool_calls"], arguments)
         msgs.append(d)
-    return {"messages": msgs, "tools": template_tools(conv.tools)}
+    return {"messages": as_content_blocks(msgs) if content_blocks else msgs, "tools": template_tools(conv.tools)}
 
 
 def eval_indices(keys: Iterable[str], ratio: float, seed: int) -> set[int]:
@@ -110,7 +118,8 @@ def tokenize_records(convs: Iterable[Conversation], tokenizer: Any, info: Any, *
     from trainer.masking import build_example
 
     for conv in convs:
-        row = to_messages(conv, reasoning=reasoning, reasoning_key=info.reasoning_key, arguments=info.arguments)
+        row = to_messages(conv, reasoning=reasoning, reasoning_key=info.reasoning_key, arguments=info.arguments,
+                          content_blocks=info.content_blocks)
         try:
             yield conv, build_example(row, tokenizer, info, train_on=train_on, max_length=max_length)
         except RowError as e:

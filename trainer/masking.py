@@ -64,6 +64,7 @@ class TemplateInfo:
     reasoning: str = "native"  # native | template (read, not shown for a final answer) | inline | dropped
     arguments: str = "object"  # tool-call arguments as objects, or JSON strings for templates that need them
     tool_calls: str = "rendered"  # rendered | dropped | unsupported
+    content_blocks: bool = False  # the template renders only [{"type": "text", ...}] content (image-text models)
     variant_name: str | None = None
     variant: str | None = field(default=None, repr=False)
 
@@ -83,7 +84,10 @@ class TemplateInfo:
         tools = {"rendered": f"tool-call arguments passed as {'objects' if self.arguments == 'object' else 'JSON strings (the template concatenates strings)'}",
                  "dropped": "the template does not render tool calls: records with tool calls are rejected",
                  "unsupported": "the template cannot render tool calls: records with tool calls are rejected"}[self.tool_calls]
-        return [f"template: {src}", f"mask: {mask}", f"eos: {eos}", f"reasoning: {rsn}", f"tool calls: {tools}"]
+        lines = [f"template: {src}", f"mask: {mask}", f"eos: {eos}", f"reasoning: {rsn}", f"tool calls: {tools}"]
+        if self.content_blocks:
+            lines.append('content: passed as [{"type": "text", "text": ...}] blocks (the template renders no plain strings)')
+        return lines
 
 
 def _runs(mask: list[int]) -> list[tuple[int, int]]:
@@ -135,8 +139,8 @@ def locate(tokenizer: Any, info: TemplateInfo, messages: list[dict], tools: Any 
     except RenderError as e:
         raise RowError("template_error", f"the chat template cannot render this record ({e})",
                        fix="check the role order and fields this model's template accepts") from None
-    missing = [c["function"]["name"] for m in messages for c in (m.get("tool_calls") or [])
-               if c["function"]["name"] not in full]
+    names = [c["function"]["name"] for m in messages for c in (m.get("tool_calls") or [])]
+    missing = names if info.tool_calls != "rendered" else [n for n in names if n not in full]
     if missing:  # a template that drops calls (always, or in some branch: R1-distill when content is set)
         raise RowError("template_drops_tool_calls", f"the model's chat template does not render the tool call "
                        f"{missing[0]!r}, so this record would be trained without it",
@@ -169,13 +173,13 @@ def locate(tokenizer: Any, info: TemplateInfo, messages: list[dict], tools: Any 
     return ids, token_spans(offsets, spans), "incremental"
 
 
-def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None) -> set[int]:
+def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None, blocks: bool) -> set[int]:
     """End-of-turn tokens, read off the own template's render of the probes: the first special token
     after each answer, every special token after the last one (gpt-oss ends earlier turns with
     <|end|> and the last with <|return|>; Phi-3 adds EOS after the last <|end|>), and the token a
     tool-call turn ends with (gpt-oss <|call|>, Gemma 4 <|tool_response>)."""
     try:
-        full = render(tokenizer, _PROBE)
+        full = render(tokenizer, _shape(_PROBE, blocks))
     except RenderError as e:
         raise UsageError(f"the chat template cannot render a plain two-turn chat ({e}); {_FIX}") from None
     ids, offsets = tokenize_with_offsets(tokenizer, full)
@@ -201,7 +205,7 @@ def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None) -> set[int]:
         except RenderError:
             return eot
         if full.startswith(upto) and upto.startswith(before):
-            if _next_role_ends_turn(tokenizer, specials):  # GLM: <|observation|> ends a tool-call turn
+            if _next_role_ends_turn(tokenizer, specials, blocks):  # GLM: <|observation|> ends a tool-call turn
                 rest = [i for i, (a, _) in zip(*tokenize_with_offsets(tokenizer, full)) if a >= len(upto) and i in specials]
                 eot.update(rest[:1])
             else:
@@ -211,15 +215,32 @@ def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None) -> set[int]:
     return eot
 
 
-def _next_role_ends_turn(tokenizer: Any, specials: set[int]) -> bool:
+def _next_role_ends_turn(tokenizer: Any, specials: set[int], blocks: bool) -> bool:
     """True for templates (GLM) that write nothing after an answer: the next role token ends the turn."""
     try:
-        alone = render(tokenizer, _PROBE[:2])
+        alone = render(tokenizer, _shape(_PROBE[:2], blocks))
     except RenderError:
         return False
     at = alone.find("answer one")
     ids, offsets = tokenize_with_offsets(tokenizer, alone)
     return at >= 0 and not any(i in specials for i, (a, _) in zip(ids, offsets) if a >= at)
+
+
+def _shape(messages: list[dict], blocks: bool) -> list[dict]:
+    from trainer.data import as_content_blocks
+
+    return as_content_blocks(messages) if blocks else messages
+
+
+def _needs_content_blocks(tokenizer: Any) -> bool:
+    """True for image-text templates that render only content blocks, not string content."""
+    def shows(blocks: bool) -> bool:
+        try:
+            return "answer one" in render(tokenizer, _shape(_PROBE, blocks))
+        except RenderError:
+            return False
+
+    return not shows(False) and shows(True)
 
 
 def _read_file(path: str) -> str:
@@ -229,7 +250,7 @@ def _read_file(path: str) -> str:
         raise UsageError(f"{path}: cannot read chat template ({e.strerror})") from None
 
 
-def _reasoning_mode(tokenizer: Any, template: str) -> tuple[str | None, str]:
+def _reasoning_mode(tokenizer: Any, template: str, blocks: bool) -> tuple[str | None, str]:
     """Which message key the template renders reasoning from, as a probe render shows.
 
     A template that reads a reasoning key but shows nothing for a final answer (Gemma 4 before its
@@ -239,7 +260,7 @@ def _reasoning_mode(tokenizer: Any, template: str) -> tuple[str | None, str]:
     """
     def shows(msg: dict) -> bool:
         try:
-            return _PROBE_REASONING in render(tokenizer, [{"role": "user", "content": "q"}, msg])
+            return _PROBE_REASONING in render(tokenizer, _shape([{"role": "user", "content": "q"}, msg], blocks))
         except RenderError:
             return False
 
@@ -253,23 +274,23 @@ def _reasoning_mode(tokenizer: Any, template: str) -> tuple[str | None, str]:
     return None, ("inline" if shows({"role": "assistant", "content": inline}) else "dropped")
 
 
-def _tool_probe(arguments: str) -> list[dict]:
+def _tool_probe(arguments: str, blocks: bool) -> list[dict]:
     from trainer.data import template_tool_calls
 
     calls = [{"id": "call_0", "type": "function", "function": {"name": _PROBE_TOOL, "arguments": '{"city": "Paris"}'}}]
-    return [{"role": "user", "content": "q"},
-            {"role": "assistant", "content": "", "tool_calls": template_tool_calls(calls, arguments)},
-            {"role": "tool", "content": "sunny", "tool_call_id": "call_0", "name": _PROBE_TOOL},
-            {"role": "assistant", "content": "done"}]
+    return _shape([{"role": "user", "content": "q"},
+                   {"role": "assistant", "content": "", "tool_calls": template_tool_calls(calls, arguments)},
+                   {"role": "tool", "content": "sunny", "tool_call_id": "call_0", "name": _PROBE_TOOL},
+                   {"role": "assistant", "content": "done"}], blocks)
 
 
-def _tool_call_mode(tokenizer: Any) -> tuple[str, str]:
+def _tool_call_mode(tokenizer: Any, blocks: bool) -> tuple[str, str]:
     """How tool-call arguments must be passed (objects, the HF convention, else strings) and
     whether the template renders tool calls at all."""
     rendered_any = False
     for arguments in ("object", "string"):
         try:
-            text = render(tokenizer, _tool_probe(arguments))
+            text = render(tokenizer, _tool_probe(arguments, blocks))
         except RenderError:
             continue
         rendered_any = True
@@ -292,12 +313,15 @@ def prepare_template(tokenizer: Any, chat_template_file: str | None = None) -> T
     variant = None if has_generation_markers(template) else trl_training_variant(template)
     info = TemplateInfo(source=source, mask_source="markers" if has_generation_markers(template) else "incremental",
                         variant_name=variant[0] if variant else None, variant=variant[1] if variant else None)
-    info.arguments, info.tool_calls = _tool_call_mode(tokenizer)
-    info.eot_ids = _learn_eot(tokenizer, _tool_probe(info.arguments) if info.tool_calls == "rendered" else None)
+    info.content_blocks = _needs_content_blocks(tokenizer)
+    blocks = info.content_blocks
+    info.arguments, info.tool_calls = _tool_call_mode(tokenizer, blocks)
+    info.eot_ids = _learn_eot(tokenizer, _tool_probe(info.arguments, blocks) if info.tool_calls == "rendered" else None,
+                              blocks)
     info.eot_tokens = [tokenizer.convert_ids_to_tokens(i) for i in sorted(info.eot_ids)]
-    info.reasoning_key, info.reasoning = _reasoning_mode(tokenizer, template)
+    info.reasoning_key, info.reasoning = _reasoning_mode(tokenizer, template, blocks)
     try:
-        ids, spans, info.mask_source = locate(tokenizer, info, _PROBE)
+        ids, spans, info.mask_source = locate(tokenizer, info, _shape(_PROBE, blocks))
     except RowError as e:
         raise UsageError(f"cannot tell the assistant tokens from the prompt in this chat template ({e.message}); "
                          f"refusing to train, because the loss would fall on the wrong tokens. {_FIX}") from None

@@ -36,6 +36,13 @@ def _common_prefix(a: str, b: str) -> int:
     return i
 
 
+def text_of(content: Any) -> str:
+    """The text of a message's content: a string, or the text parts of content blocks."""
+    if isinstance(content, list):
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return content if isinstance(content, str) else ""
+
+
 def _without_reasoning(message: dict, think_open: str = "<think>", think_close: str = "</think>") -> dict:
     m = {k: v for k, v in message.items() if k not in REASONING_KEYS}
     content = m.get("content")
@@ -46,9 +53,9 @@ def _without_reasoning(message: dict, think_open: str = "<think>", think_close: 
 
 def _payload(message: dict) -> list[str]:
     """Text of a turn that must lie inside its span: the end of its answer and its tool-call names."""
-    content = message.get("content")
+    content = text_of(message.get("content"))
     out = []
-    if isinstance(content, str) and content.strip():
+    if content.strip():
         out.append(content.split("</think>")[-1].strip()[-16:])
     out += [c["function"]["name"] for c in message.get("tool_calls") or [] if isinstance(c.get("function"), dict)]
     return [x for x in out if x]

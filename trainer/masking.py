@@ -26,15 +26,15 @@ The rules (the details users get wrong):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from curator.errors import RowError, UsageError
-from trainer.spans import REASONING_KEYS, assistant_char_spans, token_spans, tokenize_with_offsets
-from trainer.templates import (RenderError, has_generation_markers, own_template, render, render_with_mask,
-                               special_ids, trl_training_variant)
+from trainer.probes import FIX as _FIX
+from trainer.probes import PROBE, learn_eot, needs_content_blocks, reasoning_mode, shape, tool_call_mode, tool_probe
+from trainer.spans import assistant_char_spans, token_spans, tokenize_with_offsets
+from trainer.templates import RenderError, has_generation_markers, own_template, render, render_with_mask, trl_training_variant
 
 IGNORE = -100
 MASK_SOURCES = {
@@ -42,12 +42,6 @@ MASK_SOURCES = {
     "trl-variant": "TRL's training variant {variant} of this exact template (used only where it renders the same text)",
     "incremental": "incremental rendering (the text each assistant turn adds, checked to reassemble the full render)",
 }
-_PROBE_REASONING = "probe-reasoning-3f9"
-_PROBE_TOOL = "probe_tool_7c1"
-_PROBE = [{"role": "user", "content": "question"},  # no system turn: Gemma's templates refuse one
-          {"role": "assistant", "content": "answer one"}, {"role": "user", "content": "again"},
-          {"role": "assistant", "content": "answer two"}]
-_FIX = "pass --chat-template FILE with {% generation %} markers around each assistant reply and its end-of-turn token"
 
 
 @dataclass
@@ -173,130 +167,11 @@ def locate(tokenizer: Any, info: TemplateInfo, messages: list[dict], tools: Any 
     return ids, token_spans(offsets, spans), "incremental"
 
 
-def _learn_eot(tokenizer: Any, tool_probe: list[dict] | None, blocks: bool) -> set[int]:
-    """End-of-turn tokens, read off the own template's render of the probes: the first special token
-    after each answer, every special token after the last one (gpt-oss ends earlier turns with
-    <|end|> and the last with <|return|>; Phi-3 adds EOS after the last <|end|>), and the token a
-    tool-call turn ends with (gpt-oss <|call|>, Gemma 4 <|tool_response>)."""
-    try:
-        full = render(tokenizer, _shape(_PROBE, blocks))
-    except RenderError as e:
-        raise UsageError(f"the chat template cannot render a plain two-turn chat ({e}); {_FIX}") from None
-    ids, offsets = tokenize_with_offsets(tokenizer, full)
-    specials = special_ids(tokenizer)
-    eot: set[int] = set()
-    pos = 0
-    for answer in ("answer one", "answer two"):
-        at = full.find(answer, pos)
-        if at < 0:
-            raise UsageError(f"the chat template does not render the assistant's answer; {_FIX}")
-        pos = at + len(answer)
-        after = [i for i, (a, _) in zip(ids, offsets) if a >= pos and i in specials]
-        if after:
-            eot.add(after[0])
-    eot.update(i for i, (a, _) in zip(ids, offsets) if a >= pos and i in specials)
-    if not eot:
-        raise UsageError("the chat template does not end assistant turns with a special token, so the model would "
-                         "never learn to stop; " + _FIX)
-    if tool_probe is not None:
-        try:
-            before, upto, full = (render(tokenizer, tool_probe[:1]), render(tokenizer, tool_probe[:2]),
-                                  render(tokenizer, tool_probe))
-        except RenderError:
-            return eot
-        if full.startswith(upto) and upto.startswith(before):
-            if _next_role_ends_turn(tokenizer, specials, blocks):  # GLM: <|observation|> ends a tool-call turn
-                rest = [i for i, (a, _) in zip(*tokenize_with_offsets(tokenizer, full)) if a >= len(upto) and i in specials]
-                eot.update(rest[:1])
-            else:
-                turn_ids, _ = tokenize_with_offsets(tokenizer, upto[len(before):].rstrip())
-                if turn_ids and turn_ids[-1] in specials:
-                    eot.add(turn_ids[-1])
-    return eot
-
-
-def _next_role_ends_turn(tokenizer: Any, specials: set[int], blocks: bool) -> bool:
-    """True for templates (GLM) that write nothing after an answer: the next role token ends the turn."""
-    try:
-        alone = render(tokenizer, _shape(_PROBE[:2], blocks))
-    except RenderError:
-        return False
-    at = alone.find("answer one")
-    ids, offsets = tokenize_with_offsets(tokenizer, alone)
-    return at >= 0 and not any(i in specials for i, (a, _) in zip(ids, offsets) if a >= at)
-
-
-def _shape(messages: list[dict], blocks: bool) -> list[dict]:
-    from trainer.data import as_content_blocks
-
-    return as_content_blocks(messages) if blocks else messages
-
-
-def _needs_content_blocks(tokenizer: Any) -> bool:
-    """True for image-text templates that render only content blocks, not string content."""
-    def shows(blocks: bool) -> bool:
-        try:
-            return "answer one" in render(tokenizer, _shape(_PROBE, blocks))
-        except RenderError:
-            return False
-
-    return not shows(False) and shows(True)
-
-
 def _read_file(path: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise UsageError(f"{path}: cannot read chat template ({e.strerror})") from None
-
-
-def _reasoning_mode(tokenizer: Any, template: str, blocks: bool) -> tuple[str | None, str]:
-    """Which message key the template renders reasoning from, as a probe render shows.
-
-    A template that reads a reasoning key but shows nothing for a final answer (Gemma 4 before its
-    latest revision) still gets the reasoning under that key — it decides where it appears; a
-    template that reads none gets an R1-style <think> block in the content, unless it strips that
-    too (DeepSeek-R1's distills), in which case no reasoning can be trained with it.
-    """
-    def shows(msg: dict) -> bool:
-        try:
-            return _PROBE_REASONING in render(tokenizer, _shape([{"role": "user", "content": "q"}, msg], blocks))
-        except RenderError:
-            return False
-
-    for key in REASONING_KEYS:
-        if shows({"role": "assistant", "content": "a", key: _PROBE_REASONING}):
-            return key, "native"
-    for key in REASONING_KEYS:
-        if re.search(rf"\b{key}\b", template):
-            return key, "template"
-    inline = f"<think>\n{_PROBE_REASONING}\n</think>\n\na"
-    return None, ("inline" if shows({"role": "assistant", "content": inline}) else "dropped")
-
-
-def _tool_probe(arguments: str, blocks: bool) -> list[dict]:
-    from trainer.data import template_tool_calls
-
-    calls = [{"id": "call_0", "type": "function", "function": {"name": _PROBE_TOOL, "arguments": '{"city": "Paris"}'}}]
-    return _shape([{"role": "user", "content": "q"},
-                   {"role": "assistant", "content": "", "tool_calls": template_tool_calls(calls, arguments)},
-                   {"role": "tool", "content": "sunny", "tool_call_id": "call_0", "name": _PROBE_TOOL},
-                   {"role": "assistant", "content": "done"}], blocks)
-
-
-def _tool_call_mode(tokenizer: Any, blocks: bool) -> tuple[str, str]:
-    """How tool-call arguments must be passed (objects, the HF convention, else strings) and
-    whether the template renders tool calls at all."""
-    rendered_any = False
-    for arguments in ("object", "string"):
-        try:
-            text = render(tokenizer, _tool_probe(arguments, blocks))
-        except RenderError:
-            continue
-        rendered_any = True
-        if _PROBE_TOOL in text:
-            return arguments, "rendered"
-    return "object", ("dropped" if rendered_any else "unsupported")
 
 
 def prepare_template(tokenizer: Any, chat_template_file: str | None = None) -> TemplateInfo:
@@ -313,15 +188,15 @@ def prepare_template(tokenizer: Any, chat_template_file: str | None = None) -> T
     variant = None if has_generation_markers(template) else trl_training_variant(template)
     info = TemplateInfo(source=source, mask_source="markers" if has_generation_markers(template) else "incremental",
                         variant_name=variant[0] if variant else None, variant=variant[1] if variant else None)
-    info.content_blocks = _needs_content_blocks(tokenizer)
+    info.content_blocks = needs_content_blocks(tokenizer)
     blocks = info.content_blocks
-    info.arguments, info.tool_calls = _tool_call_mode(tokenizer, blocks)
-    info.eot_ids = _learn_eot(tokenizer, _tool_probe(info.arguments, blocks) if info.tool_calls == "rendered" else None,
+    info.arguments, info.tool_calls = tool_call_mode(tokenizer, blocks)
+    info.eot_ids = learn_eot(tokenizer, tool_probe(info.arguments, blocks) if info.tool_calls == "rendered" else None,
                               blocks)
     info.eot_tokens = [tokenizer.convert_ids_to_tokens(i) for i in sorted(info.eot_ids)]
-    info.reasoning_key, info.reasoning = _reasoning_mode(tokenizer, template, blocks)
+    info.reasoning_key, info.reasoning = reasoning_mode(tokenizer, template, blocks)
     try:
-        ids, spans, info.mask_source = locate(tokenizer, info, _shape(_PROBE, blocks))
+        ids, spans, info.mask_source = locate(tokenizer, info, shape(PROBE, blocks))
     except RowError as e:
         raise UsageError(f"cannot tell the assistant tokens from the prompt in this chat template ({e.message}); "
                          f"refusing to train, because the loss would fall on the wrong tokens. {_FIX}") from None

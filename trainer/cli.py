@@ -49,6 +49,8 @@ def train_parser() -> argparse.ArgumentParser:
     ap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                     help="progress on stderr (step/total, loss, eval loss, ETA): a live line on a terminal, a line "
                     "per logging step when piped; --no-progress prints only the summary")
+    ap.add_argument("--check", action="store_true", help="print the practice checks (data and config vs the "
+                    "field's rules of thumb, docs/practice.md) and exit without training")
     for f in dataclasses.fields(TrainConfig):
         if f.name == "data":
             continue
@@ -65,7 +67,7 @@ def train_parser() -> argparse.ArgumentParser:
 def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from trainer.config import build_config, load_yaml, parse_overrides
 
-    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "progress")}
+    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "progress", "check")}
     data = [x for x in ns.inputs if "=" not in x or Path(x).exists()]
     overrides = parse_overrides([x for x in ns.inputs if x not in data])
     given = {**flags, **overrides}
@@ -94,6 +96,10 @@ def cmd_train(argv: list[str]) -> int:
 
         os.environ["CURATE_PROGRESS"] = "1" if ns.progress else "0"
     cfg, params = config_from_args(ns)
+    if ns.check:
+        from trainer.practice_checks import check_command
+
+        return check_command(cfg)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
     from curator.hub import check_model
@@ -109,10 +115,18 @@ def cmd_train(argv: list[str]) -> int:
 
     from trainer.train import run, summary_lines
 
-    summary = run(cfg, params)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if cfg.practice:
+        from trainer.practice_checks import print_checks
+
+        print_checks(cfg, lambda line: console.print(line, markup=False))
+    summary = run(cfg, params)
     for line in summary_lines(summary):
         console.print(line, markup=False)
+    if cfg.practice and summary["exit_code"] == 0:
+        from trainer.practice_checks import print_after
+
+        print_after(cfg, lambda line: console.print(line, markup=False))
     return summary["exit_code"]
 
 

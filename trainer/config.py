@@ -68,9 +68,9 @@ class TrainConfig:
     train_on: str = "all"
     """all = every assistant turn is trained; last = only the final assistant turn."""
     reasoning: str = "keep"
-    """keep = train on the reasoning (in <think> tags inside the assistant turn) plus the answer; drop = answer only."""
+    """keep = train on the reasoning, written where the model's template writes it, plus the answer; drop = answer only."""
     chat_template: str | None = None
-    """A Jinja template file with {% generation %} markers, used instead of the model's own."""
+    """A Jinja chat template file that replaces the model's own (and is saved with the tokenizer); by default the model's own is used, byte for byte."""
     eval_steps: int = 50
     """Evaluate (and save a checkpoint) every N optimizer steps."""
     patience: int = 3
@@ -97,6 +97,12 @@ class TrainConfig:
     """How many held-out records eval_generate_every answers each time."""
     max_error_rate: float | None = None
     """Fail (exit 1) when more than this share of input records is rejected."""
+    practice: bool = True
+    """Print the practice checks (data and config vs the field's rules of thumb) before and after training."""
+    practice_config: str | None = None
+    """YAML overriding the practice-check thresholds (docs/practice.md)."""
+    task: str | None = None
+    """Task type for the practice checks: copywriting, reference_qa, classification, extraction, general (default: detected)."""
 
     def resolved(self) -> "TrainConfig":
         """A copy with method-dependent defaults filled in and values checked."""

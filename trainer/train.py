@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 import time
 import warnings
 from pathlib import Path
@@ -156,7 +157,8 @@ def build_datasets(cfg: TrainConfig, tokenizer: Any, info: Any, rejects: RejectS
 
     counts = {"train": len(train), "eval": len(ev),
               "trained_tokens": sum(sum(1 for x in ex["labels"] if x != -100) for _, ex in train),
-              "tokens": sum(len(ex["input_ids"]) for _, ex in train)}
+              "tokens": sum(len(ex["input_ids"]) for _, ex in train),
+              "mask_sources": dict(Counter(ex["mask_source"] for _, ex in train + ev))}
     return to_ds(train), (to_ds(ev) if ev else None), counts
 
 
@@ -268,6 +270,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
         lines.append(s["error"])
         return lines
     lines += s["template"]
+    if c.get("mask_sources"):
+        lines.append("mask source per record: " + ", ".join(f"{k} {v}" for k, v in sorted(c["mask_sources"].items())))
     lines.append(f"steps: {s['global_step']}/{s['max_steps']}" + ("  (stopped early: eval loss stopped improving)"
                                                                 if s["stopped_early"] else ""))
     if s["best_eval_loss"] is not None:

@@ -33,6 +33,9 @@ def latest_checkpoint(out: str | Path) -> Path | None:
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
+    from curator.hub import check_model
+
+    check_model(model)  # fail fast, naming HF_ENDPOINT / ModelScope / local folders / HF_HUB_OFFLINE
     try:
         tok = AutoTokenizer.from_pretrained(model)
     except (OSError, ValueError) as e:
@@ -171,6 +174,7 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
 
     t0 = time.perf_counter()
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars (transformers 5)
     warnings.filterwarnings("ignore", category=FutureWarning)  # deprecation notices inside transformers/TRL
     import datasets
 
@@ -227,6 +231,12 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     trainer = SFTTrainer(model=model, args=sft_config(cfg, hw, has_eval), train_dataset=train_ds,
                          eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config(cfg),
                          callbacks=callbacks)
+    from transformers.trainer_callback import PrinterCallback
+
+    from trainer.progress import TrainProgress
+
+    trainer.remove_callback(PrinterCallback)  # raw {'loss': …} dicts; TrainProgress prints step/total, loss, ETA
+    trainer.add_callback(TrainProgress())
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     state = trainer.state
     trainer.save_model(str(out))

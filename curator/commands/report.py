@@ -8,7 +8,7 @@ from typing import Optional
 
 import orjson
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -48,7 +48,9 @@ def register(app: typer.Typer) -> None:
             count = load_counter(tokenizer) if tokenizer else None
             pcfg = practice_settings(practice, practice_config, task, badcases)
             reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg) for p in inputs]
-        page_title = title or ("Dataset report: " + " vs ".join(p.name for p in inputs))
+        from curator.i18n import tr
+
+        page_title = title or (tr("Dataset report: ") + tr(" vs ").join(p.name for p in inputs))
         with atomic_open(out, "wb") as fh:
             fh.write(render(reports, page_title).encode("utf-8"))
         if json_out:
@@ -71,14 +73,16 @@ def practice_settings(on: bool, config: Optional[Path], task: Optional[str], bad
 
 
 def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> None:
-    console = Console(stderr=True, highlight=False)
-    table = Table(title="report")
+    from curator.i18n import tr
+
+    console = _console(stderr=True)
+    table = Table(title=tr("report"))
     table.add_column("")
     for r in reports:
         table.add_column(escape(Path(r["input"]).name), justify="right")
 
     def row(label: str, fn) -> None:
-        table.add_row(label, *[fn(r) for r in reports])
+        table.add_row(tr(label), *[fn(r) for r in reports])
 
     row("records", lambda r: str(r["records"]))
     row("invalid rows", lambda r: str(r["invalid_rows"]))
@@ -98,4 +102,4 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
             for line in lines(r["practice"]["checks"], title=f"Practice checks, {Path(r['input']).name}"):
                 console.print(escape(line), soft_wrap=True)
     console.print(table)
-    console.print(f"wrote {escape(str(out))}" + (f" and {escape(str(json_out))}" if json_out else ""))
+    console.print(tr("wrote {out}", out=escape(str(out)) + (f", {escape(str(json_out))}" if json_out else "")))

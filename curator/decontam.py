@@ -36,8 +36,8 @@ def ngram_hashes(text: str, n: int) -> set[int]:
     if not toks:
         return set()
     if len(toks) < n:
-        return {xxhash.xxh3_64_intdigest("\x1f".join(toks))}
-    return {xxhash.xxh3_64_intdigest("\x1f".join(toks[i: i + n])) for i in range(len(toks) - n + 1)}
+        return {xxhash.xxh3_64_intdigest("\x1f".join(toks).encode())}
+    return {xxhash.xxh3_64_intdigest("\x1f".join(toks[i: i + n]).encode()) for i in range(len(toks) - n + 1)}
 
 
 class ContaminationIndex:

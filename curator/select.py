@@ -172,7 +172,7 @@ class Plan:
     neighbour: np.ndarray         # int64: the kept record a too_close one is near (-1 otherwise)
     similarity: np.ndarray        # float32: cosine similarity to that neighbour
     order: list[int]              # selected records, in the order they were chosen
-    quotas: dict[str, int] | None
+    quotas: dict[str, int] | None  # final quotas (after any refill of a too_close shortfall)
     target: int
 
     def counts(self) -> dict[str, int]:
@@ -212,8 +212,7 @@ def _greedy(vectors, ranked, target, threshold, status, neighbour, sim, groups, 
     kept_vecs = np.zeros((max(target, 1), dim), dtype=np.float32) if vectors is not None else None
     order: list[int] = []
     used: Counter[str] = Counter()
-    queue = ranked
-    quotas = dict(quotas) if quotas is not None else None
+    queue = ranked  # `quotas` is updated in place: the plan reports the final quotas
     while len(order) < target and len(queue):
         deferred: list[int] = []
         for start in range(0, len(queue), _BLOCK):

@@ -34,6 +34,7 @@ DEFAULT_DIM = 256
 # opening of a prompt decides its topic; it bounds time and memory on pathological rows.
 MAX_CHARS = 2000
 _CHUNK = 2048
+CENTER_MIN = 1000  # texts: below this the lexical embedding is not centred
 
 
 @runtime_checkable
@@ -183,10 +184,12 @@ class LexicalEmbedder:
                 coord, sign = (table[0][j][bucket], table[1][j][bucket]) if table else self._coord_sign(bucket, j)
                 acc += np.bincount(base + coord, weights=sign if w is None else sign * w, minlength=rows * self.dim)
             out[lo: lo + rows] = acc.reshape(rows, self.dim)
-        if self.center and n:
+        if self.center and n >= CENTER_MIN:
             # Remove the component every text shares (common n-grams of the language), which
             # otherwise makes any two texts of one script look alike; measured: +4-10 points of
-            # neighbour accuracy (docs/select.md). A text without n-grams stays a zero row.
+            # neighbour accuracy (docs/select.md). Only on a corpus large enough that a text's own
+            # share of the mean is negligible: on a handful of texts centering subtracts a good
+            # part of each text from itself. A text without n-grams stays a zero row.
             out = normalise_rows(out)
             real = out.any(axis=1)
             if real.any():

@@ -48,7 +48,7 @@ def test_lexical_separates_real_topics(real):
     def prompts(name: str, n: int) -> list[str]:
         return [c.prompt_text() for c in read_records(real / name, rejects=RejectSink(None))][:n]
 
-    zh, en = prompts("alpaca_zh_demo.json", 200), prompts("alpaca_en_demo.json", 200)
+    zh, en = prompts("alpaca_zh_demo.json", 500), prompts("alpaca_en_demo.json", 500)  # >= CENTER_MIN
     x = LexicalEmbedder().embed(zh + en)
     assert _knn_accuracy(x, [0] * len(zh) + [1] * len(en)) > 0.85
     sources = ["gsm8k_train_alpaca.json", "gpteacher_roleplay.json", "glaive_toolcall_zh_demo.json",

@@ -55,6 +55,7 @@ class SelectConfig:
     embed_on: str = "prompt"            # what is embedded: prompt or conversation
     against: list[str] = field(default_factory=list)
     ngram: int = 13                     # decontamination n-gram (words; CJK characters)
+    seed: int = 0                       # order among equal scores
 
     def __post_init__(self) -> None:
         if (self.budget is None) == (self.fraction is None):
@@ -182,7 +183,7 @@ class Plan:
 
 def plan(vectors: np.ndarray | None, scores: np.ndarray, cfg: SelectConfig, *, groups: Sequence[str] | None = None,
          contaminated: np.ndarray | None = None) -> Plan:
-    """Decide every record's status. `scores` may hold NaN (ranked last); ties keep input order."""
+    """Decide every record's status. `scores` may hold NaN (ranked last); ties go in a seeded order."""
     n = len(scores)
     status = np.full(n, BELOW_BUDGET, dtype=np.int8)
     neighbour = np.full(n, -1, dtype=np.int64)
@@ -191,9 +192,11 @@ def plan(vectors: np.ndarray | None, scores: np.ndarray, cfg: SelectConfig, *, g
         status[contaminated] = CONTAMINATED
     cand = np.flatnonzero(status != CONTAMINATED)
     target = cfg.target(len(cand))
-    # best first; NaN last; stable so equal scores keep input order (deterministic)
+    # best first, NaN last; equal scores (judge scores are small integers; no scores at all is one
+    # big tie) in a seeded random order, so a tie does not favour the first input file
     key = np.where(np.isnan(scores), -np.inf, scores)
-    ranked = cand[np.argsort(-key[cand], kind="stable")]
+    tiebreak = np.random.default_rng(cfg.seed).permutation(n)
+    ranked = cand[np.lexsort((tiebreak[cand], -key[cand]))]
     quotas = None
     if cfg.balance and groups is not None:
         sizes = Counter(groups[i] for i in cand)

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
                                                      "http:MODEL (default: $OPENAI_BASE_URL)."),
         embed_api_key_env: str = typer.Option("OPENAI_API_KEY", "--embed-api-key-env", help="Environment variable "
                                               "holding the embedding server's key (never written anywhere)."),
+        seed: int = typer.Option(0, "--seed", help="Order among records with equal scores (or no scores)."),
         batch_size: int = typer.Option(32, "--batch-size", help="Texts per embedding request / model batch."),
         from_: Optional[str] = o.FROM,
         mapping: Optional[list[str]] = o.MAP,
@@ -64,12 +65,12 @@ def register(app: typer.Typer) -> None:
         params = dict(inputs=[str(p) for p in inputs], out=str(out), budget=budget, fraction=fraction, method=method,
                       threshold=threshold, score=score, score_model=str(score_model) if score_model else None,
                       balance=balance, against=against_files, ngram=ngram, embedder=embedder, embed_on=embed_on,
-                      embed_base_url=embed_base_url, from_=from_, mapping=mapping, encoding=encoding, to=to)
+                      embed_base_url=embed_base_url, seed=seed, from_=from_, mapping=mapping, encoding=encoding, to=to)
         with usage_guard():
             o.check_inputs(inputs)
             o.check_inputs([Path(a) for a in against_files])
             cfg = SelectConfig(budget=budget, fraction=fraction, method=method, threshold=threshold, score=score,
-                               balance=balance, embed_on=embed_on, against=against_files, ngram=ngram)
+                               balance=balance, embed_on=embed_on, against=against_files, ngram=ngram, seed=seed)
             if batch_size < 1:
                 raise UsageError("--batch-size must be >= 1")
             emb = make_embedder(embedder, base_url=embed_base_url or os.environ.get("OPENAI_BASE_URL"),

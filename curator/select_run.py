@@ -140,6 +140,10 @@ def run_select(run, read: Callable[[], Iterable[Conversation]], reread: Callable
         "scores": {"all": _summary(score_arr), "selected": _summary(sel)},
         "seconds": {"read": round(t_read, 3), "embed": round(t_embed, 3), "plan": round(t_plan, 3)},
     }
+    if score_fn is not None:
+        run.extra["select"]["score_model"] = {"path": str(getattr(score_fn, "path", "")),
+                                              "scored": getattr(score_fn, "scored", None),
+                                              "skipped_no_answer": getattr(score_fn, "skipped", None)}
 
 
 def _num(x: float) -> float | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
 import subprocess
 import sys
 import tempfile
@@ -164,16 +163,21 @@ def embed_speed(n: int) -> None:
 
 def cli(args: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB of the child, last stderr line) of one `curate` run."""
+    import os
+
     t = time.perf_counter()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    r = subprocess.run([sys.executable, "-m", "curator", *args], cwd=ROOT, capture_output=True, text=True,
-                       env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-    dt = time.perf_counter() - t
-    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if r.returncode != 0:
-        raise SystemExit(f"curate {' '.join(args)} failed:\n{r.stderr[-2000:]}")
-    lines = [x for x in r.stderr.splitlines() if x.strip()]
-    return dt, max(rss, before) / 1024, lines[-1] if lines else ""
+    with tempfile.TemporaryFile() as err:
+        p = subprocess.Popen([sys.executable, "-m", "curator", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
+                             stderr=err, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+        _, status, usage = os.wait4(p.pid, 0)  # this child's own peak RSS (KiB on Linux)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        dt = time.perf_counter() - t
+        err.seek(0)
+        stderr = err.read().decode("utf-8", "replace")
+    if p.returncode != 0:
+        raise SystemExit(f"curate {' '.join(args)} failed:\n{stderr[-2000:]}")
+    lines = [x for x in stderr.splitlines() if x.strip()]
+    return dt, usage.ru_maxrss / 1024, lines[-1] if lines else ""
 
 
 def speed(n: int, budget: int) -> None:

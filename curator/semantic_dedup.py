@@ -37,20 +37,28 @@ class SemanticPlan:
         return int((self.kept_of >= 0).sum())
 
 
-def kmeans(x: np.ndarray, k: int, *, iters: int = 6, seed: int = 0) -> np.ndarray:
-    """Cluster of each row by spherical k-means (unit centroids, cosine assignment); deterministic."""
+def _assign(x: np.ndarray, cent: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(x), dtype=np.int64)
+    for s in range(0, len(x), _BLOCK):
+        out[s: s + _BLOCK] = (x[s: s + _BLOCK] @ cent.T).argmax(axis=1)
+    return out
+
+
+def kmeans(x: np.ndarray, k: int, *, iters: int = 6, seed: int = 0, fit_max: int = 20_000) -> np.ndarray:
+    """Cluster of each row by spherical k-means (unit centroids, cosine assignment); deterministic.
+    Centroids are fitted on a seeded sample of at most `fit_max` rows (the partition only needs
+    to be good, not optimal), then every row is assigned once: ~3x less work at 100,000 rows."""
     rng = np.random.default_rng(seed)
-    cent = x[np.sort(rng.choice(len(x), size=k, replace=False))].astype(np.float32)
-    assign = np.zeros(len(x), dtype=np.int64)
+    fit = x if len(x) <= fit_max else x[np.sort(rng.choice(len(x), size=fit_max, replace=False))]
+    cent = fit[np.sort(rng.choice(len(fit), size=k, replace=False))].astype(np.float32)
     for _ in range(iters):
-        for s in range(0, len(x), _BLOCK):
-            assign[s: s + _BLOCK] = (x[s: s + _BLOCK] @ cent.T).argmax(axis=1)
+        assign = _assign(fit, cent)
         sums = np.zeros_like(cent)
-        np.add.at(sums, assign, x) if len(x) < 50_000 else _add_rows(sums, assign, x)
+        _add_rows(sums, assign, fit)
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         empty = norms[:, 0] < 1e-12
         cent = np.where(empty[:, None], cent, sums / np.maximum(norms, 1e-12))
-    return assign
+    return _assign(x, cent)
 
 
 def _add_rows(sums: np.ndarray, assign: np.ndarray, x: np.ndarray) -> None:

@@ -176,3 +176,20 @@ def test_select_fraction_kcenter_and_bad_rows(tmp_path):
     c = m["counts"]
     assert c["out"] == round(0.25 * 46) and c["rejected"] == 2 and c["balanced"]
     assert c["in"] == c["out"] + c["rejected"] + c["excluded"]
+
+
+def test_deita_rubrics_load_render_and_parse():
+    """The DEITA complexity/quality rubrics (en + zh) load, render the record and parse a 1..6 verdict."""
+    from rubrics.judge import JudgeRubric, load_judge_file, resolve_rubric_path
+    from rubrics.judge_parse import parse_rating
+
+    from curator.record import Conversation, Message
+
+    conv = Conversation([Message("user", "证明根号2是无理数"), Message("assistant", "假设根号2=p/q……矛盾。")])
+    for name in ("deita_complexity", "deita_quality", "deita_complexity_zh", "deita_quality_zh"):
+        spec = load_judge_file(resolve_rubric_path(name))
+        assert spec.name == name and tuple(spec.scale) == (1, 6)
+        body = JudgeRubric(spec).render(conv, answer="假设根号2=p/q……矛盾。")[-1]["content"]
+        assert "证明根号2是无理数" in body and "[[" in body
+        assert parse_rating("[[9]]", spec.format, *spec.scale).value is None  # outside 1..6
+        assert parse_rating("理由……评分：[[5]]", spec.format, *spec.scale).value == 5

@@ -12,6 +12,7 @@ from curator.embed import LexicalEmbedder, make_embedder
 from curator.embed_store import embed_texts, load_store, save_store, store_paths
 from curator.errors import UsageError
 from tests.chat_server import ChatServer, embedding_vector
+from tests.conftest import run_cli
 
 
 def _knn_accuracy(x: np.ndarray, labels: list, k: int = 5) -> float:
@@ -126,3 +127,15 @@ def test_local_folder_embedder_on_the_tiny_model(tmp_path):
 def test_unknown_embedder_is_a_usage_error():
     with pytest.raises(UsageError, match="--embedder"):
         make_embedder("no-such-thing")
+
+
+def test_select_cli_with_the_http_embedder(tmp_path, sample):
+    with ChatServer() as srv:
+        r = run_cli(
+            "select", str(sample / "general.jsonl"), "-o", str(tmp_path / "s.jsonl"), "--budget", "3",
+            "--embedder", "http:emb", "--embed-base-url", srv.url, "--embed-api-key-env", "NO_SUCH_KEY_VAR")
+        assert r.returncode == 0, r.stderr
+        assert srv.by_outcome["embeddings:ok"] >= 1
+    m = json.loads((tmp_path / "s.manifest.json").read_text())
+    assert m["select"]["embedder"] == {"kind": "http", "base_url": srv.url, "model": "emb"}
+    assert m["counts"]["out"] == 3 and m["counts"]["balanced"]

@@ -1,6 +1,6 @@
 """Select, embeddings and semantic dedup: quality, coverage, speed and memory, in one run.
 
-    PYTHONPATH=. python bench/select_bench.py [--n 100000] [--budget 5000] [--skip-speed]
+    PYTHONPATH=. python bench/select_bench.py [--n 100000] [--budget 5000] [--skip-speed | --speed-only]
 
 1. Embedding quality on labelled real data (../shared/data/real): 5-nearest-neighbour accuracy of
    MT-Bench categories, source-as-topic across the real files, Chinese vs English alpaca and
@@ -163,21 +163,29 @@ def embed_speed(n: int) -> None:
 
 def cli(args: list[str]) -> tuple[float, float, str]:
     """(wall seconds, peak RSS MiB of the child, last stderr line) of one `curate` run."""
-    import os
 
     t = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         p = subprocess.Popen([sys.executable, "-m", "curator", *args], cwd=ROOT, stdout=subprocess.DEVNULL,
                              stderr=err, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
-        _, status, usage = os.wait4(p.pid, 0)  # this child's own peak RSS (KiB on Linux)
-        p.returncode = os.waitstatus_to_exitcode(status)
+        # the child's own peak RSS: VmHWM of its address space, polled until it exits (ru_maxrss
+        # from wait4 would include this parent's RSS at fork time, which Linux carries over exec)
+        hwm = 0
+        while p.poll() is None:
+            try:
+                for line in open(f"/proc/{p.pid}/status"):
+                    if line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]))
+            except OSError:
+                pass
+            time.sleep(0.1)
         dt = time.perf_counter() - t
         err.seek(0)
         stderr = err.read().decode("utf-8", "replace")
     if p.returncode != 0:
         raise SystemExit(f"curate {' '.join(args)} failed:\n{stderr[-2000:]}")
     lines = [x for x in stderr.splitlines() if x.strip()]
-    return dt, usage.ru_maxrss / 1024, lines[-1] if lines else ""
+    return dt, hwm / 1024, lines[-1] if lines else ""
 
 
 def speed(n: int, budget: int) -> None:
@@ -228,13 +236,15 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=5_000)
     ap.add_argument("--coverage-budget", type=int, default=300)
     ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--speed-only", action="store_true")
     a = ap.parse_args()
     if not REAL.is_dir():
         raise SystemExit(f"{REAL}: the real data is needed")
     print(f"machine: {subprocess.run(['nproc'], capture_output=True, text=True).stdout.strip()} cores, "
           f"load average {open('/proc/loadavg').read().split()[0]}")
-    quality()
-    coverage(a.coverage_budget)
+    if not a.speed_only:
+        quality()
+        coverage(a.coverage_budget)
     if not a.skip_speed:
         embed_speed(a.n)
         speed(a.n, a.budget)

@@ -204,9 +204,23 @@ def plan(vectors: np.ndarray | None, scores: np.ndarray, cfg: SelectConfig, *, g
     if cfg.method == "kcenter":
         order = _kcenter(vectors, ranked, target, status, neighbour, sim, groups, quotas)
     else:
-        order = _greedy(vectors if cfg.method == "deita" else None, ranked, target, cfg.threshold, status, neighbour,
-                        sim, groups, quotas)
+        with one_blas_thread():
+            order = _greedy(vectors if cfg.method == "deita" else None, ranked, target, cfg.threshold, status,
+                            neighbour, sim, groups, quotas)
     return Plan(status, neighbour, sim, order, quotas, target)
+
+
+def one_blas_thread():
+    """A context in which BLAS runs on one thread. The greedy walks multiply small blocks (256 x a
+    few thousand) thousands of times, where BLAS threads cost more in hand-offs than they gain —
+    measured 4.7x slower with 2 threads on a busy 2-core machine (bench/select_bench.py)."""
+    import contextlib
+
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - it is a dependency; without it we only run slower
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _greedy(vectors, ranked, target, threshold, status, neighbour, sim, groups, quotas) -> list[int]:
@@ -238,7 +252,7 @@ def _greedy(vectors, ranked, target, threshold, status, neighbour, sim, groups, 
                     continue
                 if kept_vecs is not None:
                     s_best, n_best = (float(best_sim[p]), order[int(best_idx[p])]) if best_sim is not None else (-2.0, -1)
-                    if taken_here:
+                    if s_best <= threshold and taken_here:  # already too close to an earlier block: no need
                         row = inner[p, taken_here]
                         j = int(row.argmax())
                         if float(row[j]) > s_best:

@@ -74,7 +74,7 @@ def _add_rows(sums: np.ndarray, assign: np.ndarray, x: np.ndarray) -> None:
 def semantic_plan(vectors: np.ndarray, priority: np.ndarray, threshold: float, *, seed: int = 0,
                   exact_max: int = EXACT_MAX) -> SemanticPlan:
     """Decide which records are semantic duplicates. `priority`: higher is kept first (ties: input order)."""
-    from curator.select import TOO_CLOSE, _greedy
+    from curator.select import TOO_CLOSE, _greedy, one_blas_thread
 
     n = len(vectors)
     status = np.full(n, -1, dtype=np.int8)
@@ -93,8 +93,9 @@ def semantic_plan(vectors: np.ndarray, priority: np.ndarray, threshold: float, *
         method = "partitioned"
     # "at or above the threshold" is a duplicate; _greedy drops strictly above, so nudge it down
     thr = float(np.nextafter(np.float32(threshold), np.float32(-1)))
-    for members in groups:
-        _greedy(vectors, members, len(members), thr, status, neighbour, sim, None, None)
+    with one_blas_thread():
+        for members in groups:
+            _greedy(vectors, members, len(members), thr, status, neighbour, sim, None, None)
     kept_of = np.where(status == TOO_CLOSE, neighbour, -1)
     return SemanticPlan(kept_of=kept_of, similarity=np.where(kept_of >= 0, sim, 0).astype(np.float32),
                         method=method, clusters=k)

@@ -4,6 +4,7 @@
     train DATA... --model PATH --preview N
     train merge OUT -o MERGED
     train generate OUT --prompts eval.jsonl -o outputs.jsonl
+    train eval OUT --data eval.jsonl [--train-sample N] [--compare OLD/train_eval.json]
     train make-tiny OUT [--kind causal|reward]
 
 The training flags are generated from `trainer.config.TrainConfig`, so --help shows its
@@ -21,7 +22,7 @@ from typing import Any
 
 from curator.errors import UsageError
 
-SUBCOMMANDS = ("merge", "generate", "make-tiny")
+SUBCOMMANDS = ("merge", "generate", "eval", "make-tiny")
 
 
 def _err(msg: str) -> int:
@@ -38,7 +39,7 @@ def train_parser() -> argparse.ArgumentParser:
     helps = field_help()
     ap = argparse.ArgumentParser(
         prog="train", description="Supervised fine-tuning on curated data (TRL SFTTrainer + PEFT). "
-        "Subcommands: merge, generate, make-tiny (see `train SUBCOMMAND --help`).",
+        "Subcommands: merge, generate, eval, make-tiny (see `train SUBCOMMAND --help`).",
         epilog="Values: defaults < --config YAML < --flags < key=value. Several GPUs: "
                "accelerate launch -m trainer DATA ... (see docs/train.md).")
     ap.add_argument("inputs", nargs="*", metavar="DATA|key=value", help="training data files, then key=value overrides")
@@ -134,6 +135,12 @@ def cmd_generate(argv: list[str]) -> int:
                     batch_size=a.batch_size, seed=a.seed, base=a.base)
 
 
+def cmd_eval(argv: list[str]) -> int:
+    from trainer.evaluate_cli import cmd_eval as run
+
+    return run(argv)
+
+
 def cmd_make_tiny(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="train make-tiny", description="Build a tiny offline Qwen2 model + tokenizer "
                                  "(ChatML template with {% generation %} markers) for tests and demos.")
@@ -156,7 +163,7 @@ def cmd_make_tiny(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    handlers = {"merge": cmd_merge, "generate": cmd_generate, "make-tiny": cmd_make_tiny}
+    handlers = {"merge": cmd_merge, "generate": cmd_generate, "eval": cmd_eval, "make-tiny": cmd_make_tiny}
     handler = handlers.get(argv[0]) if argv else None
     try:
         return handler(argv[1:]) if handler else cmd_train(argv)

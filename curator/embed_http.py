@@ -48,8 +48,16 @@ class HTTPEmbedder:
         self._make().identity()  # resolves the key now: a missing one is a usage error before any work
 
     def identity(self) -> dict[str, Any]:
-        return {"kind": "http", "base_url": (self.base_url or "https://api.openai.com/v1").rstrip("/"),
-                "model": self.model}
+        """Written to the manifest and the store: the URL without user-info or query (they can hold
+        credentials), so the same server is the same identity whoever logs in."""
+        from urllib.parse import urlsplit, urlunsplit
+
+        u = urlsplit((self.base_url or "https://api.openai.com/v1").rstrip("/"))
+        host = u.hostname or ""
+        netloc = f"[{host}]" if ":" in host else host
+        if u.port:
+            netloc += f":{u.port}"
+        return {"kind": "http", "base_url": urlunsplit((u.scheme, netloc, u.path, "", "")), "model": self.model}
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -110,6 +110,8 @@ def test_http_embedder_keeps_the_key_out_of_the_identity(monkeypatch):
     monkeypatch.setenv("EMB_KEY", "sk-secret-value")
     emb = make_embedder("http:m", base_url="http://127.0.0.1:9/v1", api_key_env="EMB_KEY")
     assert "sk-secret" not in json.dumps(emb.identity())
+    emb = make_embedder("http:m", base_url="https://user:pw-secret@emb.example:8443/v1?api-key=qsecret")
+    assert emb.identity()["base_url"] == "https://emb.example:8443/v1"
 
 
 def test_local_folder_embedder_on_the_tiny_model(tmp_path):

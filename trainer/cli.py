@@ -45,6 +45,8 @@ def train_parser() -> argparse.ArgumentParser:
     ap.add_argument("inputs", nargs="*", metavar="DATA|key=value", help="training data files, then key=value overrides")
     ap.add_argument("--config", help="YAML file of config keys (read with yaml.safe_load)")
     ap.add_argument("--preview", type=int, metavar="N", help="render N examples with trained tokens highlighted; no training")
+    ap.add_argument("--check", action="store_true", help="print the practice checks (data and config vs the "
+                    "field's rules of thumb, docs/practice.md) and exit without training")
     for f in dataclasses.fields(TrainConfig):
         if f.name == "data":
             continue
@@ -61,7 +63,7 @@ def train_parser() -> argparse.ArgumentParser:
 def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from trainer.config import build_config, load_yaml, parse_overrides
 
-    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview")}
+    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "check")}
     data = [x for x in ns.inputs if "=" not in x or Path(x).exists()]
     overrides = parse_overrides([x for x in ns.inputs if x not in data])
     given = {**flags, **overrides}
@@ -86,6 +88,10 @@ def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 def cmd_train(argv: list[str]) -> int:
     ns = train_parser().parse_intermixed_args(argv)
     cfg, params = config_from_args(ns)
+    if ns.check:
+        from trainer.practice_checks import check_command
+
+        return check_command(cfg)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
     if ns.preview is not None:
@@ -98,10 +104,18 @@ def cmd_train(argv: list[str]) -> int:
 
     from trainer.train import run, summary_lines
 
-    summary = run(cfg, params)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if cfg.practice:
+        from trainer.practice_checks import print_checks
+
+        print_checks(cfg, lambda line: console.print(line, markup=False))
+    summary = run(cfg, params)
     for line in summary_lines(summary):
         console.print(line, markup=False)
+    if cfg.practice and summary["exit_code"] == 0:
+        from trainer.practice_checks import print_after
+
+        print_after(cfg, lambda line: console.print(line, markup=False))
     return summary["exit_code"]
 
 

@@ -97,6 +97,12 @@ class TrainConfig:
     """How many held-out records eval_generate_every answers each time."""
     max_error_rate: float | None = None
     """Fail (exit 1) when more than this share of input records is rejected."""
+    practice: bool = True
+    """Print the practice checks (data and config vs the field's rules of thumb) before and after training."""
+    practice_config: str | None = None
+    """YAML overriding the practice-check thresholds (docs/practice.md)."""
+    task: str | None = None
+    """Task type for the practice checks: copywriting, reference_qa, classification, extraction, general (default: detected)."""
 
     def resolved(self) -> "TrainConfig":
         """A copy with method-dependent defaults filled in and values checked."""

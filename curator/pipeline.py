@@ -55,11 +55,8 @@ from curator.formats.common import suggest
 from curator.manifest import file_hash
 from curator.rejects import manifest_path
 
-<<<<<<< HEAD
-STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "review", "dedup", "mix", "split",
-=======
-STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "select", "mix", "split",
->>>>>>> main
+STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "review", "dedup", "select", "mix",
+               "split",
                "report", "train")
 _RESERVED = {"name"}
 # Options that name files a stage writes (beside its main output) or keeps as state: they are

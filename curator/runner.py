@@ -200,19 +200,13 @@ class CommandRun:
             first = reject_sentence(reason, self.rejects.examples[reason][0]["message"])
             err_console.print(f"  [yellow]{reason}[/]: {n}  {tr('e.g. {example}', example=escape(first))}", soft_wrap=True)
         if self.out and len(self.rejects):
-<<<<<<< HEAD
-            err_console.print(f"  rejects: {rejects_path(self.out)}")
+            err_console.print(tr("  rejects: {path}", path=rejects_path(self.out)), soft_wrap=True)
         if getattr(self, "all_rejected", False):
             err_console.print(f"[bold red]WARNING: every one of the {self.n_in} input rows was rejected — nothing "
                               f"was written; see the reasons above (--max-error-rate 0.99 makes this exit 1)[/]")
         elif self.exit_code == EXIT_ERROR_RATE:
-            err_console.print(f"[bold red]error rate {rate:.1%} is above --max-error-rate {self.max_error_rate:.1%}[/]")
-=======
-            err_console.print(tr("  rejects: {path}", path=rejects_path(self.out)), soft_wrap=True)
-        if self.exit_code == EXIT_ERROR_RATE:
             err_console.print("[bold red]" + tr("error rate {rate} is above --max-error-rate {limit}",
                                                  rate=f"{rate:.1%}", limit=f"{self.max_error_rate:.1%}") + "[/]")
->>>>>>> main
 
 
 def usage_error(message: str) -> None:

@@ -277,11 +277,7 @@ class ReviewScreen(FixActions, Screen):
         mi, msg_i = self.sel
         conv = self.session.conversation(idx, mi)
         if conv is None or not conv.messages:
-<<<<<<< HEAD
             self.action_edit_raw()  # not a valid conversation: edit the row as JSON (validated on save)
-=======
-            self.notify_text(tr("this row is not a conversation; nothing to edit"), "warning")
->>>>>>> main
             return
         msg_i = min(msg_i, len(conv.messages) - 1)
         original = conv.messages[msg_i].content

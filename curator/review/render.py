@@ -102,15 +102,10 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
     if st.tags:
         t.add_row(tr("tags"), safe(", ".join(st.tags), "blue"))
     if st.edits:
-<<<<<<< HEAD
-        t.add_row("edited", Text(", ".join(f"member {m + 1} " + ("whole row (JSON)" if i < 0 else f"message {i}")
-                                           for m, i in sorted(st.edits)), "magenta"))
-    for label, val in (("queue reason", item.reason), ("message", item.message), ("stage", item.stage),
-=======
-        t.add_row(tr("edited"), Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
+        t.add_row(tr("edited"), Text(", ".join(f"member {m + 1} " + ("whole row (JSON)" if i < 0 else f"message {i}")
+                                               for m, i in sorted(st.edits)), "magenta"))
     message = reject_sentence(item.reason, item.message) if item.reason and item.message else item.message
     for label, val in (("queue reason", item.reason), ("message", message), ("stage", item.stage),
->>>>>>> main
                        ("source", item.source), ("duplicate_of", item.duplicate_of)):
         if val:
             t.add_row(tr(label), safe(val, "yellow" if label == "queue reason" else ""))

@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from curator.atomic import atomic_open
+from curator.atomic import AtomicFile, swap_folder, temp_prefix
 from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, detect_format, get_format
 from curator.record import Conversation
@@ -355,9 +355,11 @@ class RecordWriter:
                              f"name without a suffix for a datasets folder)")
         self._batch: list[dict[str, Any]] = []
         self._pq_writer = None
-        target = self.path if self.kind != "hf" else self.path.with_name(self.path.name + ".parquet.tmp")
-        self._cm = atomic_open(target, "wb")
-        self._raw = self._cm.__enter__()
+        # A datasets folder is built from a Parquet temp file (named after the folder, so the
+        # next run cleans it up if this one is killed) and swapped in by rename on commit.
+        self._file = AtomicFile(self.path, "wb")
+        self._raw = self._file.fh
+        self._staging: Path | None = None
         self._fh = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0, filename="") if self.kind == "jsonl.gz" else self._raw
         if self.kind == "json":
             self._fh.write(b"[")
@@ -406,7 +408,9 @@ class RecordWriter:
             raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
         self._pq_writer.write_table(table)
 
-    def close(self) -> None:
+    def close(self, commit: bool = True) -> None:
+        """Finish writing; with commit=False the output stays a temp file (or staging folder)
+        until `commit()`, so a command can publish output, rejects and manifest in order."""
         if self.kind == "json":
             self._fh.write(b"\n]\n" if self.count else b"]\n")
         if self.kind in ("parquet", "hf"):
@@ -419,32 +423,46 @@ class RecordWriter:
             self._pq_writer.close()
         if self._fh is not self._raw:
             self._fh.close()
-        self._cm.__exit__(None, None, None)
+        self._file.finish()
         if self.kind == "hf":
-            self._to_hf_folder()
+            self._build_hf_folder()
+        if commit:
+            self.commit()
 
-    def _to_hf_folder(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".parquet.tmp")
+    def commit(self) -> None:
+        """Publish the finished output under its name: rename the file, or swap the folder in."""
+        if self.kind == "hf":
+            if self._staging is not None:
+                swap_folder(self._staging, self.path)
+                self._staging = None
+        elif self._file is not None:
+            self._file.commit()
+        self._file = None
+
+    def _build_hf_folder(self) -> None:
+        from curator.outpaths import write_marker
+
+        tmp = self._file.tmp
         try:
             import datasets
         except ImportError:
-            tmp.unlink(missing_ok=True)
+            self._file.abort()
             raise UsageError("writing a datasets folder needs the `datasets` package (pip install 'sft-curator[train]')") from None
         ds = datasets.Dataset.from_parquet(str(tmp))
-        staging = self.path.with_name(f".{self.path.name}.staging")
+        staging = self.path.with_name(f"{temp_prefix(self.path)}staging")
         ds.save_to_disk(str(staging))
-        if self.path.exists():
-            import shutil
-
-            shutil.rmtree(self.path)
-        os.replace(staging, self.path)
-        tmp.unlink(missing_ok=True)
+        write_marker(staging)
+        self._staging = staging
+        self._file.abort()  # the Parquet temp file is no longer needed
 
     def abort(self) -> None:
-        try:
-            self._cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
-        except RuntimeError:
-            pass
+        if self._file is not None:
+            self._file.abort()
+        if self._staging is not None:
+            import shutil
+
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
     def __enter__(self) -> "RecordWriter":
         return self

@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
                               minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed))
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
-                             out_format=to)
+                             out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
         with run:
             if engine == "ray":
                 from curator.engine.ray_dedup import run_dedup_ray

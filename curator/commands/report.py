@@ -37,6 +37,9 @@ def register(app: typer.Typer) -> None:
 
         with usage_guard():
             o.check_inputs(inputs)
+            from curator.outpaths import check_outputs
+
+            check_outputs([("-o", out), ("--json", json_out)], inputs)
             count = load_counter(tokenizer) if tokenizer else None
             reports = [describe(p, from_, encoding=encoding, count_tokens=count) for p in inputs]
         page_title = title or ("Dataset report: " + " vs ".join(p.name for p in inputs))

@@ -82,7 +82,8 @@ def _export(session, path: Path, accepted: Path, badcases: Optional[Path], db: O
     params = dict(file=str(path), accepted=str(accepted), badcases=str(badcases) if badcases else None,
                   db=str(session.store.path))
     with usage_guard():
-        run = CommandRun("review-export", out=accepted, params=params, inputs=[path])
+        run = CommandRun("review-export", out=accepted, params=params, inputs=[path],
+                         side_outputs=[("--badcases", badcases), ("--db", session.store.path)])
     with run:
         counts = export(run, session, badcases)
         run.extra["review"] = {**counts, "decisions_db": str(session.store.path),

@@ -18,6 +18,7 @@ import orjson
 
 from curator.atomic import AtomicFile
 from curator.record import Conversation
+from curator.redact import redact, redact_text
 
 
 def rejects_path(out: str | Path) -> Path:
@@ -73,13 +74,13 @@ class RejectSink:
             record = record.to_dict()
         entry: dict[str, Any] = {
             "reason": reason,
-            "message": message,
+            "message": redact_text(message),
             "stage": stage or self.stage,
             "source": source,
             "line": line,
             "id": id,
         }
-        entry.update(extra)
+        entry.update(redact(extra))
         entry["record"] = record
         self.counts[reason] += 1
         ex = self.examples.setdefault(reason, [])

@@ -115,7 +115,21 @@ def _iter_jsonl(fh: Iterable[bytes], encoding: str | None, start: int = 1) -> It
         if err is not None:
             yield RawRow(n, None, err, line.decode("utf-8", "replace").rstrip("\r\n"))
         else:
+            if type(row) is dict and type(row.get("id")) is float:
+                row["id"] = _exact_id(line, row["id"])
             yield RawRow(n, row, None, None, line_is_clean(line))
+
+
+def _exact_id(text: bytes | str, parsed: float) -> Any:
+    """orjson turns integers past 64 bits into floats; an id must round-trip exactly, so read the
+    row again with the standard library, whose integers have no size limit."""
+    import json
+
+    try:
+        exact = json.loads(text).get("id")
+    except (ValueError, AttributeError, RecursionError):
+        return parsed
+    return exact if isinstance(exact, int) else parsed
 
 
 def _position(text: str, pos: int) -> str:
@@ -151,6 +165,13 @@ def _iter_json_array(p: Path, encoding: str | None) -> Iterator[RawRow]:
         obj = [obj]
     if not isinstance(obj, list):
         raise UsageError(f"{p}: expected a JSON array of rows, found a {type(obj).__name__}")
+    if any(type(r) is dict and type(r.get("id")) is float for r in obj):  # huge integer ids: read exactly
+        import json
+
+        try:
+            obj = json.loads(data)
+        except (ValueError, RecursionError):
+            pass
     for n, row in enumerate(obj, 1):
         yield RawRow(n, row)
 
@@ -179,20 +200,32 @@ def _iter_parquet(p: Path) -> Iterator[RawRow]:
 def _iter_hf_folder(p: Path) -> Iterator[RawRow]:
     import pyarrow as pa
 
-    state = orjson.loads((p / "state.json").read_bytes())
-    files = [p / f["filename"] for f in state.get("_data_files", [])] or sorted(p.glob("*.arrow"))
+    try:
+        state = orjson.loads((p / "state.json").read_bytes())
+        files = [p / f["filename"] for f in state.get("_data_files", [])] or sorted(p.glob("*.arrow"))
+    except (orjson.JSONDecodeError, OSError, TypeError, KeyError, AttributeError) as e:
+        raise UsageError(f"{p / 'state.json'}: not a datasets state file ({type(e).__name__}: {e}); re-save the "
+                         f"dataset with save_to_disk") from None
     n = 0
     for f in files:
+        if f.resolve().parent != p.resolve() or not f.is_file():
+            raise UsageError(f"{p}: state.json names {f.name!r}, which is not a file in the folder")
         with pa.memory_map(str(f)) as src:
             try:
-                reader = pa.ipc.open_stream(src)
-            except pa.ArrowInvalid:
-                reader = pa.ipc.open_file(src)
+                try:
+                    reader = pa.ipc.open_stream(src)
+                except pa.ArrowInvalid:
+                    reader = pa.ipc.open_file(src)
+            except (pa.ArrowInvalid, OSError) as e:
+                raise UsageError(f"{f}: not an Arrow file ({e})") from None
             batches = reader if hasattr(reader, "__iter__") else (reader.get_batch(i) for i in range(reader.num_record_batches))
             for batch in batches:
                 for row in batch.to_pylist():
                     n += 1
                     yield RawRow(n, row)
+
+
+_READ_ONCE: set[str] = set()  # pipes this process has opened (a second read would hang or be empty)
 
 
 def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
@@ -211,6 +244,12 @@ def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
             raise UsageError(f"--encoding {encoding}: unknown encoding (e.g. utf-8, gb18030, gbk, big5, utf-16)") from None
     if not p.exists():
         raise UsageError(f"{p}: no such file")
+    if not p.is_dir() and not p.is_file():  # a FIFO, /dev/stdin: it can be read only once
+        key = os.path.realpath(p)
+        if key in _READ_ONCE:
+            raise UsageError(f"{p}: is a pipe that was already read, and this command reads its input twice; "
+                             f"save it to a file first")
+        _READ_ONCE.add(key)
     if p.is_dir():
         if _is_hf_folder(p):
             yield from _iter_hf_folder(p)
@@ -312,10 +351,15 @@ def parse_rows(
                     raise RowError("bad_structure", f"row is a {type(raw.row).__name__}, not a JSON object",
                                    fix='each row must be an object such as {"messages": [...]}')
                 conv = parse(raw.row, opts)  # type: ignore[misc]
+                err = _meta_problem(conv.meta)
+                if err is None and validate:
+                    err = first_problem(conv, allow, scan_chars=not raw.clean)
             except RowError as e:
                 err = e
-            if conv is not None and validate:
-                err = first_problem(conv, allow, scan_chars=not raw.clean)
+            except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as e:
+                # A field of a type no format rule expected: the row is rejected, the run goes on.
+                err = RowError("bad_structure", f"a field has an unexpected type ({type(e).__name__}: "
+                               f"{str(e)[:120]})", fix="compare the row's fields with the format's documented shape")
         if err is not None:
             msg = f"{label}:{raw.n}: {err.sentence()}"
             if rejects is None:
@@ -328,6 +372,18 @@ def parse_rows(
         if "source" not in conv.meta:
             conv.meta["source"] = name
         yield conv
+
+
+def _meta_problem(meta: dict[str, Any]) -> RowError | None:
+    """The meta fields every stage reads and extends must have their documented types."""
+    checks = (("lineage", list, "a list of stage names"), ("source", str, "a file or dataset name"),
+              ("scores", dict, 'an object such as {"helpfulness": 4}'), ("tags", list, "a list of strings"))
+    for key, typ, what in checks:
+        v = meta.get(key)
+        if v is not None and not isinstance(v, typ):
+            return RowError("bad_structure", f"meta.{key} is a {type(v).__name__}, not {what}", field=f"meta.{key}",
+                            fix=f"make meta.{key} {what}, or remove it")
+    return None
 
 
 # ----------------------------------------------------------------------------------- writing

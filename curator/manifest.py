@@ -37,6 +37,13 @@ def file_hash(path: str | Path) -> str:
     return h.hexdigest()
 
 
+def _input_entry(p: str | Path) -> dict[str, Any]:
+    # A pipe was consumed by the read; hashing it would read it a second time (and hang).
+    if not Path(p).is_file() and not Path(p).is_dir():
+        return {"path": str(p), "xxh3_128": None, "note": "not a regular file: not hashed"}
+    return {"path": str(p), "xxh3_128": file_hash(p)}
+
+
 def build_manifest(
     *,
     command: str,
@@ -53,7 +60,7 @@ def build_manifest(
         "command": command,
         "argv": scrub_argv(sys.argv),
         "params": scrub(params),
-        "inputs": [{"path": str(p), "xxh3_128": file_hash(p)} for p in inputs if Path(p).exists()],
+        "inputs": [_input_entry(p) for p in inputs if Path(p).exists()],
         "outputs": redact(outputs),
         "counts": counts,
         "seconds": round(seconds, 3),

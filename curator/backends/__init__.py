@@ -33,6 +33,38 @@ def auto_client_processes(concurrency: int, cpus: int | None = None) -> int:
     return max(1, min(4, 2 * cpus, concurrency // 64))
 
 
+def check_local_model(model: str) -> None:
+    """Fail at once, in one line, for a model that cannot load: a path that does not exist, or a
+    hub id that is neither in the local cache nor reachable (instead of ~50 s of retries)."""
+    import os
+    import socket
+    from pathlib import Path
+
+    from curator.errors import UsageError
+
+    p = Path(os.path.expanduser(model))
+    if p.exists():
+        if not p.is_dir():
+            raise UsageError(f"--model {model}: is a file; give the model's folder")
+        return
+    if model.startswith(("/", ".", "~")) or os.sep + os.sep in model or model.count("/") != 1:
+        raise UsageError(f"--model {model}: no such folder")
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return
+    except Exception:  # an odd id: let the probe below decide
+        pass
+    if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"):
+        raise UsageError(f"--model {model}: not a local folder and not in the Hugging Face cache (offline mode)")
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+    except OSError:
+        raise UsageError(f"--model {model}: not a local folder, not in the Hugging Face cache, and the hub is not "
+                         f"reachable from here; download it where there is network and give its folder") from None
+
+
 def make_backend(backend: str, *, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  timeout: float = 120.0, concurrency: int = 64, batch_size: int = 16,
                  client_processes: int | None = 1) -> Backend:
@@ -68,13 +100,15 @@ def make_backend(backend: str, *, model: str, base_url: str | None = None, api_k
         return OpenAIHTTPBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
                                  max_connections=concurrency)
     if backend == "transformers":
+        check_local_model(model)
         try:
             from curator.backends.transformers_local import TransformersBackend
 
             import torch  # noqa: F401
         except ImportError:
             raise UsageError("--backend transformers needs the [train] extra: pip install 'sft-curator[train]'") from None
-        if not Path(model).exists() and "/" not in model:
-            raise UsageError(f"--model {model!r}: not a local model folder (no model hub here)")
-        return TransformersBackend(model, batch_size=batch_size)
+        try:
+            return TransformersBackend(model, batch_size=batch_size)
+        except OSError as e:  # transformers' own "not found / cannot connect" errors, as one line
+            raise UsageError(f"--model {model}: cannot load ({str(e).splitlines()[0]})") from None
     raise UsageError(f"--backend {backend!r}: choose auto, openai or transformers")

@@ -57,6 +57,10 @@ def register(app: typer.Typer) -> None:
             from curator.review.session import ReviewSession
 
             session = ReviewSession(path, db=db)
+        from curator.runner import err_console
+
+        for w in session.warnings:  # the file changed under its decisions: say so before anything else
+            err_console.print(f"[bold yellow]warning:[/] {w}")
         if is_export:
             _export(session, path, accepted, badcases, db)
             return

@@ -197,6 +197,9 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     rejects = RejectSink(out / "rejects.jsonl", stage="train")
     try:
         train_ds, eval_ds, counts = build_datasets(cfg, tokenizer, info, rejects, stats)
+    except UsageError:
+        rejects.close()  # "no trainable record" points the user at the reasons: they must be on disk
+        raise
     except BaseException:
         rejects.abort()
         raise

@@ -314,7 +314,7 @@ def read_records(
         rows = itertools.chain(head, rows)
         if module is None and head and any(r.error is None for r in head):
             raise UsageError(f"{label}: cannot tell the format (keys seen: "
-                             f"{sorted(next(r.row for r in head if r.error is None and isinstance(r.row, dict)) or [])[:8]})"
+                             f"{sorted(next((r.row for r in head if r.error is None and isinstance(r.row, dict)), None) or [])[:8]})"
                              f" — pass --from alpaca|sharegpt|messages|prompt_completion, or --map our=theirs")
     else:
         module = get_format(fmt) if isinstance(fmt, str) else fmt

@@ -39,6 +39,19 @@ def test_each_malformed_field_is_a_reject_with_its_reason(tmp_path):
         assert rej["reason"] == "bad_structure" and why in rej["message"], rej["message"]
 
 
+def test_parquet_meta_that_is_not_json_is_a_reject(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    msgs = [{"role": m["role"], "content": m["content"]} for m in MSGS]
+    pq.write_table(pa.Table.from_pylist([{"id": "a", "messages": msgs, "meta": "{broken"},
+                                         {"id": "b", "messages": msgs, "meta": '{"source": "x"}'}]),
+                   tmp_path / "in.parquet")
+    sink = RejectSink(None)
+    assert [c.id for c in read_records(tmp_path / "in.parquet", rejects=sink)] == ["b"]
+    assert sink.counts == {"bad_structure": 1}
+
+
 def test_huge_integer_ids_round_trip_exactly(tmp_path):
     big = 123456789012345678901234567890
     for name, data in (("a.jsonl", orjson.dumps({"id": 1, "messages": MSGS}) + b"\n"

@@ -37,6 +37,9 @@ def _version(value: bool) -> None:
 def main(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit.")) -> None:
     """sft-curator: quality beats quantity."""
+    from curator.redact import install_excepthook
+
+    install_excepthook()
 
 
 for _mod in sorted(pkgutil.iter_modules(curator.commands.__path__), key=lambda m: m.name):

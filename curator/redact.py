@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +105,15 @@ def redact_argv(argv: list[str]) -> list[str]:
             continue
         out.append(redact_text(a))
     return out
+
+
+def install_excepthook() -> None:
+    """Print an unexpected crash's traceback redacted too (an exception message can quote a URL
+    with a key in it); set by the `curate` entry point."""
+    import traceback
+
+    def hook(exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        sys.stderr.write(redact_text(text))
+
+    sys.excepthook = hook

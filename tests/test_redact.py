@@ -94,4 +94,7 @@ def test_total_deadline_stops_a_trickling_server(server, tmp_path):
     rejects = [json.loads(x) for x in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
     assert [r["reason"] for r in rejects] == ["timeout"]
     assert "total deadline" in rejects[0]["message"]
-    assert took < 2 + 10  # the deadline plus interpreter start-up on a busy machine, not ~300 s of body
+    # the run's own clock (interpreter start-up excluded): the 2 s deadline plus slack for a busy
+    # machine — the trickled body alone would take ~300 s
+    seconds = json.loads((tmp_path / "o.manifest.json").read_text())["seconds"]
+    assert seconds < 2 + 8 and took < 60, (seconds, took)

@@ -84,10 +84,12 @@ def check_output(label: str, path: str | os.PathLike[str], *, folder_ok: bool | 
 
 
 def check_outputs(outputs: Sequence[Output], inputs: Iterable[str | os.PathLike[str]] = (), *,
-                  root: str | os.PathLike[str] | None = None) -> dict[str, Path]:
+                  root: str | os.PathLike[str] | None = None, folder_ok: bool | None = None) -> dict[str, Path]:
     """Check a command's outputs (label, path) against each other and its inputs.
 
-    `root` (recipe stages): every output must resolve inside it. Returns label -> resolved path.
+    `root` (recipe stages): every output must resolve inside it. `folder_ok`: True when the
+    outputs are folders whatever their names (a model folder), None to judge by the suffix.
+    Returns label -> resolved path.
     Raises `UsageError` with one line naming both clashing paths.
     """
     resolved: dict[str, Path] = {}
@@ -95,7 +97,7 @@ def check_outputs(outputs: Sequence[Output], inputs: Iterable[str | os.PathLike[
     for label, path in outputs:
         if path is None:
             continue
-        real = check_output(label, path)
+        real = check_output(label, path, folder_ok=folder_ok)
         if root is not None:
             r = _real(root)
             if not _inside(real, r):

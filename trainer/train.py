@@ -184,6 +184,12 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     if Path(cfg.model).is_dir():  # absolute, so the adapter's base path still resolves from elsewhere
         cfg.model = str(Path(cfg.model).resolve())
     out = Path(cfg.out)
+    from curator.outpaths import check_outputs, write_marker
+
+    # The one output-path guard: not '.', not an input's folder, not a folder of someone else's.
+    # A folder of an earlier train run (it holds train.manifest.json) may be written again.
+    if not (out / "train.manifest.json").is_file():
+        check_outputs([("-o", out)], [*cfg.data, *([cfg.eval] if cfg.eval else [])], folder_ok=True)
     resume = None
     if cfg.resume_from:
         resume = latest_checkpoint(cfg.resume_from)
@@ -193,6 +199,7 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     tokenizer = load_tokenizer(cfg.model)
     info = prepare_template(tokenizer, cfg.chat_template)
     out.mkdir(parents=True, exist_ok=True)
+    write_marker(out)
     stats = ReadStats()
     rejects = RejectSink(out / "rejects.jsonl", stage="train")
     try:

@@ -103,6 +103,9 @@ class CommandRun:
         new = [(label, Path(p) if p is not None else None) for label, p in outputs]
         check_outputs(self._outputs + new, self.inputs)
         self._outputs += new
+        for _, p in new:  # temp files a killed run left for a side output
+            if p is not None:
+                clean_stale(p)
 
     def commit_with_output(self, writer: Any) -> None:
         """A side writer (finished with close(commit=False)) published together with the output,

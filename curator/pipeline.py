@@ -40,6 +40,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -86,6 +87,7 @@ class Recipe:
     name: str
     workdir: Path
     stages: list[Stage]
+    practice: Any = None  # the `practice:` key: False, a YAML path, a mapping, or None (defaults)
 
     @property
     def base(self) -> Path:
@@ -114,9 +116,9 @@ def load_recipe(path: str | Path, workdir: str | Path | None = None) -> Recipe:
         raise UsageError(f"{p}: not valid YAML ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list) or not doc["stages"]:
         raise UsageError(f"{p}: a recipe needs a non-empty 'stages' list")
-    unknown = set(doc) - {"name", "workdir", "stages"}
+    unknown = set(doc) - {"name", "workdir", "stages", "practice"}
     if unknown:
-        raise UsageError(f"{p}: unknown top-level key(s) {sorted(unknown)} (allowed: name, workdir, stages)")
+        raise UsageError(f"{p}: unknown top-level key(s) {sorted(unknown)} (allowed: name, workdir, stages, practice)")
     name = str(doc.get("name") or p.stem)
     wd = Path(workdir) if workdir else (p.parent / doc["workdir"] if doc.get("workdir") else p.parent / "runs" / name)
     stages = []
@@ -142,7 +144,7 @@ def load_recipe(path: str | Path, workdir: str | Path | None = None) -> Recipe:
             raise UsageError(f"{p}: stage {i}: the name '{label}' is used twice")
         labels.add(label)
         stages.append(Stage(i, command, label, params))
-    return Recipe(p.resolve(), name, wd.resolve(), stages)
+    return Recipe(p.resolve(), name, wd.resolve(), stages, doc.get("practice"))
 
 
 # --------------------------------------------------------------------- command introspection
@@ -220,6 +222,12 @@ def validate_recipe(recipe: Recipe) -> list[str]:
             hint = suggest(key, [k for k in known if k not in ("out", "o", "help")])
             problems.append(f"stage {st.index} ({st.label}): unknown parameter '{key}' for {st.command}"
                             + (f" — did you mean '{hint}'?" if hint else ""))
+    from curator.practice.pipeline_hook import recipe_setting
+
+    try:
+        recipe_setting(recipe.practice, recipe.base, str(recipe.path))
+    except UsageError as e:
+        problems.append(str(e))
     if not problems:
         problems += output_problems(recipe)
     return problems
@@ -479,6 +487,9 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
     recipe.workdir.mkdir(parents=True, exist_ok=True)
     state = _load_state(recipe.workdir)
     lo, hi = _select(recipe, start, until)
+    from curator.practice.pipeline_hook import after_stage, recipe_setting
+
+    practice = recipe_setting(recipe.practice, recipe.base, str(recipe.path))
     outputs: dict[str, dict[str, Path]] = {}
     results: list[StageResult] = []
     prev: str | None = None
@@ -503,7 +514,9 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
         else:
             module = "trainer" if st.command == "train" else "curator"
             argv = stage_python(module) + ([] if st.command == "train" else [st.command]) + args
-            echo(redact_text(f"[{st.label}] {module} {' '.join(_shorten(a, recipe) for a in argv[len(stage_python(module)):])}"))
+            # Echo the command a user would type (`curate …` / `train …`), quoted for copy and paste.
+            typed = ["train", *args] if st.command == "train" else ["curate", st.command, *args]
+            echo(redact_text(f"[{st.label}] {shlex.join(_shorten(a, recipe) for a in typed)}"))
             t0 = time.perf_counter()
             rc = subprocess.call(argv, env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"})
             res = StageResult(st, "ran" if rc == 0 else "failed", time.perf_counter() - t0, rc, outs, _counts(outs))
@@ -515,6 +528,8 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
                 break
             state[st.label] = {"fingerprint": fp, "outputs_hash": _outputs_hash(outs)}
             _save_state(recipe.workdir, state)
+            for line in after_stage(st.command, outs.get("data"), practice):  # the checks this stage changes
+                echo(f"[{st.label}] {line}")
         outputs[st.label] = outs
         if st.command != "report":  # a report is a side output: the next stage reads the data before it
             prev = st.label

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         from curator import pipeline
         from curator.plugins import PLUGINS_ENV
 
-        console = Console(stderr=True, highlight=False)
+        console = _console(stderr=True)
         with usage_guard():
             for d in plugins or []:
                 if not d.is_dir():

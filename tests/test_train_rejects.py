@@ -32,8 +32,9 @@ def test_train_refuses_an_output_folder_that_is_not_its_own(tmp_path):
                                              {"role": "assistant", "content": "a"}]}) + "\n", encoding="utf-8")
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "notes.txt").write_text("keep")
+    (tmp_path / "model").mkdir()  # the guard runs before the model is loaded
     for out in (tmp_path / "mine", tmp_path):  # someone's folder; the folder holding the data
-        r = run_cli(str(data), "--model", str(tmp_path / "nomodel"), "-o", str(out), "max_steps=1", module="trainer")
+        r = run_cli(str(data), "--model", str(tmp_path / "model"), "-o", str(out), "max_steps=1", module="trainer")
         assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
         assert "did not" in r.stderr or "would replace the folder" in r.stderr, r.stderr
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["notes.txt"]

@@ -33,38 +33,6 @@ def auto_client_processes(concurrency: int, cpus: int | None = None) -> int:
     return max(1, min(4, 2 * cpus, concurrency // 64))
 
 
-def check_local_model(model: str) -> None:
-    """Fail at once, in one line, for a model that cannot load: a path that does not exist, or a
-    hub id that is neither in the local cache nor reachable (instead of ~50 s of retries)."""
-    import os
-    import socket
-    from pathlib import Path
-
-    from curator.errors import UsageError
-
-    p = Path(os.path.expanduser(model))
-    if p.exists():
-        if not p.is_dir():
-            raise UsageError(f"--model {model}: is a file; give the model's folder")
-        return
-    if model.startswith(("/", ".", "~")) or os.sep + os.sep in model or model.count("/") != 1:
-        raise UsageError(f"--model {model}: no such folder")
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        if isinstance(try_to_load_from_cache(model, "config.json"), str):
-            return
-    except Exception:  # an odd id: let the probe below decide
-        pass
-    if os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE"):
-        raise UsageError(f"--model {model}: not a local folder and not in the Hugging Face cache (offline mode)")
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=3).close()
-    except OSError:
-        raise UsageError(f"--model {model}: not a local folder, not in the Hugging Face cache, and the hub is not "
-                         f"reachable from here; download it where there is network and give its folder") from None
-
-
 def make_backend(backend: str, *, model: str, base_url: str | None = None, api_key_env: str = "OPENAI_API_KEY",
                  timeout: float = 120.0, concurrency: int = 64, batch_size: int = 16,
                  client_processes: int | None = 1) -> Backend:
@@ -100,7 +68,9 @@ def make_backend(backend: str, *, model: str, base_url: str | None = None, api_k
         return OpenAIHTTPBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
                                  max_connections=concurrency)
     if backend == "transformers":
-        check_local_model(model)
+        from curator.hub import check_model
+
+        check_model(model)  # a missing folder or unreachable hub id: one line at once, before torch loads
         try:
             from curator.backends.transformers_local import TransformersBackend
 

@@ -58,7 +58,7 @@ from curator.manifest import file_hash
 from curator.redact import redact_text
 from curator.rejects import manifest_path
 
-STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "mix", "split",
+STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "select", "mix", "split",
                "report", "train")
 _RESERVED = {"name"}
 # Options that name files a stage writes (beside its main output) or keeps as state: they are

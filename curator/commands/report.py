@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Local tokenizer path: adds token "
                                                 "lengths per role and for reasoning."),
         title: Optional[str] = typer.Option(None, "--title", help="Page title (default: the input names)."),
+        semantic: bool = typer.Option(True, "--semantic/--no-semantic", help="Add the semantic diversity section "
+                                      "(embeddings: Vendi score, clusters, 2-D map; selected vs left out after select)."),
         from_: Optional[str] = o.FROM,
         encoding: Optional[str] = o.ENCODING,
         practice: bool = typer.Option(True, "--practice/--no-practice", help="Practice checks at the top (the "
@@ -51,6 +53,11 @@ def register(app: typer.Typer) -> None:
             count = load_counter(tokenizer) if tokenizer else None
             pcfg = practice_settings(practice, practice_config, task, badcases)
             reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg) for p in inputs]
+            if semantic:
+                from curator.report.diversity import semantic_diversity
+
+                for r, p in zip(reports, inputs):
+                    r["semantic"] = semantic_diversity(p, from_, encoding=encoding)
         from curator.i18n import tr
 
         page_title = title or (tr("Dataset report: ") + tr(" vs ").join(p.name for p in inputs))
@@ -97,6 +104,8 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
     row("assistant chars p50", lambda r: f"{r['chars_per_role'].get('assistant', {}).get('p50', 0):g}")
     row("exact duplicates", lambda r: f"{r['duplicates']['exact_record_rate']:.1%}")
     row("distinct-2", lambda r: f"{r['diversity']['distinct_2']:.3f}")
+    if any(r.get("semantic", {}).get("vendi") for r in reports):
+        row("Vendi score", lambda r: str(r.get("semantic", {}).get("vendi", {}).get("chosen", "–")))
     row("top first words", lambda r: ", ".join(escape(str(k)) for k, _ in r["diversity"]["first_words"][:3]))
     from curator.practice.render import lines
 

@@ -168,6 +168,14 @@ def render(reports: list[dict[str, Any]], title: str | None = None) -> str:
             "explain, …); for Chinese/Japanese/Korean the first 2 characters. Few distinct first words or one "
             "dominant word means templated instructions.")
 
+    if any(r.get("semantic") for r in reports):  # from curator.report.diversity (embeddings)
+        from curator.report import diversity as semantic
+
+        section("Semantic diversity", lambda r: semantic.render(r.get("semantic"), width),
+                "from embeddings of the prompts. Vendi score = effective number of distinct records; clusters by "
+                "k-means; the map is the first two principal components. For a selection, the pool is everything "
+                "select read, and coverage is the share of the pool's clusters with a selected record.")
+
     def quality(r: dict[str, Any]) -> str:
         out = []
         inv = r["invalid_by_reason"]

@@ -92,7 +92,8 @@ def register(app: typer.Typer) -> None:
             cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
                                 n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
                                 keep_candidates=keep_candidates, system=system)
-            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
+            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+                             side_outputs=[("--pairs", pairs), ("--cache", cache_path)])
         with run:
             rc = ResponseCache(cache_path) if cache_path is not None else None
             try:

@@ -117,6 +117,9 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
          ui_lang: Optional[str] = typer.Option(None, "--ui-lang", metavar="en|zh", callback=_set_ui_lang, help=_UI_LANG_HELP),
          ) -> None:
     """sft-curator: quality beats quantity."""
+    from curator.redact import install_excepthook
+
+    install_excepthook()
 
 
 for _mod in sorted(pkgutil.iter_modules(curator.commands.__path__), key=lambda m: m.name):

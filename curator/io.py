@@ -24,7 +24,7 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from curator.atomic import atomic_open
+from curator.atomic import AtomicFile, swap_folder, temp_prefix
 from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, detect_format, get_format
 from curator.record import Conversation
@@ -115,7 +115,21 @@ def _iter_jsonl(fh: Iterable[bytes], encoding: str | None, start: int = 1) -> It
         if err is not None:
             yield RawRow(n, None, err, line.decode("utf-8", "replace").rstrip("\r\n"))
         else:
+            if type(row) is dict and type(row.get("id")) is float:
+                row["id"] = _exact_id(line, row["id"])
             yield RawRow(n, row, None, None, line_is_clean(line))
+
+
+def _exact_id(text: bytes | str, parsed: float) -> Any:
+    """orjson turns integers past 64 bits into floats; an id must round-trip exactly, so read the
+    row again with the standard library, whose integers have no size limit."""
+    import json
+
+    try:
+        exact = json.loads(text).get("id")
+    except (ValueError, AttributeError, RecursionError):
+        return parsed
+    return exact if isinstance(exact, int) else parsed
 
 
 def _position(text: str, pos: int) -> str:
@@ -151,6 +165,13 @@ def _iter_json_array(p: Path, encoding: str | None) -> Iterator[RawRow]:
         obj = [obj]
     if not isinstance(obj, list):
         raise UsageError(f"{p}: expected a JSON array of rows, found a {type(obj).__name__}")
+    if any(type(r) is dict and type(r.get("id")) is float for r in obj):  # huge integer ids: read exactly
+        import json
+
+        try:
+            obj = json.loads(data)
+        except (ValueError, RecursionError):
+            pass
     for n, row in enumerate(obj, 1):
         yield RawRow(n, row)
 
@@ -179,20 +200,32 @@ def _iter_parquet(p: Path) -> Iterator[RawRow]:
 def _iter_hf_folder(p: Path) -> Iterator[RawRow]:
     import pyarrow as pa
 
-    state = orjson.loads((p / "state.json").read_bytes())
-    files = [p / f["filename"] for f in state.get("_data_files", [])] or sorted(p.glob("*.arrow"))
+    try:
+        state = orjson.loads((p / "state.json").read_bytes())
+        files = [p / f["filename"] for f in state.get("_data_files", [])] or sorted(p.glob("*.arrow"))
+    except (orjson.JSONDecodeError, OSError, TypeError, KeyError, AttributeError) as e:
+        raise UsageError(f"{p / 'state.json'}: not a datasets state file ({type(e).__name__}: {e}); re-save the "
+                         f"dataset with save_to_disk") from None
     n = 0
     for f in files:
+        if f.resolve().parent != p.resolve() or not f.is_file():
+            raise UsageError(f"{p}: state.json names {f.name!r}, which is not a file in the folder")
         with pa.memory_map(str(f)) as src:
             try:
-                reader = pa.ipc.open_stream(src)
-            except pa.ArrowInvalid:
-                reader = pa.ipc.open_file(src)
+                try:
+                    reader = pa.ipc.open_stream(src)
+                except pa.ArrowInvalid:
+                    reader = pa.ipc.open_file(src)
+            except (pa.ArrowInvalid, OSError) as e:
+                raise UsageError(f"{f}: not an Arrow file ({e})") from None
             batches = reader if hasattr(reader, "__iter__") else (reader.get_batch(i) for i in range(reader.num_record_batches))
             for batch in batches:
                 for row in batch.to_pylist():
                     n += 1
                     yield RawRow(n, row)
+
+
+_READ_ONCE: set[str] = set()  # pipes this process has opened (a second read would hang or be empty)
 
 
 def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
@@ -211,6 +244,12 @@ def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
             raise UsageError(f"--encoding {encoding}: unknown encoding (e.g. utf-8, gb18030, gbk, big5, utf-16)") from None
     if not p.exists():
         raise UsageError(f"{p}: no such file")
+    if not p.is_dir() and not p.is_file():  # a FIFO, /dev/stdin: it can be read only once
+        key = os.path.realpath(p)
+        if key in _READ_ONCE:
+            raise UsageError(f"{p}: is a pipe that was already read, and this command reads its input twice; "
+                             f"save it to a file first")
+        _READ_ONCE.add(key)
     if p.is_dir():
         if _is_hf_folder(p):
             yield from _iter_hf_folder(p)
@@ -285,7 +324,7 @@ def read_records(
         rows = itertools.chain(head, rows)
         if module is None and head and any(r.error is None for r in head):
             raise UsageError(f"{label}: cannot tell the format (keys seen: "
-                             f"{sorted(next(r.row for r in head if r.error is None and isinstance(r.row, dict)) or [])[:8]})"
+                             f"{sorted(next((r.row for r in head if r.error is None and isinstance(r.row, dict)), None) or [])[:8]})"
                              f" — pass --from alpaca|sharegpt|messages|prompt_completion, or --map our=theirs")
     else:
         module = get_format(fmt) if isinstance(fmt, str) else fmt
@@ -322,10 +361,15 @@ def parse_rows(
                     raise RowError("bad_structure", f"row is a {type(raw.row).__name__}, not a JSON object",
                                    fix='each row must be an object such as {"messages": [...]}')
                 conv = parse(raw.row, opts)  # type: ignore[misc]
+                err = _meta_problem(conv.meta)
+                if err is None and validate:
+                    err = first_problem(conv, allow, scan_chars=not raw.clean)
             except RowError as e:
                 err = e
-            if conv is not None and validate:
-                err = first_problem(conv, allow, scan_chars=not raw.clean)
+            except (ValueError, TypeError, AttributeError, KeyError, IndexError, RecursionError) as e:
+                # A field of a type no format rule expected: the row is rejected, the run goes on.
+                err = RowError("bad_structure", f"a field has an unexpected type ({type(e).__name__}: "
+                               f"{str(e)[:120]})", fix="compare the row's fields with the format's documented shape")
         if err is not None:
             msg = f"{label}:{raw.n}: {err.sentence()}"
             if rejects is None:
@@ -338,6 +382,18 @@ def parse_rows(
         if "source" not in conv.meta:
             conv.meta["source"] = name
         yield conv
+
+
+def _meta_problem(meta: dict[str, Any]) -> RowError | None:
+    """The meta fields every stage reads and extends must have their documented types."""
+    checks = (("lineage", list, "a list of stage names"), ("source", str, "a file or dataset name"),
+              ("scores", dict, 'an object such as {"helpfulness": 4}'), ("tags", list, "a list of strings"))
+    for key, typ, what in checks:
+        v = meta.get(key)
+        if v is not None and not isinstance(v, typ):
+            return RowError("bad_structure", f"meta.{key} is a {type(v).__name__}, not {what}", field=f"meta.{key}",
+                            fix=f"make meta.{key} {what}, or remove it")
+    return None
 
 
 # ----------------------------------------------------------------------------------- writing
@@ -365,9 +421,11 @@ class RecordWriter:
                              f"name without a suffix for a datasets folder)")
         self._batch: list[dict[str, Any]] = []
         self._pq_writer = None
-        target = self.path if self.kind != "hf" else self.path.with_name(self.path.name + ".parquet.tmp")
-        self._cm = atomic_open(target, "wb")
-        self._raw = self._cm.__enter__()
+        # A datasets folder is built from a Parquet temp file (named after the folder, so the
+        # next run cleans it up if this one is killed) and swapped in by rename on commit.
+        self._file = AtomicFile(self.path, "wb")
+        self._raw = self._file.fh
+        self._staging: Path | None = None
         self._fh = gzip.GzipFile(fileobj=self._raw, mode="wb", mtime=0, filename="") if self.kind == "jsonl.gz" else self._raw
         if self.kind == "json":
             self._fh.write(b"[")
@@ -428,7 +486,9 @@ class RecordWriter:
             raise UsageError(f"{self.path}: rows do not share one Parquet schema ({e}); write JSONL instead") from None
         self._pq_writer.write_table(table)
 
-    def close(self) -> None:
+    def close(self, commit: bool = True) -> None:
+        """Finish writing; with commit=False the output stays a temp file (or staging folder)
+        until `commit()`, so a command can publish output, rejects and manifest in order."""
         if self.kind == "json":
             self._fh.write(b"\n]\n" if self.count else b"]\n")
         if self.kind in ("parquet", "hf"):
@@ -441,32 +501,46 @@ class RecordWriter:
             self._pq_writer.close()
         if self._fh is not self._raw:
             self._fh.close()
-        self._cm.__exit__(None, None, None)
+        self._file.finish()
         if self.kind == "hf":
-            self._to_hf_folder()
+            self._build_hf_folder()
+        if commit:
+            self.commit()
 
-    def _to_hf_folder(self) -> None:
-        tmp = self.path.with_name(self.path.name + ".parquet.tmp")
+    def commit(self) -> None:
+        """Publish the finished output under its name: rename the file, or swap the folder in."""
+        if self.kind == "hf":
+            if self._staging is not None:
+                swap_folder(self._staging, self.path)
+                self._staging = None
+        elif self._file is not None:
+            self._file.commit()
+        self._file = None
+
+    def _build_hf_folder(self) -> None:
+        from curator.outpaths import write_marker
+
+        tmp = self._file.tmp
         try:
             import datasets
         except ImportError:
-            tmp.unlink(missing_ok=True)
+            self._file.abort()
             raise UsageError("writing a datasets folder needs the `datasets` package (pip install 'sft-curator[train]')") from None
         ds = datasets.Dataset.from_parquet(str(tmp))
-        staging = self.path.with_name(f".{self.path.name}.staging")
+        staging = self.path.with_name(f"{temp_prefix(self.path)}staging")
         ds.save_to_disk(str(staging))
-        if self.path.exists():
-            import shutil
-
-            shutil.rmtree(self.path)
-        os.replace(staging, self.path)
-        tmp.unlink(missing_ok=True)
+        write_marker(staging)
+        self._staging = staging
+        self._file.abort()  # the Parquet temp file is no longer needed
 
     def abort(self) -> None:
-        try:
-            self._cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
-        except RuntimeError:
-            pass
+        if self._file is not None:
+            self._file.abort()
+        if self._staging is not None:
+            import shutil
+
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
 
     def __enter__(self) -> "RecordWriter":
         return self

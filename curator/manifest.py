@@ -6,7 +6,7 @@ rejected by reason (and, for sampling stages, excluded), and seconds.
 
 from __future__ import annotations
 
-import re
+import os
 import sys
 from pathlib import Path
 from typing import Any, Iterable
@@ -16,48 +16,11 @@ import xxhash
 
 from curator import __version__
 from curator.atomic import atomic_write_bytes
+from curator.redact import redact, redact_argv
 
-# Parameter names whose values never reach disk or logs.
-# "token" only as a whole word at the end (hf_token, --access-token), so tokenizer paths and
-# max_tokens / token counts stay visible.
-_SECRET_NAME = re.compile(r"(api[_-]?key|secret|password|authorization|bearer|(^|[_-])token$)", re.I)
-# Values that look like keys even under an innocent name (sk-..., Bearer ...).
-_SECRET_VALUE = re.compile(r"^(sk-|Bearer\s|hf_)[A-Za-z0-9_\-]{8,}")
-
-
-def scrub(params: Any) -> Any:
-    """Replace secret-looking values by "***" (recursively), keeping everything else."""
-    if isinstance(params, dict):
-        return {k: ("***" if _SECRET_NAME.search(str(k)) and not str(k).endswith("_env") and v
-                    else scrub(v)) for k, v in params.items()}
-    if isinstance(params, (list, tuple)):
-        return [scrub(v) for v in params]
-    if isinstance(params, str) and _SECRET_VALUE.match(params):
-        return "***"
-    if isinstance(params, Path):
-        return str(params)
-    return params
-
-
-def scrub_argv(argv: Iterable[str]) -> list[str]:
-    """The command line with the value after --api-key-like flags masked."""
-    out: list[str] = []
-    hide_next = False
-    for a in argv:
-        if hide_next:
-            out.append("***")
-            hide_next = False
-            continue
-        flag, eq, val = a.partition("=")
-        if flag.startswith("--") and _SECRET_NAME.search(flag) and not flag.endswith("-env"):
-            if eq:
-                out.append(f"{flag}=***")
-            else:
-                out.append(a)
-                hide_next = True
-            continue
-        out.append("***" if _SECRET_VALUE.match(a) else a)
-    return out
+# One redactor for everything written or printed (curator.redact); these names stay for callers.
+scrub = redact
+scrub_argv = redact_argv
 
 
 def file_hash(path: str | Path) -> str:
@@ -72,6 +35,13 @@ def file_hash(path: str | Path) -> str:
             while chunk := fh.read(1 << 20):
                 h.update(chunk)
     return h.hexdigest()
+
+
+def _input_entry(p: str | Path) -> dict[str, Any]:
+    # A pipe was consumed by the read; hashing it would read it a second time (and hang).
+    if not Path(p).is_file() and not Path(p).is_dir():
+        return {"path": str(p), "xxh3_128": None, "note": "not a regular file: not hashed"}
+    return {"path": str(p), "xxh3_128": file_hash(p)}
 
 
 def build_manifest(
@@ -90,14 +60,41 @@ def build_manifest(
         "command": command,
         "argv": scrub_argv(sys.argv),
         "params": scrub(params),
-        "inputs": [{"path": str(p), "xxh3_128": file_hash(p)} for p in inputs if Path(p).exists()],
-        "outputs": outputs,
+        "inputs": [_input_entry(p) for p in inputs if Path(p).exists()],
+        "outputs": redact(outputs),
         "counts": counts,
         "seconds": round(seconds, 3),
     }
     if extra:
-        m.update(scrub(extra))
+        m.update(redact(extra))
     return m
+
+
+def output_sizes(outputs: dict[str, str]) -> dict[str, int | None]:
+    """Bytes of each committed output file, stored in the manifest: a reader trusts an output only
+    when the manifest exists and these still match (see `is_committed`)."""
+    sizes: dict[str, int | None] = {}
+    for key, path in outputs.items():
+        try:
+            st = os.stat(path)
+        except OSError:
+            sizes[key] = None
+            continue
+        sizes[key] = st.st_size if not Path(path).is_dir() else -1
+    return sizes
+
+
+def is_committed(manifest_file: str | Path) -> bool:
+    """Whether a manifest exists and the output files it describes are the ones it committed."""
+    try:
+        m = read_manifest(manifest_file)
+    except (OSError, ValueError):
+        return False
+    sizes = m.get("output_sizes")
+    outputs = m.get("outputs")
+    if not isinstance(sizes, dict) or not isinstance(outputs, dict):
+        return False
+    return output_sizes({k: outputs[k] for k in sizes if k in outputs}) == sizes
 
 
 def write_manifest(path: str | Path, manifest: dict[str, Any]) -> None:

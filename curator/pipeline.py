@@ -27,6 +27,14 @@ with ``curate review FILE`` (stored in ``FILE.review.sqlite``) — accepted rows
 rejected ones ``@LABEL.badcases`` for a later ``distill`` to regenerate. Review first, then re-run:
 the stage re-runs whenever the decisions change.
 
+Safety (see docs/safety.md): stage names are plain names (letters, digits, ``-``, ``_``), so
+every derived output lands inside the run folder; side outputs written in the recipe must resolve
+inside it too (a path given with ``--set`` on the command line is the user's own choice); two
+stages may not write the same file. Stages run with Python's ``-P`` (3.11+; a small launcher
+before that), so neither the working folder nor the recipe's folder is on the import path: a
+``.py`` file beside a recipe is never imported. User functions come from PYTHONPATH or
+``--plugins DIR`` only, and are listed before anything runs (`user_code`).
+
 Re-running skips a stage whose command, parameters and input files are unchanged and whose
 outputs are still the ones it wrote (fingerprints in ``pipeline_state.json``); an interrupted
 stage left no output (writes are atomic), so it runs again — generation stages resume from their
@@ -44,7 +52,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import orjson
 import xxhash
@@ -53,6 +61,7 @@ import yaml
 from curator.errors import UsageError
 from curator.formats.common import suggest
 from curator.manifest import file_hash
+from curator.redact import redact_text
 from curator.rejects import manifest_path
 
 STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "review", "dedup", "select", "mix",
@@ -66,12 +75,17 @@ _STATE_FILES = {"cache"}
 _RATIO = re.compile(r"^(?P<path>.+):(?P<ratio>[0-9]*\.?[0-9]+)$")
 
 
+_LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_USER_FN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
 @dataclass
 class Stage:
     index: int
     command: str
     label: str
     params: dict[str, Any]
+    overridden: set[str] = field(default_factory=set)  # keys set with --set on the command line
 
 
 @dataclass
@@ -130,6 +144,9 @@ def load_recipe(path: str | Path, workdir: str | Path | None = None) -> Recipe:
             raise UsageError(f"{p}: stage {i}: unknown stage '{command}'"
                              + (f" — did you mean '{hint}'?" if hint else f" (stages: {', '.join(STAGE_ORDER)})"))
         label = str(params.pop("name", f"{i:02d}-{command}"))
+        if not _LABEL.match(label):
+            raise UsageError(f"{p}: stage {i}: name {label!r} is not a plain name — use letters, digits, '-' and "
+                             f"'_' (it names files in the run folder; no '/', '.' or '..')")
         if label in labels:
             raise UsageError(f"{p}: stage {i}: the name '{label}' is used twice")
         labels.add(label)
@@ -218,7 +235,87 @@ def validate_recipe(recipe: Recipe) -> list[str]:
         recipe_setting(recipe.practice, recipe.base, str(recipe.path))
     except UsageError as e:
         problems.append(str(e))
+    if not problems:
+        problems += output_problems(recipe)
     return problems
+
+
+def _planned(recipe: Recipe) -> Iterator[tuple[Stage, list[str], dict[str, Path]]]:
+    """Every available stage with its command line and outputs, as a full run would build them."""
+    outputs: dict[str, dict[str, Path]] = {}
+    prev: str | None = None
+    for st in recipe.stages:
+        if _command(st.command) is None:
+            continue
+        args, outs = build_args(st, recipe, outputs, prev)
+        yield st, args, outs
+        outputs[st.label] = outs
+        if st.command != "report":
+            prev = st.label
+
+
+def output_problems(recipe: Recipe) -> list[str]:
+    """Outputs outside the run folder, and two stages (or two outputs of one) writing one file."""
+    from curator.rejects import rejects_path
+
+    problems: list[str] = []
+    owner: dict[Path, str] = {}
+    try:
+        for st, _, outs in _planned(recipe):
+            for key, p in outs.items():
+                if key == "_state":
+                    continue
+                files = [p] if key != "data" or st.command == "report" else [p, rejects_path(p), manifest_path(p)]
+                for f in files:
+                    f = f.resolve()
+                    here = f"stage {st.index} ({st.label}) {key}"
+                    if f in owner:
+                        problems.append(f"{here} writes {f}, which {owner[f]} also writes")
+                    owner.setdefault(f, here)
+    except UsageError as e:
+        problems.append(str(e))
+    return problems
+
+
+def user_code(recipe: Recipe) -> list[str]:
+    """The user functions (module:function) a recipe's stages will import, with where they are
+    named — printed by `curate run` before it runs anything."""
+    found: list[str] = []
+
+    def walk(obj: Any, where: str) -> None:
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                if k == "function" and isinstance(v, str):
+                    found.append(f"{v}  ({where})")
+                else:
+                    walk(v, where)
+        elif isinstance(obj, list):
+            for v in obj:
+                walk(v, where)
+        elif isinstance(obj, str) and _USER_FN.match(obj) and not obj.startswith(("rm:", "fn:")):
+            found.append(f"{obj}  ({where})")
+
+    for st in recipe.stages:
+        for key, value in st.params.items():
+            where = f"stage {st.label}, {key}"
+            for v in value if isinstance(value, list) else [value]:
+                walk(v, where)
+                if isinstance(v, str) and v.endswith((".yaml", ".yml")) and not v.startswith("@"):
+                    f = Path(v) if Path(v).is_absolute() else recipe.base / v
+                    try:
+                        walk(yaml.safe_load(f.read_text(encoding="utf-8")), f"stage {st.label}, {f.name}")
+                    except (OSError, yaml.YAMLError):
+                        pass
+    return found
+
+
+def stage_python(module: str) -> list[str]:
+    """How a stage's interpreter starts: never with the working folder on the import path."""
+    if sys.version_info >= (3, 11):
+        return [sys.executable, "-P", "-m", module]
+    launcher = ("import sys, runpy; sys.path[:] = [p for p in sys.path if p not in ('', '.')]; "
+                f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)")
+    return [sys.executable, "-c", launcher]
 
 
 # ----------------------------------------------------------------------------- running
@@ -319,6 +416,10 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
                 sv = _resolve_token(sv, recipe, outputs, prev)
             name = key.replace("-", "_")
             if name in _SIDE_OUTPUTS:
+                if name not in st.overridden and not Path(sv).resolve().is_relative_to(recipe.workdir):
+                    raise UsageError(f"stage {st.index} ({st.label}): {name} {sv} is outside the run folder "
+                                     f"{recipe.workdir}; a recipe writes only inside it (or pass --set "
+                                     f"{st.label}.{name}=PATH yourself)")
                 outs[name] = Path(sv)
             elif name in _STATE_FILES:
                 outs.setdefault("_state", Path(sv))
@@ -406,6 +507,7 @@ def apply_overrides(recipe: Recipe, sets: list[str]) -> None:
             raise UsageError(f"--set {item!r}: no stage '{st_key}'")
         for s in matched:
             s.params[key] = yaml.safe_load(value)
+            s.overridden.add(key.replace("-", "_"))
 
 
 def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None = None, force: bool = False,
@@ -443,12 +545,12 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
             results.append(StageResult(st, "skipped", outputs=outs, counts=_counts(outs)))
         else:
             module = "trainer" if st.command == "train" else "curator"
-            argv = [sys.executable, "-m", module] + ([] if st.command == "train" else [st.command]) + args
+            argv = stage_python(module) + ([] if st.command == "train" else [st.command]) + args
             # Echo the command a user would type (`curate …` / `train …`), quoted for copy and paste.
             typed = ["train", *args] if st.command == "train" else ["curate", st.command, *args]
-            echo(f"[{st.label}] {shlex.join(_shorten(a, recipe) for a in typed)}")
+            echo(redact_text(f"[{st.label}] {shlex.join(_shorten(a, recipe) for a in typed)}"))
             t0 = time.perf_counter()
-            rc = subprocess.call(argv, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            rc = subprocess.call(argv, env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"})
             res = StageResult(st, "ran" if rc == 0 else "failed", time.perf_counter() - t0, rc, outs, _counts(outs))
             results.append(res)
             if rc != 0:

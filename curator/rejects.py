@@ -16,8 +16,9 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from curator.atomic import atomic_open
+from curator.atomic import AtomicFile
 from curator.record import Conversation
+from curator.redact import redact, redact_text
 
 
 def rejects_path(out: str | Path) -> Path:
@@ -47,8 +48,8 @@ class RejectSink:
         self.stage = stage
         self.counts: Counter[str] = Counter()
         self.examples: dict[str, list[dict[str, Any]]] = {}
-        self._cm = atomic_open(self.path, "wb") if self.path is not None else None
-        self._fh: BinaryIO | None = self._cm.__enter__() if self._cm is not None else None
+        self._file = AtomicFile(self.path, "wb") if self.path is not None else None
+        self._fh: BinaryIO | None = self._file.fh if self._file is not None else None
 
     def __len__(self) -> int:
         return sum(self.counts.values())
@@ -73,13 +74,13 @@ class RejectSink:
             record = record.to_dict()
         entry: dict[str, Any] = {
             "reason": reason,
-            "message": message,
+            "message": redact_text(message),
             "stage": stage or self.stage,
             "source": source,
             "line": line,
             "id": id,
         }
-        entry.update(extra)
+        entry.update(redact(extra))
         entry["record"] = record
         self.counts[reason] += 1
         ex = self.examples.setdefault(reason, [])
@@ -94,20 +95,25 @@ class RejectSink:
         self.add(reason, f"{where}{message}" if where and not message.startswith(where) else message,
                  record=conv, **extra)
 
-    def close(self) -> None:
-        if self._cm is not None:
-            self._cm.__exit__(None, None, None)
-            self._cm = None
+    def close(self, commit: bool = True) -> None:
+        """Finish the file; with commit=False it stays a temp file until `commit()` (the command
+        publishes output, rejects and manifest in a fixed order, see curator.runner)."""
+        if self._file is not None:
+            self._file.finish()
             self._fh = None
+            if commit:
+                self.commit()
+
+    def commit(self) -> None:
+        if self._file is not None:
+            self._file.commit()
+            self._file = None
 
     def abort(self) -> None:
         """Drop the temp file (the command failed before finishing)."""
-        if self._cm is not None:
-            try:
-                self._cm.__exit__(RuntimeError, RuntimeError("aborted"), None)
-            except RuntimeError:
-                pass
-            self._cm = None
+        if self._file is not None:
+            self._file.abort()
+            self._file = None
             self._fh = None
 
 

@@ -11,11 +11,24 @@ A command body looks like::
 `CommandRun` counts in / out / rejected (and, for sampling stages, excluded), checks
 in == out + rejected + excluded, writes `<out>.rejects.jsonl` and `<out>.manifest.json`, and
 turns `UsageError` into exit code 2 with a one-line message instead of a traceback.
+
+Before anything is opened, the output-path guard (`curator.outpaths`) checks `out`, its rejects
+and manifest, and every side output the command declares against the inputs and each other, and
+temp files a killed run of the same output left behind are removed.
+
+Commit order (safe at every instant of a kill -9; the manifest is the commit record):
+1. output and rejects are finished as temp files (fsync'ed, not visible);
+2. the old manifest is removed — from here until step 5 no manifest vouches for the files;
+3. the rejects file is renamed into place, 4. the output (file rename, or folder swap);
+5. the new manifest, holding the committed files' sizes, is written (temp + rename).
+A reader trusts an output only when its manifest exists and matches (`manifest.is_committed`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -28,7 +41,10 @@ from rich.markup import escape
 from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
 from curator.io import ReadStats, RecordWriter, read_records
-from curator.manifest import build_manifest, write_manifest
+from curator.atomic import clean_stale, fsync_dir
+from curator.manifest import build_manifest, output_sizes, write_manifest
+from curator.outpaths import check_output, check_outputs
+from curator.redact import redact_text
 from curator.record import Conversation
 from curator.rejects import RejectSink, manifest_path, rejects_path
 
@@ -51,11 +67,22 @@ class CommandRun:
         out_format: str = "messages",
         write_opts: WriteOptions = DEFAULT_WRITE,
         quiet: bool = False,
+        side_outputs: Iterable[tuple[str, str | Path | None]] = (),
     ):
         self.command = command
         self.out = Path(out) if out is not None else None
         self.params = params
         self.inputs = [Path(p) for p in inputs]
+        self._outputs: list[tuple[str, Path | None]] = []
+        if self.out is not None:
+            check_output("-o", self.out)  # first alone: `-o .` has no name to put a rejects file beside
+            self._outputs += [("-o", self.out), ("rejects file", rejects_path(self.out)),
+                              ("manifest", manifest_path(self.out))]
+        self.guard_outputs(side_outputs)
+        if self.out is not None:
+            for p in (self.out, rejects_path(self.out), manifest_path(self.out)):
+                clean_stale(p)
+        self._pending: list[Any] = []  # side writers committed with the output (split's eval/test)
         self.max_error_rate = max_error_rate
         self.quiet = quiet
         self.read_stats = ReadStats()
@@ -74,6 +101,21 @@ class CommandRun:
         self._ticker: Any = None
 
     # -- the body's API ------------------------------------------------------------------------
+    def guard_outputs(self, outputs: Iterable[tuple[str, str | Path | None]]) -> None:
+        """Check more outputs (label, path) against the inputs and every output declared so far;
+        `UsageError` (exit 2) before anything is written when one clashes."""
+        new = [(label, Path(p) if p is not None else None) for label, p in outputs]
+        check_outputs(self._outputs + new, self.inputs)
+        self._outputs += new
+        for _, p in new:  # temp files a killed run left for a side output
+            if p is not None:
+                clean_stale(p)
+
+    def commit_with_output(self, writer: Any) -> None:
+        """A side writer (finished with close(commit=False)) published together with the output,
+        before the manifest."""
+        self._pending.append(writer)
+
     def read(self, source: Any, fmt: str | None = None, *, opts: ReadOptions = DEFAULT_READ,
              encoding: str | None = None, allow: Iterable[str] = (), validate: bool = True) -> Iterator[Conversation]:
         """Records of one input; bad rows go to this run's rejects."""
@@ -128,10 +170,13 @@ class CommandRun:
             if self.writer:
                 self.writer.abort()
             self.rejects.abort()
+            for w in self._pending:
+                w.abort()
             if issubclass(exc_type, UsageError):
                 from curator.i18n import tr, usage_sentence
 
-                err_console.print(f"[bold red]{tr('error:')}[/] {escape(usage_sentence(str(exc)))}", soft_wrap=True)
+                err_console.print(f"[bold red]{tr('error:')}[/] {escape(redact_text(usage_sentence(str(exc))))}",
+                                  soft_wrap=True)
                 self.exit_code = EXIT_USAGE
                 return True
             if issubclass(exc_type, KeyboardInterrupt):
@@ -141,9 +186,15 @@ class CommandRun:
                 self.exit_code = 130
                 return True
             return False
-        if self.writer:
-            self.writer.close()
-        self.rejects.close()
+        try:
+            if self.writer:
+                self.writer.close(commit=False)
+            self.rejects.close(commit=False)
+        except BaseException:
+            if self.writer:
+                self.writer.abort()
+            self.rejects.abort()
+            raise
         self.seconds = time.perf_counter() - self._t0
         self._finish()
         return False
@@ -179,11 +230,32 @@ class CommandRun:
             seconds=self.seconds, extra={"formats_detected": self.read_stats.formats, **self.extra},
         )
         if self.out:
-            write_manifest(manifest_path(self.out), self.manifest)
+            self._commit(outputs)
         if self.max_error_rate is not None and rate > self.max_error_rate:
             self.exit_code = EXIT_ERROR_RATE
         if not self.quiet:
             self.print_summary(rate)
+
+    def _commit(self, outputs: dict[str, str]) -> None:
+        """Publish rejects, output and side writers, then the manifest last (see the module doc)."""
+        assert self.out is not None
+        mpath = manifest_path(self.out)
+        _commit_point("finished")
+        mpath.unlink(missing_ok=True)
+        fsync_dir(mpath.parent)
+        _commit_point("uncommitted")
+        self.rejects.commit()
+        _commit_point("rejects")
+        if self.writer:
+            self.writer.commit()
+        _commit_point("output")
+        for w in self._pending:
+            w.commit()
+        fsync_dir(self.out.parent)
+        self.manifest["output_sizes"] = output_sizes(outputs)
+        write_manifest(mpath, self.manifest)
+        fsync_dir(mpath.parent)
+        _commit_point("manifest")
 
     def print_summary(self, rate: float) -> None:
         from curator.i18n import reject_sentence, tr
@@ -197,7 +269,7 @@ class CommandRun:
         line += f" ({self.seconds:.2f}s)"
         err_console.print(line)
         for reason, n in self.rejects.counts.most_common():
-            first = reject_sentence(reason, self.rejects.examples[reason][0]["message"])
+            first = redact_text(reject_sentence(reason, self.rejects.examples[reason][0]["message"]))
             err_console.print(f"  [yellow]{reason}[/]: {n}  {tr('e.g. {example}', example=escape(first))}", soft_wrap=True)
         if self.out and len(self.rejects):
             err_console.print(tr("  rejects: {path}", path=rejects_path(self.out)), soft_wrap=True)
@@ -209,11 +281,18 @@ class CommandRun:
                                                  rate=f"{rate:.1%}", limit=f"{self.max_error_rate:.1%}") + "[/]")
 
 
+def _commit_point(name: str) -> None:
+    """Test hook: SFT_CURATOR_KILL_AT=NAME makes this process SIGKILL itself at that step of the
+    commit, so tests can check the files are consistent after a real kill -9 at every step."""
+    if os.environ.get("SFT_CURATOR_KILL_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def usage_error(message: str) -> None:
     """Print a usage error and exit 2 (for checks made before a CommandRun exists)."""
     from curator.i18n import tr, usage_sentence
 
-    err_console.print(f"[bold red]{tr('error:')}[/] {escape(usage_sentence(message))}", soft_wrap=True)
+    err_console.print(f"[bold red]{tr('error:')}[/] {escape(redact_text(usage_sentence(message)))}", soft_wrap=True)
     sys.exit(EXIT_USAGE)
 
 

@@ -20,6 +20,9 @@ subprocess run of the CLI) can aim a fault at one record:
 ``[[reason]]``         answer with a ``reasoning_content`` field
 ``[[think]]``          answer with a ``<think>...</think>`` block inside the content
 ``[[400]]``            HTTP 400 (not retryable)
+``[[echokey]]``        HTTP 401 whose body echoes the request's Authorization header (as some
+                       gateways do): nothing of it may reach a file or the terminal
+``[[trickle]]``        200 whose body is sent one byte a second (a total deadline must stop it)
 =====================  ======================================================================
 
 Server-wide: ``latency`` (fixed seconds per request, the bench uses 0.2) and ``reasoning``
@@ -296,6 +299,22 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
                 self._error(500, "internal error", "server_error")
             elif kind == "400":
                 self._error(400, "bad request: model does not support this", "invalid_request_error")
+            elif kind == "echokey":
+                self._error(401, f"Invalid key: {self.headers.get('Authorization')} (url {self.path})",
+                            "invalid_request_error")
+            elif kind == "trickle":
+                payload = json.dumps(server.completion(body, "ok")).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                try:
+                    for i in range(len(payload)):
+                        self.wfile.write(payload[i:i + 1])
+                        self.wfile.flush()
+                        time.sleep(1.0)
+                except OSError:  # the client gave up
+                    self.close_connection = True
             elif kind == "drop":
                 self.close_connection = True
                 try:

@@ -261,6 +261,13 @@ def test_report_has_the_section_at_the_top_in_html_terminal_and_json(tmp_path):
     assert r2.returncode == 0 and "practice" not in json.loads(js.read_text(encoding="utf-8"))
     r3 = run_cli("report", str(data), "-o", str(out), "--task", "poetry")
     assert r3.returncode == 2 and "unknown task 'poetry'" in r3.stderr and "Traceback" not in r3.stderr
+    # --ui-lang zh: the section and the terminal lines in Chinese; the JSON keeps both languages
+    r4 = run_cli("--ui-lang", "zh", "report", str(data), "-o", str(out), "--json", str(js))
+    assert r4.returncode == 0, r4.stderr
+    page = out.read_text(encoding="utf-8")
+    assert "实践检查" in page and "通用数据" in page and "what to do" not in page
+    assert "WARN" in r4.stderr and "建议" in r4.stderr
+    assert json.loads(js.read_text(encoding="utf-8"))["practice"]["checks"][0]["measured_zh"]
 
 
 def test_curate_run_prints_the_checks_after_the_stage_that_changes_them(tmp_path):

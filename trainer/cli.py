@@ -113,8 +113,9 @@ def cmd_train(argv: list[str]) -> int:
         return preview(cfg, ns.preview)
     from rich.console import Console
 
-    from trainer.train import run, summary_lines
+    from trainer.train import guard_output, run, summary_lines
 
+    guard_output(cfg)  # before the practice checks load anything: a refused folder is one line
     console = Console(stderr=True, highlight=False, soft_wrap=True)
     if cfg.practice:
         from trainer.practice_checks import print_checks

@@ -126,6 +126,17 @@ def sft_config(cfg: TrainConfig, hw: dict[str, Any], has_eval: bool, **extra: An
     return SFTConfig(**args)
 
 
+def guard_output(cfg: TrainConfig) -> None:
+    """The one output-path guard for the model folder: not '.', not an input's folder, not a folder
+    of someone else's (UsageError). A folder of an earlier train run (it holds
+    train.manifest.json) may be written again."""
+    from curator.outpaths import check_outputs
+
+    out = Path(cfg.out)
+    if cfg.out and not (out / "train.manifest.json").is_file():
+        check_outputs([("-o", out)], [*cfg.data, *([cfg.eval] if cfg.eval else [])], folder_ok=True)
+
+
 def build_datasets(cfg: TrainConfig, tokenizer: Any, info: Any, rejects: RejectSink, stats: ReadStats) -> tuple[Any, Any, dict]:
     """Read, render and mask every record; split off the eval set. Returns (train, eval|None, counts)."""
     from datasets import Dataset
@@ -190,6 +201,7 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     if Path(cfg.model).is_dir():  # absolute, so the adapter's base path still resolves from elsewhere
         cfg.model = str(Path(cfg.model).resolve())
     out = Path(cfg.out)
+    guard_output(cfg)
     resume = None
     if cfg.resume_from:
         resume = latest_checkpoint(cfg.resume_from)
@@ -199,10 +211,16 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     tokenizer = load_tokenizer(cfg.model)
     info = prepare_template(tokenizer, cfg.chat_template)
     out.mkdir(parents=True, exist_ok=True)
+    from curator.outpaths import write_marker
+
+    write_marker(out)
     stats = ReadStats()
     rejects = RejectSink(out / "rejects.jsonl", stage="train")
     try:
         train_ds, eval_ds, counts = build_datasets(cfg, tokenizer, info, rejects, stats)
+    except UsageError:
+        rejects.close()  # "no trainable record" points the user at the reasons: they must be on disk
+        raise
     except BaseException:
         rejects.abort()
         raise

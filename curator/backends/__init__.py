@@ -68,13 +68,17 @@ def make_backend(backend: str, *, model: str, base_url: str | None = None, api_k
         return OpenAIHTTPBackend(model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
                                  max_connections=concurrency)
     if backend == "transformers":
+        from curator.hub import check_model
+
+        check_model(model)  # a missing folder or unreachable hub id: one line at once, before torch loads
         try:
             from curator.backends.transformers_local import TransformersBackend
 
             import torch  # noqa: F401
         except ImportError:
             raise UsageError("--backend transformers needs the [train] extra: pip install 'sft-curator[train]'") from None
-        if not Path(model).exists() and "/" not in model:
-            raise UsageError(f"--model {model!r}: not a local model folder (no model hub here)")
-        return TransformersBackend(model, batch_size=batch_size)
+        try:
+            return TransformersBackend(model, batch_size=batch_size)
+        except OSError as e:  # transformers' own "not found / cannot connect" errors, as one line
+            raise UsageError(f"--model {model}: cannot load ({str(e).splitlines()[0]})") from None
     raise UsageError(f"--backend {backend!r}: choose auto, openai or transformers")

@@ -119,6 +119,9 @@ class BackendError(Exception):
 
     def __init__(self, code: str, message: str, *, retryable: bool, retry_after: float | None = None,
                  status: int | None = None):
+        from curator.redact import redact_text
+
+        message = redact_text(message)  # servers echo keys and URLs in error bodies
         super().__init__(message)
         self.code = code
         self.message = message

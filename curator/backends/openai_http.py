@@ -15,6 +15,7 @@ the reply is read as plain JSON here (see `generate`), it is simply a key of the
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 import os
 import time
@@ -23,6 +24,7 @@ from typing import Any
 from curator.backends.base import (BackendError, Choice, GenerationRequest, GenerationResult, Usage, fatal,
                                    retryable)
 from curator.errors import UsageError
+from curator.redact import add_secret, redact_text
 
 # Keys a local server ignores; sent so the client does not refuse to start without one.
 DUMMY_KEY = "EMPTY"
@@ -54,6 +56,7 @@ def resolve_api_key(api_key_env: str, base_url: str | None) -> str:
     """The key from the environment; a dummy one for a local server; UsageError for OpenAI without one."""
     key = os.environ.get(api_key_env)
     if key:
+        add_secret(key)  # masked in every message, reject and log from here on
         return key
     if base_url is None:
         raise UsageError(f"no API key: set the {api_key_env} environment variable (or pass --api-key-env "
@@ -97,7 +100,8 @@ class OpenAIHTTPBackend:
         self._openai = openai
 
     def identity(self) -> dict[str, Any]:
-        return {"backend": self.name, "base_url": str(self._client.base_url).rstrip("/"), "model": self.model}
+        return {"backend": self.name, "base_url": redact_text(str(self._client.base_url).rstrip("/")),
+                "model": self.model}
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
         t0 = time.perf_counter()
@@ -116,7 +120,11 @@ class OpenAIHTTPBackend:
             # costs that capped throughput on small machines: `create`'s recursive TypedDict
             # transform of the body and the pydantic construction of the reply (~1 ms of CPU per
             # request together). `cast_to=object` returns the decoded JSON.
-            return await self._client.post(path, body=body, cast_to=object)
+            # `timeout` bounds each socket read; wait_for bounds the whole request, so a server
+            # trickling one byte a second cannot hold a request past --timeout.
+            return await asyncio.wait_for(self._client.post(path, body=body, cast_to=object), self.timeout)
+        except asyncio.TimeoutError:
+            raise retryable("timeout", f"no complete answer within {self.timeout:g}s (total deadline)") from None
         except oa.APITimeoutError as e:  # before APIConnectionError: it is a subclass
             elapsed = time.perf_counter() - t0
             if elapsed < 0.9 * self.timeout:

@@ -103,7 +103,8 @@ def register(app: typer.Typer) -> None:
                                 n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
                                 keep_candidates=keep_candidates, system=system,
                                 answer_as_reference=answer_as_reference, pair_min_margin=pair_min_margin)
-            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
+            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+                             side_outputs=[("--pairs", pairs), ("--cache", cache_path)])
         with run:
             rc = ResponseCache(cache_path) if cache_path is not None else None
             try:

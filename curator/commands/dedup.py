@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
                               minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed))
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env)
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
-                             out_format=to)
+                             out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
         with run:
             if emb is not None:
                 _run_semantic(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)

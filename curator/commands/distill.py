@@ -119,7 +119,8 @@ def register(app: typer.Typer) -> None:
                               concurrency=concurrency, batch_size=batch_size,
                               client_processes=o.client_processes(client_processes))
             run = CommandRun("distill", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
-                             out_format=to, write_opts=wopts)
+                             out_format=to, write_opts=wopts,
+                             side_outputs=[("--cache", None if no_cache else cache or default_cache_path(out))])
         with run:
             from curator.cache import ResponseCache
 

@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
 
         with usage_guard():
             o.check_inputs(inputs)
+            from curator.outpaths import check_outputs
+
+            check_outputs([("-o", out), ("--json", json_out)], inputs)
             count = load_counter(tokenizer) if tokenizer else None
             pcfg = practice_settings(practice, practice_config, task, badcases)
             reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg) for p in inputs]

@@ -68,6 +68,10 @@ def register(app: typer.Typer) -> None:
             from curator.review.session import ReviewSession
 
             session = ReviewSession(path, db=db)
+        from curator.runner import err_console
+
+        for w in session.warnings:  # the file changed under its decisions: say so before anything else
+            err_console.print(f"[bold yellow]warning:[/] {w}")
         if is_export:
             _export(session, path, accepted, badcases, db)
             return
@@ -93,7 +97,8 @@ def _export(session, path: Path, accepted: Path, badcases: Optional[Path], db: O
     params = dict(file=str(path), accepted=str(accepted), badcases=str(badcases) if badcases else None,
                   db=str(session.store.path))
     with usage_guard():
-        run = CommandRun("review-export", out=accepted, params=params, inputs=[path])
+        run = CommandRun("review-export", out=accepted, params=params, inputs=[path],
+                         side_outputs=[("--badcases", badcases), ("--db", session.store.path)])
     with run:
         counts = export(run, session, badcases)
         # the badcase count, not overwritten by the file name (which has its own key)

@@ -25,14 +25,29 @@ def register(app: typer.Typer) -> None:
         workdir: Optional[Path] = typer.Option(None, "--workdir", help="Run folder (default: the recipe's workdir)."),
         sets: Optional[list[str]] = typer.Option(None, "--set", help="Override STAGE.key=value, repeatable "
                                                  "(e.g. --set train.max_steps=5)."),
+        plugins: Optional[list[Path]] = typer.Option(None, "--plugins", help="Folder holding your own filter/rubric "
+                                                     "functions (module:function), repeatable. Stages never import "
+                                                     "from the recipe's or the working folder."),
     ) -> None:
         """Run named stages in order, each writing output, rejects and manifest into a run folder."""
+        import os
+
         from curator import pipeline
+        from curator.plugins import PLUGINS_ENV
 
         console = _console(stderr=True)
         with usage_guard():
+            for d in plugins or []:
+                if not d.is_dir():
+                    raise UsageError(f"--plugins {d}: no such folder")
+            if plugins:
+                os.environ[PLUGINS_ENV] = os.pathsep.join([str(d.resolve()) for d in plugins]
+                                                          + [x for x in [os.environ.get(PLUGINS_ENV)] if x])
             rec = pipeline.load_recipe(recipe, workdir)
             pipeline.apply_overrides(rec, sets or [])
+            code = pipeline.user_code(rec)
+            if code:  # say which code of the user's will run, before any of it does
+                console.print("user code this recipe imports:\n  " + "\n  ".join(escape(c) for c in code))
             if validate_only:
                 problems = pipeline.validate_recipe(rec)
                 if problems:

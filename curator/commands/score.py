@@ -55,7 +55,8 @@ def register(app: typer.Typer) -> None:
             rubrics, client = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                            cache=cache_path, concurrency=concurrency, rm_batch_size=min(batch_size, 32))
-            run = CommandRun("score", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
+            run = CommandRun("score", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+                             side_outputs=[("--cache", cache_path)])
         import asyncio
 
         counts: Counter = Counter()

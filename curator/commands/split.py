@@ -75,7 +75,8 @@ def register(app: typer.Typer) -> None:
                 paths["test"] = test
             ropts = o.read_options(mapping)
             run = CommandRun("split", out=train, params=params, inputs=inputs, max_error_rate=max_error_rate,
-                             out_format=to)
+                             out_format=to, side_outputs=[(f"--{k}", v) for k, v in paths.items() if k != "train"]
+                             + [("--report", report)])
         with run:
             _run_split(run, inputs, paths, dict(eval=eval_size, test=test_size), stratify=stratify, seed=seed,
                        leakage=leakage, leakage_on=leakage_on, threshold=threshold, report=report, workers=workers,
@@ -161,8 +162,9 @@ def _run_split(run, inputs, paths, sizes_in, *, stratify, seed, leakage, leakage
         for w in writers.values():
             w.abort()
         raise
-    for w in writers.values():
-        w.close()
+    for w in writers.values():  # eval/test are published with train, before the manifest
+        w.close(commit=False)
+        run.commit_with_output(w)
     counts = {"train": run.n_out, **{k: w.count for k, w in writers.items()}}
     run.extra["split"] = {"counts": counts, "requested": {"eval": sizes.get("eval"), "test": sizes.get("test")},
                           "outputs": {k: str(v) for k, v in paths.items()}, "strata": len(labels) or 1,

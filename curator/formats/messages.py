@@ -56,7 +56,7 @@ def parse_message(m: Any, i: int, opts: ReadOptions, field: str = "messages") ->
                        fix="use 0 (not trained) or 1 (trained)")
     tool_calls = m.get("tool_calls")
     if isinstance(tool_calls, str):  # Parquet keeps tool calls as JSON text
-        tool_calls = orjson.loads(tool_calls) if tool_calls.strip() else None
+        tool_calls = json_field(tool_calls, f"{where}.tool_calls") if tool_calls.strip() else None
     if tool_calls is not None:
         tool_calls = normalise_tool_calls(tool_calls, where)
     name = m.get("name")
@@ -65,6 +65,15 @@ def parse_message(m: Any, i: int, opts: ReadOptions, field: str = "messages") ->
                    name=name if isinstance(name, str) else None,
                    tool_call_id=tcid if isinstance(tcid, str) else None,
                    weight=float(weight) if weight is not None else None)
+
+
+def json_field(text: str | bytes, where: str) -> Any:
+    """A field stored as JSON text (Parquet keeps meta, tools and tool_calls that way)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise RowError("bad_structure", f"{where} is text that is not JSON ({str(text)[:40]!r})", field=where,
+                       fix=f"{where} must be JSON (an object or list), not plain text") from None
 
 
 def normalise_tool_calls(calls: Any, where: str) -> list[dict[str, Any]] | None:
@@ -100,11 +109,17 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
     messages = [parse_message(m, i, opts) for i, m in enumerate(msgs)]
     meta = row.get("meta")
     if isinstance(meta, (str, bytes)):  # Parquet stores free-form meta as JSON text
-        meta = orjson.loads(meta)
-    meta = dict(meta) if isinstance(meta, dict) else {}
+        meta = json_field(meta, "meta") if meta.strip() else None
+    if meta is not None and not isinstance(meta, dict):
+        raise RowError("bad_structure", f"meta is a {type(meta).__name__}, not an object", field="meta",
+                       fix='meta must be an object such as {"source": "x"}, or left out')
+    meta = dict(meta) if meta else {}
     tools = row.get("tools")
     if isinstance(tools, str):
-        tools = orjson.loads(tools) if tools.strip() else None
+        tools = json_field(tools, "tools") if tools.strip() else None
+    if tools is not None and not isinstance(tools, list):
+        raise RowError("bad_structure", f"tools is a {type(tools).__name__}, not a list", field="tools",
+                       fix='tools must be a list of {"type": "function", "function": {...}}')
     ex = extras(row, _KNOWN)
     if ex:
         meta.setdefault("extra", {}).update(ex)

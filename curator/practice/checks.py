@@ -41,7 +41,7 @@ class Check:
         return {"id": self.id, "status": self.status, "title": r.title[lang], "measured": self.measured[lang],
                 "rule": self.rule_text(lang), "source": r.source[lang], "advice": r.advice[lang],
                 "value": self.value, "details": self.details,
-                **({"measured_zh": self.measured["zh"], "rule_zh": self.rule_text("zh"), "source_zh": r.source["zh"],
+                **({"title_zh": r.title["zh"], "measured_zh": self.measured["zh"], "rule_zh": self.rule_text("zh"), "source_zh": r.source["zh"],
                     "advice_zh": r.advice["zh"]} if lang == "en" else {})}
 
 

@@ -16,35 +16,53 @@ _COLOR = {"warn": "#a15c00", "info": "#205d9e", "ok": "#2e7d32", "skip": "#888"}
 _HEAD = {"en": "Practice checks", "zh": "实践检查"}
 
 
+def _lang(lang: str | None) -> str:
+    """The language asked for, else the UI language (`--ui-lang`, CURATE_UI_LANG, the locale)."""
+    if lang:
+        return lang
+    from curator.i18n import lang as ui_lang
+
+    return ui_lang()
+
+
+def _f(c: dict[str, Any], key: str, lang: str) -> str:
+    """A check's text in `lang`: the English dicts (`--json`) carry the Chinese as `<key>_zh`."""
+    return c.get(f"{key}_zh", c[key]) if lang == "zh" else c[key]
+
+
 def _sorted(checks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(checks, key=lambda c: _ORDER.get(c["status"], 9))
 
 
-def counts_line(checks: list[dict[str, Any]], lang: str = "en") -> str:
+def counts_line(checks: list[dict[str, Any]], lang: str | None = None) -> str:
+    lang = _lang(lang)
     n = {s: sum(c["status"] == s for c in checks) for s in _ORDER}
     if lang == "zh":
         return f"{n['warn']} 个警告，{n['info']} 个提示，{n['ok']} 个通过，{n['skip']} 个不适用"
     return f"{n['warn']} warning(s), {n['info']} note(s), {n['ok']} ok, {n['skip']} not applicable"
 
 
-def lines(checks: list[dict[str, Any]], *, title: str = "", lang: str = "en", hide_ok: bool = False) -> list[str]:
+def lines(checks: list[dict[str, Any]], *, title: str = "", lang: str | None = None,
+          hide_ok: bool = False) -> list[str]:
     """Plain text lines (no markup) for a terminal or a log. `hide_ok`: only warnings and notes."""
+    lang = _lang(lang)
     out = [f"{title or _HEAD[lang]}: {counts_line(checks, lang)}"]
     for c in _sorted(checks):
         if c["status"] == "skip" or (hide_ok and c["status"] == "ok"):
             continue
-        out.append(f"  {_LABEL[c['status']]:<4} {c['title']}: {c['measured']}")
+        out.append(f"  {_LABEL[c['status']]:<4} {_f(c, 'title', lang)}: {_f(c, 'measured', lang)}")
         if c["status"] in ("warn", "info"):
             out.append(f"       rule: {c['rule']} — {c['source']}" if lang == "en"
-                       else f"       规则：{c['rule']} — {c['source']}")
-            out.append(f"       do: {c['advice']}" if lang == "en" else f"       建议：{c['advice']}")
+                       else f"       规则：{_f(c, 'rule', lang)} — {_f(c, 'source', lang)}")
+            out.append(f"       do: {c['advice']}" if lang == "en" else f"       建议：{_f(c, 'advice', lang)}")
             for d in c.get("details", [])[:5]:
                 out.append(f"       · {d}")
     return out
 
 
-def html_section(practice: list[dict[str, Any] | None], names: list[str], lang: str = "en") -> str:
+def html_section(practice: list[dict[str, Any] | None], names: list[str], lang: str | None = None) -> str:
     """One "Practice checks" section, one column per input; `practice[i]` is `report["practice"]`."""
+    lang = _lang(lang)
     if not any(practice):
         return ""
     cells = []
@@ -57,19 +75,22 @@ def html_section(practice: list[dict[str, Any] | None], names: list[str], lang: 
         rows = []
         for c in checks:
             color = _COLOR.get(c["status"], "#222")
-            src = escape(c["source"]) + ("" if lang == "zh" or not c.get("source_zh") else
+            src = escape(_f(c, "source", lang)) + ("" if lang == "zh" or not c.get("source_zh") else
                                           f'<br><span lang="zh">{escape(c["source_zh"])}</span>')
             detail = "".join(f"<li>{escape(str(d))}</li>" for d in c.get("details", [])[:20])
-            todo = escape(c["advice"]) if c["status"] in ("warn", "info") else ""
+            todo = escape(_f(c, "advice", lang)) if c["status"] in ("warn", "info") else ""
+            title, measured = escape(_f(c, "title", lang)), escape(_f(c, "measured", lang))
             rows.append(f'<tr><td style="color:{color};font-weight:600">{_LABEL[c["status"]]}</td>'
-                        f'<td style="text-align:left"><b>{escape(c["title"])}</b><br>{escape(c["measured"])}'
+                        f'<td style="text-align:left"><b>{title}</b><br>{measured}'
                         + (f'<ul class="note">{detail}</ul>' if detail else "") + "</td>"
-                        f'<td style="text-align:left">{escape(c["rule"])}<div class="note">{src}</div></td>'
+                        f'<td style="text-align:left">{escape(_f(c, "rule", lang))}<div class="note">{src}</div></td>'
                         f'<td style="text-align:left">{todo}</td></tr>')
         task = p.get("task")
+        task_word = "task" if lang == "en" else "任务"
         sub = (f'<div class="note">{escape(counts_line(p["checks"], lang))}'
-               + (f" · task: {escape(task['name'])} ({escape(task['why'])})" if task else "") + "</div>")
-        cols = ("", "measured", "rule and source", "what to do") if lang == "en" else ("", "测量值", "规则与出处", "建议")
+               + (f" · {task_word}: {escape(task['name'])} ({escape(task['why'])})" if task else "") + "</div>")
+        cols = (("", "measured", "rule and source", "what to do") if lang == "en" else
+                ("", "测量值", "规则与出处", "建议"))
         cells.append(head + sub + '<table class="k"><tr>' + "".join(f"<th>{c}</th>" for c in cols) + "</tr>"
                      + "".join(rows) + "</table>")
     grid = (f'<div class="grid" style="grid-template-columns:repeat({len(cells)},minmax(0,1fr))">'

@@ -153,6 +153,8 @@ class ReviewScreen(FixActions, Screen):
         self.rl.focus()
         self.rl.move_to(self.session.first_pending())
         self.refresh_all()
+        for w in getattr(self.session, "warnings", []):  # the file changed under its decisions
+            self.notify(w, severity="warning", timeout=15)
 
     # -- display -------------------------------------------------------------------------------
     def _default_sel(self, idx: int) -> tuple[int, int]:

@@ -44,6 +44,8 @@ class ReviewSession:
         self.path = Path(path)
         self.source = RowSource(self.path)
         self.store = DecisionStore(db or db_path(self.path))
+        # Decisions follow their record's content if the file changed since (see DecisionStore.rebind).
+        self.warnings: list[str] = self.store.rebind(self._rhash, len(self.source))
         self._cache: OrderedDict[int, ReviewItem] = OrderedDict()
         self._cache_size = cache_size
         self.filter: tuple[str, str] | None = None
@@ -200,24 +202,36 @@ class ReviewSession:
     def _rid(self, idx: int) -> str:
         return self.item(idx).id
 
+    def _rhash(self, idx: int) -> str | None:
+        """The row's content hash: what a decision is bound to, besides its position."""
+        import orjson
+        import xxhash
+
+        raw = self.source.raw_bytes(idx)
+        if raw is None:
+            raw = orjson.dumps(self.source.row(idx), option=orjson.OPT_SORT_KEYS, default=str)
+        return xxhash.xxh3_64_hexdigest(raw)
+
     def accept(self, idx: int) -> None:
-        self.store.record(idx, "accept", self._rid(idx))
+        self.store.record(idx, "accept", self._rid(idx), rhash=self._rhash(idx))
 
     def reject(self, idx: int, reason: str) -> None:
-        self.store.record(idx, "reject", self._rid(idx), reason=reason)
+        self.store.record(idx, "reject", self._rid(idx), reason=reason, rhash=self._rhash(idx))
 
     def toggle_tag(self, idx: int, tag: str) -> bool:
         """Add `tag`, or remove it when present; returns whether the row now has it."""
         has = tag in self.state(idx).tags
-        self.store.record(idx, "untag" if has else "tag", self._rid(idx), tag=tag)
+        self.store.record(idx, "untag" if has else "tag", self._rid(idx), tag=tag, rhash=self._rhash(idx))
         return not has
 
     def edit(self, idx: int, member: int, message: int, content: str) -> None:
-        self.store.record(idx, "edit", self._rid(idx), member=member, message=message, content=content)
+        self.store.record(idx, "edit", self._rid(idx), member=member, message=message, content=content,
+                          rhash=self._rhash(idx))
 
     def bulk(self, idxs: np.ndarray, action: str, reason: str | None = None) -> int:
         ids = [self._rid(int(i)) for i in idxs] if len(idxs) <= 50000 else [None] * len(idxs)
-        return self.store.record_many((int(i) for i in idxs), action, ids, reason=reason)
+        hashes = [self._rhash(int(i)) for i in idxs]
+        return self.store.record_many((int(i) for i in idxs), action, ids, rhashes=hashes, reason=reason)
 
     def undo(self) -> list[int]:
         return self.store.undo()

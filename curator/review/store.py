@@ -9,6 +9,11 @@ logged event (``action='undo'``, ``target`` = the undone row) and the full histo
 The current state of a record is the fold of its events that were not undone. Only records
 that have events are kept in memory, so a 1M-row file with a few thousand decisions costs a
 few thousand small objects.
+
+Decisions are keyed by the row's position AND its content hash (``rhash``, xxh3 of the row's
+bytes) and id: when the file changed under them (a line inserted above), `rebind` moves each
+decision to the row that still has its content, and drops (with a warning) those whose row is
+gone — an old "accepted" or edit never lands on a different record.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS decisions (
@@ -33,7 +38,8 @@ CREATE TABLE IF NOT EXISTS decisions (
     message   INTEGER,
     content   TEXT,
     target    INTEGER,               -- for undo: the seq undone
-    batch     INTEGER                -- events made by one bulk action share a batch id
+    batch     INTEGER,               -- events made by one bulk action share a batch id
+    rhash     TEXT                   -- content hash of the row the decision was made on
 );
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT);
 """
@@ -58,6 +64,7 @@ class Event:
     content: str | None = None
     target: int | None = None
     batch: int | None = None
+    rhash: str | None = None
 
 
 @dataclass
@@ -104,6 +111,8 @@ class DecisionStore:
         self.conn.execute("PRAGMA journal_mode=WAL")
         self.conn.execute("PRAGMA synchronous=FULL")
         self.conn.executescript(SCHEMA)
+        if "rhash" not in {r[1] for r in self.conn.execute("PRAGMA table_info(decisions)")}:
+            self.conn.execute("ALTER TABLE decisions ADD COLUMN rhash TEXT")  # a store from an older version
         self._events: dict[int, list[Event]] = {}
         self._active: list[Event] = []  # not-undone, non-undo events in order: the undo stack
         self._undone: set[int] = set()
@@ -111,7 +120,7 @@ class DecisionStore:
         self._load()
 
     def _load(self) -> None:
-        cols = "seq, ts, idx, action, record_id, reason, tag, member, message, content, target, batch"
+        cols = "seq, ts, idx, action, record_id, reason, tag, member, message, content, target, batch, rhash"
         rows = [Event(*r) for r in self.conn.execute(f"SELECT {cols} FROM decisions ORDER BY seq")]
         self._undone = {ev.target for ev in rows if ev.action == "undo" and ev.target is not None}
         for ev in rows:
@@ -140,9 +149,9 @@ class DecisionStore:
         try:
             for ev in evs:
                 cur.execute("INSERT INTO decisions (ts, idx, record_id, action, reason, tag, member, message, content, "
-                            "target, batch) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                            "target, batch, rhash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                             (ev.ts, ev.idx, ev.record_id, ev.action, ev.reason, ev.tag, ev.member, ev.message,
-                             ev.content, ev.target, ev.batch))
+                             ev.content, ev.target, ev.batch, ev.rhash))
                 ev.seq = cur.lastrowid
             cur.execute("COMMIT")
         except BaseException:
@@ -166,11 +175,14 @@ class DecisionStore:
         self._append([ev])
         return ev
 
-    def record_many(self, idxs: Iterable[int], action: str, ids: Iterable[str | None], **kw) -> int:
+    def record_many(self, idxs: Iterable[int], action: str, ids: Iterable[str | None],
+                    rhashes: Iterable[str | None] | None = None, **kw) -> int:
         """One bulk action: every event shares a batch id, so one undo takes the whole batch back."""
         batch = int(time.time() * 1000)
         ts = _now()
-        evs = [Event(0, ts, int(i), action, rid, batch=batch, **kw) for i, rid in zip(idxs, ids)]
+        idxs = [int(i) for i in idxs]
+        hashes = list(rhashes) if rhashes is not None else [None] * len(idxs)
+        evs = [Event(0, ts, i, action, rid, batch=batch, rhash=h, **kw) for i, rid, h in zip(idxs, ids, hashes)]
         if evs:
             self._append(evs)
         return len(evs)
@@ -184,6 +196,53 @@ class DecisionStore:
         ts = _now()
         self._append([Event(0, ts, e.idx, "undo", e.record_id, target=e.seq) for e in targets])
         return sorted({e.idx for e in targets})
+
+    def rebind(self, row_hash: Callable[[int], str | None], n_rows: int) -> list[str]:
+        """Match decisions to the file as it is now; returns warnings (empty when unchanged).
+
+        A decision whose row at its position still has its content hash stays. Otherwise it
+        moves to the row that has that content now (the nearest unclaimed one for duplicates);
+        when no row has it, the decision is set aside (kept in the log, not applied, not
+        exported). Decisions from stores without hashes keep their position.
+        """
+        stale = {ev.idx: ev.rhash for evs in self._events.values() for ev in evs
+                 if ev.rhash is not None and (ev.idx >= n_rows or row_hash(ev.idx) != ev.rhash)}
+        if not stale:
+            return []
+        where: dict[str, list[int]] = {}
+        for i in range(n_rows):
+            h = row_hash(i)
+            if h is not None:
+                where.setdefault(h, []).append(i)
+        mapping: dict[int, int | None] = {}
+        claimed: set[int] = set()
+        for old, h in sorted(stale.items()):
+            cands = [i for i in where.get(h or "", []) if i not in claimed]
+            new = min(cands, key=lambda i: abs(i - old)) if cands else None
+            mapping[old] = new
+            if new is not None:
+                claimed.add(new)
+        moved = sum(1 for v in mapping.values() if v is not None)
+        lost = len(mapping) - moved
+        all_events = [ev for evs in self._events.values() for ev in evs]
+        orphan = {ev.seq for ev in all_events if ev.idx in mapping and mapping[ev.idx] is None}
+        for ev in all_events:
+            if ev.idx in mapping and mapping[ev.idx] is not None:
+                ev.idx = mapping[ev.idx]  # type: ignore[assignment]
+        self._events = {}
+        for ev in sorted(all_events, key=lambda e: e.seq):
+            if ev.seq not in orphan:
+                self._events.setdefault(ev.idx, []).append(ev)
+        self._active = [e for e in self._active if e.seq not in orphan]
+        self.states = {}
+        for idx in self._events:
+            self._refresh(idx)
+        msg = [f"the file changed since the decisions in {self.path.name} were made: "
+               f"{moved} record(s) moved and their decisions followed them"]
+        if lost:
+            msg.append(f"{lost} record(s) with decisions are no longer in the file: those decisions are set aside "
+                       f"(kept in the log, not applied, not exported)")
+        return msg
 
     def history(self) -> list[tuple]:
         return list(self.conn.execute("SELECT seq, ts, idx, action, reason, tag, target FROM decisions ORDER BY seq"))

@@ -1,0 +1,100 @@
+"""Secrets never reach a file or the terminal; a request has a total deadline.
+
+Real `curate distill` subprocesses talk to the real loopback server (tests/chat_server.py),
+which echoes the Authorization header in a 401 body, and trickles a body one byte a second.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from curator.redact import redact, redact_argv, redact_text
+from tests.chat_server import ChatServer
+from tests.conftest import run_cli
+
+KEY = "sk-live-DoNotLeakMe0123456789"
+
+
+@pytest.fixture
+def server():
+    with ChatServer() as s:
+        yield s
+
+
+def _prompts(path: Path, texts: list[str]) -> Path:
+    path.write_text("".join(json.dumps({"instruction": t, "output": ""}) + "\n" for t in texts), encoding="utf-8")
+    return path
+
+
+def _everything_written(folder: Path) -> bytes:
+    return b"".join(p.read_bytes() for p in folder.rglob("*") if p.is_file())
+
+
+def test_redact_text_masks_keys_userinfo_and_secret_query_params():
+    s = redact_text(f"http://bob:{KEY}@h:8/v1?api_key={KEY}&model=m and Bearer abcdefghij and hf_abcdefghijk")
+    assert KEY not in s and "abcdefghij" not in s
+    assert s.startswith("http://***@h:8/v1?api_key=***&model=m") and "Bearer ***" in s
+    assert redact({"base_url": f"http://u:{KEY}@h/v1", "hf_token": "x" * 10, "max_tokens": 5, "api_key_env": "K"}) == \
+        {"base_url": "http://***@h/v1", "hf_token": "***", "max_tokens": 5, "api_key_env": "K"}
+    assert redact_argv(["curate", "--base-url", f"http://h/v1?key={KEY}", "--password=hunter2"]) == \
+        ["curate", "--base-url", "http://h/v1?key=***", "--password=***"]
+
+
+def _distill(server_url: str, inp: Path, out: Path):
+    return run_cli("distill", str(inp), "-o", str(out), "--model", "teacher", "--base-url", server_url,
+                   "--api-key-env", "MY_TEACHER_KEY", "--max-retries", "0", "--no-progress",
+                   env={"MY_TEACHER_KEY": KEY})
+
+
+def test_a_server_echoing_the_key_leaks_nothing(server, tmp_path):
+    inp = _prompts(tmp_path / "p.jsonl", ["fine", "[[echokey]] please"])
+    cp = _distill(server.url, inp, tmp_path / "o.jsonl")
+    assert cp.returncode == 0, cp.stderr
+    assert KEY not in cp.stdout + cp.stderr and "Bearer ***" in cp.stderr
+    assert KEY.encode() not in _everything_written(tmp_path)
+    rejects = [json.loads(x) for x in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert len(rejects) == 1 and "Invalid key: Bearer ***" in rejects[0]["message"]
+
+
+def test_key_in_url_query_leaks_nothing(server, tmp_path):
+    # the server answers 404 and echoes the path, query (and key) included
+    inp = _prompts(tmp_path / "p.jsonl", ["fine"])
+    cp = _distill(server.url + f"?api_key={KEY}", inp, tmp_path / "o.jsonl")
+    assert cp.returncode == 0, cp.stderr
+    assert KEY not in cp.stdout + cp.stderr
+    assert KEY.encode() not in _everything_written(tmp_path)
+    rejects = [json.loads(x) for x in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert "api_key=***" in rejects[0]["message"]
+    manifest = json.loads((tmp_path / "o.manifest.json").read_text())
+    assert manifest["params"]["base_url"].endswith("?api_key=***")
+
+
+def test_key_in_url_user_info_leaks_nothing(server, tmp_path):
+    inp = _prompts(tmp_path / "p.jsonl", ["fine"])
+    cp = _distill(server.url.replace("http://", f"http://user:{KEY}@"), inp, tmp_path / "o.jsonl")
+    assert cp.returncode == 0, cp.stderr
+    assert KEY not in cp.stdout + cp.stderr
+    assert KEY.encode() not in _everything_written(tmp_path)
+    manifest = json.loads((tmp_path / "o.manifest.json").read_text())
+    assert manifest["params"]["base_url"].startswith("http://***@")
+    assert any(a.startswith("http://***@") for a in manifest["argv"])
+
+
+def test_total_deadline_stops_a_trickling_server(server, tmp_path):
+    inp = _prompts(tmp_path / "p.jsonl", ["[[trickle]] slowly"])
+    t0 = time.perf_counter()
+    cp = run_cli("distill", str(inp), "-o", str(tmp_path / "o.jsonl"), "--model", "teacher", "--base-url",
+                 server.url, "--timeout", "2", "--max-retries", "0", "--no-progress")
+    took = time.perf_counter() - t0
+    assert cp.returncode == 0, cp.stderr
+    rejects = [json.loads(x) for x in (tmp_path / "o.rejects.jsonl").read_text().splitlines()]
+    assert [r["reason"] for r in rejects] == ["timeout"]
+    assert "total deadline" in rejects[0]["message"]
+    # the run's own clock (interpreter start-up excluded): the 2 s deadline plus slack for a busy
+    # machine — the trickled body alone would take ~300 s
+    seconds = json.loads((tmp_path / "o.manifest.json").read_text())["seconds"]
+    assert seconds < 2 + 8 and took < 60, (seconds, took)

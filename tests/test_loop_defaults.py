@@ -158,6 +158,12 @@ def test_json_array_saved_as_jsonl(tmp_path):
     p = tmp_path / "arr.jsonl"
     p.write_text('[\n {"instruction": "a", "output": "b"},\n {"instruction": "c", "output": "d"}\n]\n')
     assert [c.messages[0].content for c in read_records(p)] == ["a", "c"]
+    # on one line it stays one row in (in = out + rejects), and the reject says what it is
+    one = tmp_path / "one.jsonl"
+    one.write_text('[{"instruction": "a", "output": "b"}, {"instruction": "c", "output": "d"}]\n')
+    sink = RejectSink(None)
+    assert list(read_records(one, "alpaca", rejects=sink)) == [] and len(sink) == 1
+    assert "a JSON array of 2 objects on one line" in sink.examples["bad_structure"][0]["message"]
 
 
 def test_csv_tsv_xlsx_with_column_mapping(tmp_path):

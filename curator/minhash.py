@@ -140,11 +140,13 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     keys = np.empty((n, bands), dtype=np.uint64)
     rng = np.random.default_rng(0xBA5D)
     mult = rng.integers(1 << 32, 1 << 63, (bands, rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    s = sigs.astype(np.uint64)
+    # one transposed copy of the used columns (uint32), each widened only when used: converting the
+    # whole [n, num_perm] block to uint64 first cost 5x more (1.2 s of a 200k-record plan)
+    cols = np.ascontiguousarray(sigs[:, :bands * rows].T)
     for j in range(bands):
         h = np.full(n, ((j + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
         for r in range(rows):
-            h += s[:, j * rows + r] * mult[j, r]
+            h += cols[j * rows + r].astype(np.uint64) * mult[j, r]
         keys[:, j] = _mix64(h)
     return keys
 
@@ -154,11 +156,15 @@ def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     return (sig_a == sig_b).mean(axis=-1)
 
 
-def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.1, fn_weight: float = 0.9) -> tuple[int, int]:
     """(bands, rows) with bands*rows <= num_perm minimising the weighted areas of false positives
     (similarity below threshold that still collide) and false negatives (above it that do not).
 
-    The same criterion as datasketch's MinHashLSH, integrated numerically here.
+    The same criterion as datasketch's MinHashLSH, integrated numerically here, but weighted 0.1 /
+    0.9 instead of datasketch's 0.5 / 0.5: a false positive only costs one verification (every
+    candidate pair is checked on its estimate), a false negative is a duplicate left in the data.
+    At 0.7 the even weights pick 8 bands of 8 rows, which bring a pair of true similarity 0.8
+    together only 77% of the time; 12 bands of 5 rows do it 99% of the time.
     """
     best, best_err = (1, num_perm), float("inf")
     lo = np.linspace(0.0, threshold, 200)

@@ -137,9 +137,17 @@ def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, di
         return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
                             "in --conflicts and keep the right answer"), {}
     k = int(pl.kept_of[i])
-    what = "exact duplicate" if REASONS[st] == "duplicate" else f"near-duplicate (similarity {pl.similarity[i]:.2f})"
-    return REASONS[st], f"{what} of {describe(origins[k], ids[k])}, which is kept", {
-        "duplicate_of": ids[k], "similarity": round(float(pl.similarity[i]), 4)}
+    if REASONS[st] == "duplicate":
+        return "duplicate", f"exact duplicate of {describe(origins[k], ids[k])}, which is kept", {
+            "duplicate_of": ids[k], "similarity": 1.0}
+    # name the match that actually held (its similarity passed the threshold), which is not always
+    # the kept record: A~B and B~C drop C as a near-duplicate of B while A is kept
+    m = int(pl.matched[i]) if pl.matched is not None else k
+    sim = float(pl.similarity[i])
+    where = (f"{describe(origins[m], ids[m])}, which is kept" if m == k else
+             f"{describe(origins[m], ids[m])}, itself dropped for {describe(origins[k], ids[k])}, which is kept")
+    return "near_duplicate", f"near-duplicate (similarity {sim:.2f}) of {where}", {
+        "duplicate_of": ids[k], "matched": ids[m], "similarity": round(sim, 4)}
 
 
 def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, workers: int) -> None:
@@ -159,6 +167,7 @@ def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, wo
                 kept = members[0]
                 row = {"cluster": n, "size": len(members), "kept": where(kept),
                        "dropped": [{**where(j), "reason": REASONS.get(int(pl.status[j]), "kept"),
+                                    "matched": ids[int(pl.matched[j])] if pl.matched is not None else ids[kept],
                                     "similarity": round(float(pl.similarity[j]), 4)} for j in members[1:]]}
                 fh.write(orjson.dumps(row) + b"\n")
     if conflicts:
@@ -171,5 +180,5 @@ def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, wo
     counts = pl.counts()
     run.extra["dedup"] = {"clusters": len(pl.clusters), "conflict_groups": len(pl.conflicts),
                           "conflict_records": sum(len(g["members"]) for g in pl.conflicts),
-                          "bands": pl.bands, "rows": pl.rows, "workers": workers,
+                          "bands": pl.bands, "rows": pl.rows, "large_buckets": pl.large_buckets, "workers": workers,
                           "dropped": {k: v for k, v in counts.items() if k != "kept"}}

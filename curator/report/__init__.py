@@ -50,7 +50,7 @@ def describe(path: str | Path, fmt: str | None = None, *, encoding: str | None =
     sink = RejectSink(None, stage="report")
     rs = ReadStats()
     st = ReportStats(count_tokens)
-    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant",), stats=rs):
+    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant", "no_final_answer"), stats=rs):
         st.add(conv)
     d: dict[str, Any] = {"input": str(path), "version": __version__,
                          "format": next(iter(rs.formats.values()), None), "rows": rs.rows,

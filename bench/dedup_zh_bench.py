@@ -111,13 +111,14 @@ def main() -> None:
         avg = np.mean([len(p) + len(a) for p, a in recs])
         print(f"{name}: {len(recs)} records, {int((ks > 0).sum())} edited variants, avg {avg:.0f} chars")
         print("  ngram threshold      P      R     F1   recall k=1..4")
-        for ngram in (2, 3, 4, 5):
-            for t in (0.5, 0.6, 0.7, 0.8):
-                cfg = DedupConfig(on="conversation", threshold=t, minhash=MinHashParams(ngram=ngram))
-                pl = dedup_texts(recs, cfg)
-                p, r, f = pairwise_prf(pl.kept_of, labels)
-                rk = " ".join(f"{x:.2f}" for x in recall_by_k(pl.kept_of, labels, ks))
-                print(f"  {ngram:5d} {t:9.2f} {p:6.3f} {r:6.3f} {f:6.3f}   {rk}")
+        # one size for every script (ngram_cjk=0), then the default: 5 for Latin text, 2 for CJK
+        grid = [(MinHashParams(ngram=n, ngram_cjk=0), str(n), t) for n in (2, 3, 4, 5) for t in (0.5, 0.6, 0.7, 0.8)]
+        grid += [(MinHashParams(), "5/cjk 2 (default)", t) for t in (0.6, 0.7, 0.8)]
+        for params, label, t in grid:
+            pl = dedup_texts(recs, DedupConfig(on="conversation", threshold=t, minhash=params))
+            p, r, f = pairwise_prf(pl.kept_of, labels)
+            rk = " ".join(f"{x:.2f}" for x in recall_by_k(pl.kept_of, labels, ks))
+            print(f"  {label:>5} {t:9.2f} {p:6.3f} {r:6.3f} {f:6.3f}   {rk}")
 
 
 if __name__ == "__main__":

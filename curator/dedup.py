@@ -42,7 +42,8 @@ import xxhash
 
 from curator.dedup_graph import (Buckets, band_buckets, connected_components, first_member_pairs, keep_members,
                                   link_tree, match_edges, merge_buckets, unique_pairs)
-from curator.minhash import EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, signatures
+from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
+                             signatures)
 from curator.record import Conversation
 from curator.textnorm import normalize
 
@@ -120,10 +121,13 @@ def sketch_batch(texts: Sequence[tuple[str, str]], params: MinHashParams | None)
     if params is None:
         return BatchSketch(kp, ka, None, None)
 
-    def shingles(ts: list[str]) -> np.ndarray:
-        return np.fromiter((0 if not t else max(1, len(t) - params.ngram + 1) for t in ts), np.int32, len(ts))
+    def side(ts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        sizes = shingle_sizes(ts, params)  # per text: its script's n-gram size
+        lens = np.fromiter((len(t) for t in ts), np.int64, len(ts))
+        return signatures(ts, params, sizes), np.where(lens == 0, 0, np.maximum(1, lens - sizes + 1)).astype(np.int32)
 
-    return BatchSketch(kp, ka, signatures(np_, params), signatures(na, params), shingles(np_), shingles(na))
+    (sp, cp), (sa, ca) = side(np_), side(na)
+    return BatchSketch(kp, ka, sp, sa, cp, ca)
 
 
 class Sketches:

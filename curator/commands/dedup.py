@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
                                                 "(default: mean of the numeric scores)."),
         num_perm: int = typer.Option(64, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
         ngram: int = typer.Option(5, "--ngram", help="Character n-gram size of the shingles."),
+        ngram_cjk: int = typer.Option(2, "--ngram-cjk", help="N-gram size for text that is mostly Chinese/Japanese/"
+                                      "Korean characters (0 = --ngram for all; see docs/dedup.md for the measurement)."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write clusters (kept + dropped ids) to this JSONL."),
         conflicts: Optional[Path] = typer.Option(None, "--conflicts", help="Write conflict groups (same prompt, "
                                                  "different answers) to this JSONL."),
@@ -57,6 +59,7 @@ def register(app: typer.Typer) -> None:
 
         params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
                       threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
+                      ngram_cjk=ngram_cjk,
                       report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
                       conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
                       from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
@@ -71,12 +74,13 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--threshold {threshold}: must be in (0, 1], e.g. 0.8")
             if not 0.0 <= conflict_threshold <= 1.0:
                 raise UsageError(f"--conflict-threshold {conflict_threshold}: must be in [0, 1]")
-            if num_perm < 8 or ngram < 1:
-                raise UsageError("--num-perm must be >= 8 and --ngram >= 1")
+            if num_perm < 8 or ngram < 1 or ngram_cjk < 0:
+                raise UsageError("--num-perm must be >= 8, --ngram >= 1 and --ngram-cjk >= 0")
             ropts = o.read_options(mapping)
             cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
-                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed))
+                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
+                                                    ngram_cjk=ngram_cjk))
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to)
         with run:

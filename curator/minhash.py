@@ -122,7 +122,8 @@ def shingle_hashes(texts: list[str], ngram: int, seed: int = 1) -> tuple[np.ndar
     return h[idx], counts
 
 
-def signatures(texts: list[str], params: MinHashParams = MinHashParams(), sizes: np.ndarray | None = None) -> np.ndarray:
+def signatures(texts: list[str], params: MinHashParams = MinHashParams(),
+               sizes: np.ndarray | None = None) -> np.ndarray:
     """MinHash signatures (uint32 [len(texts), num_perm]) of already-normalised texts, each
     shingled with its script's n-gram size (`shingle_sizes`).
 

@@ -5,14 +5,13 @@ and the real GPTeacher toolformer set checked against exact character-5-gram Jac
 from __future__ import annotations
 
 import json
-import math
 import random
-from collections import Counter, defaultdict
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bench.exact_jaccard import kept_by_exact_jaccard, pairs_at_least, shingles
 from curator import dedup_graph as g
 from curator.dedup import KEPT, NEAR_DUPLICATE, DedupConfig, dedup_texts
 from curator.textnorm import normalize
@@ -136,38 +135,9 @@ def test_cli_drop_message_names_the_match_not_the_kept_record(tmp_path):
 
 
 # -------------------------------------------------------------------------------- real data
-def _shingles(t: str, n: int = 5) -> set[str]:
-    return {t[i:i + n] for i in range(max(1, len(t) - n + 1))} if t else set()
-
-
 def _jaccard(a: str, b: str) -> float:
-    sa, sb = _shingles(a), _shingles(b)
+    sa, sb = shingles(a), shingles(b)
     return len(sa & sb) / len(sa | sb)
-
-
-def exact_pairs_at_least(texts: list[str], t: float) -> list[tuple[int, int, float]]:
-    """Every pair with exact character-5-gram Jaccard >= t, by prefix filtering: order each set's
-    shingles rarest first; two sets with Jaccard >= t share a shingle among the first
-    |A| - ceil(t|A|) + 1 of the smaller one, so only pairs sharing such a prefix shingle are checked.
-    No false negatives, and independent of the code under test."""
-    sets = [_shingles(x) for x in texts]
-    freq = Counter(s for st_ in sets for s in st_)
-    index: dict[str, list[int]] = defaultdict(list)
-    out = []
-    for i in sorted(range(len(sets)), key=lambda k: len(sets[k])):
-        s = sets[i]
-        if not s:
-            continue
-        prefix = sorted(s, key=lambda x: (freq[x], x))[:len(s) - math.ceil(t * len(s)) + 1]
-        cands = {j for tok in prefix for j in index[tok]}
-        for tok in prefix:
-            index[tok].append(i)
-        for j in cands:
-            inter = len(s & sets[j])
-            jac = inter / (len(s) + len(sets[j]) - inter)
-            if jac >= t:
-                out.append((min(i, j), max(i, j), jac))
-    return out
 
 
 def test_exact_pairs_helper_agrees_with_brute_force():
@@ -175,7 +145,9 @@ def test_exact_pairs_helper_agrees_with_brute_force():
     base = [" ".join(_words(rng, 20)) for _ in range(15)]
     texts = base + [t[:-3] + "xyz" for t in base[:8]] + [t.replace("a", "e", 1) for t in base[:5]]
     brute = {(i, j) for i in range(len(texts)) for j in range(i + 1, len(texts)) if _jaccard(texts[i], texts[j]) >= 0.8}
-    assert brute and {(i, j) for i, j, _ in exact_pairs_at_least(texts, 0.8)} == brute
+    assert brute and {(i, j) for i, j, _ in pairs_at_least(texts, 0.8)} == brute
+    bi, bj = (np.array(x, np.int64) for x in zip(*sorted(brute)))
+    assert kept_by_exact_jaccard(texts, 0.8) == len(np.unique(g.connected_components(len(texts), bi, bj)))
 
 
 def test_real_toolformer_no_kept_pair_clearly_above_threshold(real):
@@ -186,7 +158,7 @@ def test_real_toolformer_no_kept_pair_clearly_above_threshold(real):
         pl = dedup_texts(recs, DedupConfig(on=on, threshold=0.8))
         kept = np.flatnonzero(pl.status == KEPT).tolist()
         text = [normalize(recs[i][0]) + ("" if on == "prompt" else normalize(recs[i][1])) for i in kept]
-        assert exact_pairs_at_least(text, 0.9) == [], on
+        assert pairs_at_least(text, 0.9) == [], on
         assert 500 < len(kept) < 4709  # the authors' greedy cleaning at 0.8 kept 4,709
         # every drop names a match that passed the threshold
         dropped = np.flatnonzero(pl.status == NEAR_DUPLICATE)

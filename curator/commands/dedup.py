@@ -33,8 +33,8 @@ def register(app: typer.Typer) -> None:
                                                 "(default: mean of the numeric scores)."),
         num_perm: int = typer.Option(64, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
         ngram: int = typer.Option(5, "--ngram", help="Character n-gram size of the shingles."),
-        ngram_cjk: int = typer.Option(2, "--ngram-cjk", help="N-gram size for text that is mostly Chinese/Japanese/"
-                                      "Korean characters (0 = --ngram for all; see docs/dedup.md for the measurement)."),
+        ngram_cjk: int = typer.Option(2, "--ngram-cjk", help="N-gram size for text that is mostly Chinese/"
+                                      "Japanese/Korean characters (0 = --ngram for all; measured in docs/dedup.md)."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write clusters (kept + dropped ids) to this JSONL."),
         conflicts: Optional[Path] = typer.Option(None, "--conflicts", help="Write conflict groups (same prompt, "
                                                  "different answers) to this JSONL."),

@@ -151,7 +151,8 @@ def render_upload(conv: Conversation, opts: WriteOptions) -> dict[str, Any]:
         if m.role == "assistant" and w is not None:
             if w not in (0, 1):
                 raise RowError("unrepresentable", f"messages[{i}] has weight {w}; fine-tuning uploads take 0 or 1",
-                               field=f"messages[{i}].weight", fix="set the weight to 0 or 1, or write without --strip-meta")
+                               field=f"messages[{i}].weight",
+                               fix="set the weight to 0 or 1, or write without --strip-meta")
             d["weight"] = int(w)
         msgs.append(d)
     out: dict[str, Any] = {"messages": msgs}

@@ -288,16 +288,15 @@ def star_pairs(band: np.ndarray, key: np.ndarray, idx: np.ndarray) -> tuple[np.n
     return si[group_start[dup]], si[dup]
 
 
-def _sort_keys(on: str, sig_p: np.ndarray, sig_a: np.ndarray, width: int = 8) -> list[Any]:
-    """Orders for the sorted-neighbour fallback in huge buckets (`dedup_graph.cross_pairs`): by the
-    answer's signature then the prompt's, and the other way round (a bucket of one template prompt
-    is told apart by its answers, a bucket of one stock answer by its prompts)."""
-    if on == "prompt":
-        return [lambda m: sig_p[m, :2 * width]]
-    if on == "answer":
-        return [lambda m: sig_a[m, :2 * width]]
-    return [lambda m: np.concatenate([sig_a[m, :width], sig_p[m, :width]], 1),
-            lambda m: np.concatenate([sig_p[m, :width], sig_a[m, :width]], 1)]
+def _sort_keys(on: str, sig_p: np.ndarray, sig_a: np.ndarray) -> list[Any]:
+    """Orders for the sorted-neighbour fallback in big buckets (`dedup_graph.cross_pairs`): the first
+    two MinHash values of the answer, and of the prompt, as one uint64 (a bucket of one template
+    prompt is told apart by its answers, a bucket of one stock answer by its prompts)."""
+    def key(sig: np.ndarray):
+        return lambda m: (sig[m, 0].astype(np.uint64) << np.uint64(32)) | sig[m, 1].astype(np.uint64)
+
+    use_p, use_a = lsh_sides(on)
+    return ([key(sig_a)] if use_a else []) + ([key(sig_p)] if use_p else [])
 
 
 def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -> DedupPlan:

@@ -16,14 +16,16 @@ to the star's:
    different clusters is verified and united. A pair inside one cluster needs no check: it is
    connected already. One such round is enough: after it, every bucket pair is either verified
    or was already connected.
-3. A bucket larger than `ALL_PAIRS_MAX` members (a template) whose members are still in several
-   clusters is too big for all pairs, and so are the largest mixed buckets once the all-pairs work
-   of a plan passes max(4M, 16 x records) pairs (smallest buckets are served first): their members
-   are sorted by their signatures (by the answer's then the prompt's, and the other way round, for
-   `--on conversation`) and each is compared with its `WINDOW` neighbours in each order (the
-   sorted-neighbourhood method). This is the one place where a matching pair can be missed: two
-   members of such a bucket that are never within `WINDOW` of each other in any order. The
-   manifest counts these buckets (`large_buckets`).
+3. The second round has a budget: max(500,000, 4 x records) generated pairs, so that templated
+   data (a prompt template shared by 10,000 records with different answers) cannot make the plan
+   quadratic. The smallest mixed buckets get all their pairs first. A bucket larger than
+   `ALL_PAIRS_MAX` members, or past the budget, is compared by sorted neighbours instead: its
+   members are sorted by their first two MinHash values (of the answer, and again of the prompt,
+   for `--on conversation`: records sharing both are likely the most similar), and each is
+   compared with its neighbours at distance 1, 2, ... up to `WINDOW` in each order, nearest
+   first, until the budget is spent (the sorted-neighbourhood method). This is the one place where
+   a matching pair can be missed: two members of such a bucket that never come within reach of
+   each other in any order. The manifest counts these buckets (`large_buckets`).
 
 `link_tree` then gives every dropped record the verified match that ties it to its cluster's kept
 record (a breadth-first tree from the kept record), so a drop names a pair that actually matched.
@@ -37,8 +39,8 @@ from typing import Callable
 import numpy as np
 
 ALL_PAIRS_MAX = 512  # a bucket up to this size can have every cross-cluster pair verified
-PAIR_BUDGET_MIN, PAIR_BUDGET_PER_RECORD = 4_000_000, 16  # all-pairs work allowed in one plan
-WINDOW = 32  # neighbours compared in each sorted order of a larger bucket
+PAIR_BUDGET_MIN, PAIR_BUDGET_PER_RECORD = 500_000, 4  # pairs the second round may generate
+WINDOW = 32  # at most this many neighbours compared in each sorted order of a larger bucket
 _PAIR_CHUNK = 1 << 22  # pairs generated at a time (32 MB of int64 per array)
 
 Pairs = tuple[np.ndarray, np.ndarray]
@@ -160,22 +162,26 @@ def first_member_pairs(b: Buckets) -> Pairs:
 
 def cross_pairs(b: Buckets, label: np.ndarray, sort_keys: list[SortKey]) -> tuple[Pairs, int]:
     """Pairs still to verify after the star round: members of one bucket in different clusters
-    (`label`). Every such pair for buckets up to ALL_PAIRS_MAX members; sorted neighbours within
-    WINDOW for larger ones (`sort_keys`: one function per order, member indices -> [m, k] values to
-    sort by, first column first). Returns (pairs, number of large mixed buckets)."""
+    (`label`). All pairs of the smallest mixed buckets (up to ALL_PAIRS_MAX members) while the
+    round's budget lasts; sorted neighbours for the rest, nearest first, until it is spent
+    (`sort_keys`: one function per order, member indices -> uint64 sort key). Returns (pairs,
+    number of mixed buckets compared by sorted neighbours)."""
     if not len(b):
         return empty_pairs(), 0
     sizes = b.sizes()
     lab = label[b.members]
     mixed = np.minimum.reduceat(lab, b.starts[:-1]) != np.maximum.reduceat(lab, b.starts[:-1])
+    budget = max(PAIR_BUDGET_MIN, PAIR_BUDGET_PER_RECORD * len(label))  # pairs generated in this round
     outs_a, outs_b = [], []
     small = mixed & (sizes <= ALL_PAIRS_MAX)
-    # a budget on all-pairs work (smallest buckets first), so that templated data cannot make the
-    # plan quadratic: the buckets past it are compared by sorted neighbours like the huge ones
+    # smallest buckets first, so that templated data cannot make the plan quadratic: the buckets
+    # past the budget are compared by sorted neighbours like the huge ones
     cost = np.where(small, sizes * (sizes - 1) // 2, 0)
     by_size = np.argsort(np.where(small, sizes, np.iinfo(np.int64).max), kind="stable")
-    over = np.cumsum(cost[by_size]) > max(PAIR_BUDGET_MIN, PAIR_BUDGET_PER_RECORD * len(label))
+    spent_by = np.cumsum(cost[by_size])
+    over = spent_by > budget
     small[by_size[over]] = False
+    spent = int(spent_by[~over][-1]) if (~over).any() else 0
     for s in np.unique(sizes[small]).tolist():
         rows = b.starts[:-1][small & (sizes == s)]
         iu, ju = np.triu_indices(s, 1)
@@ -190,20 +196,24 @@ def cross_pairs(b: Buckets, label: np.ndarray, sort_keys: list[SortKey]) -> tupl
             outs_b.append(pb[diff])
     large = mixed & ~small
     n_large = int(large.sum())
-    if n_large:
+    if n_large and spent < budget:
         sel = np.repeat(large, sizes)
         mem = b.members[sel]
         bid = np.repeat(np.arange(len(sizes))[large], sizes[large])
+        orders = []
         for key in sort_keys:
-            k = key(mem)
-            order = np.lexsort(tuple(k[:, c] for c in range(k.shape[1] - 1, -1, -1)) + (bid,))
-            sm, sb = mem[order], bid[order]
-            for d in range(1, WINDOW + 1):
+            order = np.lexsort((mem, key(mem), bid))  # by bucket, then key, then index
+            orders.append((mem[order], bid[order]))
+        for d in range(1, WINDOW + 1):  # nearest neighbours first, in every order, until spent
+            for sm, sb in orders:
                 same = sb[d:] == sb[:-d]
                 pa, pb = sm[:-d][same], sm[d:][same]
+                spent += len(pa)
                 diff = label[pa] != label[pb]
                 outs_a.append(pa[diff])
                 outs_b.append(pb[diff])
+            if spent >= budget:
+                break
     return unique_pairs(outs_a, outs_b), n_large
 
 

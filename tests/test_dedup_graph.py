@@ -78,7 +78,7 @@ def test_huge_bucket_uses_sorted_neighbours_and_is_counted():
     n = 700
     b = _buckets([list(range(n))])
     sim = {(k, k + 1): 0.9 for k in range(0, n, 2)}
-    keys = np.array([[k // 2] for k in range(n)])
+    keys = np.array([k // 2 for k in range(n)], dtype=np.uint64)
     a, bb, _, large = g.match_edges(n, b, _verify_from(sim, 0.7), [lambda m: keys[m]], g.empty_pairs())
     assert large == 1
     roots = g.connected_components(n, a, bb)

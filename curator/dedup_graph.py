@@ -96,9 +96,10 @@ def groups_to_buckets(group: np.ndarray, idx: np.ndarray, presorted: bool = Fals
     h = _mix(m.astype(np.uint64))
     fp = np.add.reduceat(h, starts[:-1]) ^ _mix(sizes.astype(np.uint64))
     _, first = np.unique(fp, return_index=True)
-    first.sort()  # the buckets stay in their (deterministic) order
-    if len(first) == len(sizes):
-        return Buckets(m, starts)
+    # one canonical order, by (size, first member, fingerprint), whatever order the buckets came in:
+    # the second round's budget serves buckets in this order, so the local engine and the Ray
+    # shuffle (whose partitions come back in any order) must agree on it
+    first = first[np.lexsort((fp[first], m[starts[first]], sizes[first]))]
     sel_sizes = sizes[first]
     take = np.repeat(starts[first], sel_sizes) + _ranks(sel_sizes)
     return Buckets(m[take], np.concatenate(([0], np.cumsum(sel_sizes))))

@@ -384,6 +384,18 @@ class RecordWriter:
                 self._flush_parquet()
         self.count += 1
 
+    def write_serialized(self, data: bytes) -> None:
+        """A row another process already rendered and serialised with orjson: JSON containers take
+        the bytes as they are (a load and a dump would give the same bytes, at twice the cost)."""
+        if self.kind in ("jsonl", "jsonl.gz"):
+            self._fh.write(data + b"\n")
+        elif self.kind == "json":
+            self._fh.write((b",\n" if self.count else b"\n") + data)
+        else:
+            self.write_row(orjson.loads(data))
+            return
+        self.count += 1
+
     def _flush_parquet(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq

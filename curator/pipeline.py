@@ -72,6 +72,7 @@ class Recipe:
     name: str
     workdir: Path
     stages: list[Stage]
+    practice: Any = None  # the `practice:` key: False, a YAML path, a mapping, or None (defaults)
 
     @property
     def base(self) -> Path:
@@ -100,9 +101,9 @@ def load_recipe(path: str | Path, workdir: str | Path | None = None) -> Recipe:
         raise UsageError(f"{p}: not valid YAML ({e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("stages"), list) or not doc["stages"]:
         raise UsageError(f"{p}: a recipe needs a non-empty 'stages' list")
-    unknown = set(doc) - {"name", "workdir", "stages"}
+    unknown = set(doc) - {"name", "workdir", "stages", "practice"}
     if unknown:
-        raise UsageError(f"{p}: unknown top-level key(s) {sorted(unknown)} (allowed: name, workdir, stages)")
+        raise UsageError(f"{p}: unknown top-level key(s) {sorted(unknown)} (allowed: name, workdir, stages, practice)")
     name = str(doc.get("name") or p.stem)
     wd = Path(workdir) if workdir else (p.parent / doc["workdir"] if doc.get("workdir") else p.parent / "runs" / name)
     stages = []
@@ -125,7 +126,7 @@ def load_recipe(path: str | Path, workdir: str | Path | None = None) -> Recipe:
             raise UsageError(f"{p}: stage {i}: the name '{label}' is used twice")
         labels.add(label)
         stages.append(Stage(i, command, label, params))
-    return Recipe(p.resolve(), name, wd.resolve(), stages)
+    return Recipe(p.resolve(), name, wd.resolve(), stages, doc.get("practice"))
 
 
 # --------------------------------------------------------------------- command introspection
@@ -203,6 +204,12 @@ def validate_recipe(recipe: Recipe) -> list[str]:
             hint = suggest(key, [k for k in known if k not in ("out", "o", "help")])
             problems.append(f"stage {st.index} ({st.label}): unknown parameter '{key}' for {st.command}"
                             + (f" — did you mean '{hint}'?" if hint else ""))
+    from curator.practice.pipeline_hook import recipe_setting
+
+    try:
+        recipe_setting(recipe.practice, recipe.base, str(recipe.path))
+    except UsageError as e:
+        problems.append(str(e))
     return problems
 
 
@@ -377,6 +384,9 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
     recipe.workdir.mkdir(parents=True, exist_ok=True)
     state = _load_state(recipe.workdir)
     lo, hi = _select(recipe, start, until)
+    from curator.practice.pipeline_hook import after_stage, recipe_setting
+
+    practice = recipe_setting(recipe.practice, recipe.base, str(recipe.path))
     outputs: dict[str, dict[str, Path]] = {}
     results: list[StageResult] = []
     prev: str | None = None
@@ -413,6 +423,8 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
                 break
             state[st.label] = {"fingerprint": fp, "outputs_hash": _outputs_hash(outs)}
             _save_state(recipe.workdir, state)
+            for line in after_stage(st.command, outs.get("data"), practice):  # the checks this stage changes
+                echo(f"[{st.label}] {line}")
         outputs[st.label] = outs
         if st.command != "report":  # a report is a side output: the next stage reads the data before it
             prev = st.label

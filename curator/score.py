@@ -17,6 +17,7 @@ from collections import Counter
 from itertools import groupby
 from typing import Callable, Iterable, Iterator, Sequence
 
+from curator.errors import UsageError
 from curator.record import Conversation, Message, content_id
 from rubrics.base import Rubric, Score
 from rubrics.composite import CompositeRubric
@@ -111,3 +112,48 @@ def _scored(convs, rubrics, batch_size, counts, loop) -> Iterator[Conversation]:
                     counts[f"{r.name}:passed"] += int(s.passed)
                 conv.add_lineage("score:" + ",".join(r.name for r in rubrics))
                 yield conv
+
+
+def load_rubrics(refs: list[str], *, judge_model, judge_base_url, judge_key_env, judge_retries, cache, concurrency,
+                 rm_batch_size: int = 8):
+    """Load every --rubric; wire judge rubrics to one shared chat client (cached, retried)."""
+    from rubrics.load import RubricError, judges_in, load_rubric
+
+    try:
+        rubrics = [load_rubric(r, judge_retries=judge_retries, rm_batch_size=rm_batch_size) for r in refs]
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    judges = [j for r in rubrics for j in judges_in(r)]
+    client = None
+    if judges:
+        if not judge_model:
+            raise UsageError(f"rubric {judges[0].name} is an LLM judge: give --judge-model (and --judge-base-url)")
+        from rubrics.judge_backend import make_chat
+
+        client = make_chat(model=judge_model, base_url=judge_base_url, api_key_env=judge_key_env, cache=cache,
+                           concurrency=concurrency)
+        for j in judges:
+            j.chat = client
+    return rubrics, client
+
+
+def ray_rule_rubrics_only(refs: list[str]) -> None:
+    """--engine ray scores with rule rubrics only: they are pure per record. Judges and reward models
+    hold clients and GPUs, and z-normalised recipes need whole prompt groups, which a range may cut."""
+    from rubrics.composite import CompositeRubric
+    from rubrics.load import RubricError, load_rubric
+    from rubrics.rules import RuleRubric
+
+    try:
+        rubrics = [load_rubric(r) for r in refs]
+    except RubricError as e:
+        raise UsageError(str(e)) from None
+    for r in rubrics:
+        leaves = list(r.components()) if isinstance(r, CompositeRubric) else [r]
+        if isinstance(r, CompositeRubric) and r.normalize != "none":
+            raise UsageError(f"--engine ray: recipe {r.name} uses normalize: {r.normalize}, which needs whole prompt "
+                             f"groups; use --engine local")
+        bad = [x.name for x in leaves if not isinstance(x, RuleRubric)]
+        if bad:
+            raise UsageError(f"--engine ray scores with rule rubrics only; {', '.join(bad)} is not one "
+                             f"(use --engine local)")

@@ -60,6 +60,29 @@ def reasoning_text(messages: list[dict[str, Any]]) -> str:
     return f"Let me think about: {last[:80]}. Step one, step two."
 
 
+def demo_teacher(messages: list[dict[str, Any]], index: int = 0) -> str:
+    """A stand-in teacher for the offline evaluation-loop demo (docs/eval.md): a `curate augment`
+    request (its system prompt asks for a JSON array) gets K prompts made by shuffling the
+    badcase's prompt; anything else gets the usual echo. Not a model — point the demo at a real
+    teacher for real prompts."""
+    import random as _random
+
+    system = next((str(m.get("content", "")) for m in messages if m.get("role") == "system"), "")
+    if "JSON" not in system:
+        return answer_text(messages, index)
+    found = re.search(r"\d+", system)
+    k = int(found.group(0)) if found else 3
+    body = str(messages[-1].get("content", ""))
+    original = body.split("\n\n")[0].split("\n", 1)[-1]
+    zh = any("\u4e00" <= c <= "\u9fff" for c in original)
+    out = []
+    for i in range(k):
+        chars = list(original)
+        _random.Random(f"{original}{i}{index}").shuffle(chars)
+        out.append((f"第{i + 1}种情形：" if zh else f"Case {i + 1}: ") + "".join(chars))
+    return json.dumps(out, ensure_ascii=False)
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 1024  # a window of 256 connects at once must not overflow the backlog
@@ -70,8 +93,9 @@ class ChatServer:
     """Start with `start()` (or as a context manager); `url` is the base URL for `--base-url`."""
 
     def __init__(self, *, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0,
-                 reasoning: str | None = None, model: str = "test-model"):
+                 reasoning: str | None = None, model: str = "test-model", responder: Any = None):
         self.latency = latency
+        self.responder = responder  # optional (messages, index) -> answer text, instead of the echo
         self.reasoning = reasoning
         self.model = model
         self.requests = 0
@@ -137,7 +161,7 @@ class ChatServer:
         reasoning_mode = {"reason": "field", "think": "tags"}.get(kind, self.reasoning)
         choices = []
         for i in range(n):
-            content: str | None = answer_text(messages, i)
+            content: str | None = (self.responder or answer_text)(messages, i)
             reasoning = reasoning_text(messages) if reasoning_mode else None
             finish = "stop"
             if kind == "length":
@@ -260,8 +284,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--latency", type=float, default=0.0, help="fixed seconds per request")
     ap.add_argument("--reasoning", choices=["field", "tags"], default=None)
+    ap.add_argument("--demo-teacher", action="store_true", help="answer curate augment requests (docs/eval.md demo)")
     args = ap.parse_args(argv)
-    srv = ChatServer(host=args.host, port=args.port, latency=args.latency, reasoning=args.reasoning)
+    srv = ChatServer(host=args.host, port=args.port, latency=args.latency, reasoning=args.reasoning,
+                     responder=demo_teacher if args.demo_teacher else None)
     print(srv.url, flush=True)
     try:
         srv._httpd.serve_forever(poll_interval=0.2)

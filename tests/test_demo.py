@@ -26,6 +26,7 @@ def teacher(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_demo_recipe_end_to_end(tmp_path, teacher):
     wd = tmp_path / "run"
     pairs = tmp_path / "pairs.jsonl"

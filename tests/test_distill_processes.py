@@ -107,7 +107,7 @@ def test_output_rejects_and_cache_keys_match_one_process(server, tmp_path):
 def test_killed_client_process_costs_retries_not_records(tmp_path):
     async def run(url: str) -> tuple[list, Engine, ProcessPoolBackend, int]:
         pool = ProcessPoolBackend("teacher", url, processes=2, max_connections=16)
-        victim = pool._workers[0].proc.pid
+        victim = pool.worker_pids()[0]
         engine = Engine(pool, concurrency=16, retry=RetryPolicy(max_retries=3, base=0.01))
         reqs = [GenerationRequest([{"role": "user", "content": f"q{i}"}]) for i in range(16)]
         tasks = [asyncio.ensure_future(engine.call(r)) for r in reqs]
@@ -123,7 +123,7 @@ def test_killed_client_process_costs_retries_not_records(tmp_path):
                                                        for i in range(16)]
     assert engine.stats.failures == 0 and engine.stats.retries >= 1
     # The dead process was replaced, so later requests had both again.
-    assert pool._restarts == 1 and pool._workers[0].proc.pid != victim
+    assert pool.restarts == 1 and pool.worker_pids()[0] != victim
 
 
 def test_no_client_process_outlives_ctrl_c_or_kill_9(tmp_path):

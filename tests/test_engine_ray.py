@@ -11,12 +11,12 @@ input order).
 from __future__ import annotations
 
 import json
-import random
 from pathlib import Path
 
 import pytest
 
 from curator.rejects import manifest_path, read_rejects, rejects_path
+from tests.big_data import make_big
 from tests.conftest import run_cli
 
 ray = pytest.importorskip("ray")
@@ -105,34 +105,6 @@ def test_unknown_engine_is_a_usage_error(tmp_path, sample):
 
 
 # --------------------------------------------------------------------------- 200,000 records
-TOPICS = ["photosynthesis", "binary search", "光合作用", "二分查找", "tides", "潮汐", "recursion", "递归"]
-
-
-def make_big(path: Path, n: int = 200_000, seed: int = 7) -> None:
-    """Short records, with bad rows, refusals, exact and near duplicates scattered through."""
-    rnd = random.Random(seed)
-    with open(path, "w", encoding="utf-8") as fh:
-        for i in range(n):
-            t = TOPICS[i % len(TOPICS)]
-            k = rnd.randrange(1000)
-            if k == 0:
-                fh.write('{"messages": [broken\n')
-                continue
-            if k == 1:
-                row = {"messages": [{"role": "asistant", "content": "x"}]}
-            else:
-                j = i if k > 60 else rnd.randrange(max(1, i))  # ~6% repeat an earlier record's text
-                answer = (f"I'm sorry, I can't help with {t}." if k == 2 else
-                          f"Answer {j}: {t} explained in a few words, item {j % 977}, note {j * 7919 % 10007}.")
-                if k == 3:  # PII for filter's pii step
-                    answer += f" Write to user{j}@example.com or call 13812345678."
-                elif 3 < k <= 20:  # ~1.7% near-duplicates of an earlier record (a small edit)
-                    answer += " See above."
-                row = {"id": f"r{i}", "messages": [{"role": "user", "content": f"Question {j} about {t}?"},
-                                                   {"role": "assistant", "content": answer}]}
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
 @pytest.fixture(scope="module")
 def big(tmp_path_factory) -> Path:
     p = tmp_path_factory.mktemp("big") / "big.jsonl"
@@ -140,6 +112,7 @@ def big(tmp_path_factory) -> Path:
     return p
 
 
+@pytest.mark.slow
 def test_big_convert(tmp_path, big, ray_address):
     local, remote = both(tmp_path, ray_address, "convert", str(big), "--to", "sharegpt")
     m = json.loads(manifest_path(remote).read_text())["counts"]
@@ -147,6 +120,7 @@ def test_big_convert(tmp_path, big, ray_address):
     assert local.read_bytes() == remote.read_bytes()
 
 
+@pytest.mark.slow
 def test_big_score(tmp_path, big, ray_address):
     both(tmp_path, ray_address, "score", str(big), "--rubric", "no_refusal")
 
@@ -193,6 +167,7 @@ def test_filter_recipe_pii_and_user_function(tmp_path, sample, ray_address):
     assert "alice@example.com" not in remote.read_text("utf-8")
 
 
+@pytest.mark.slow
 def test_filter_big(tmp_path, big, ray_address):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("- turns\n- length: {max_chars: 8000}\n- refusal: {action: drop, extra_phrases: [\"I'm sorry, I can't help\"]}\n- repetition\n"
@@ -214,6 +189,7 @@ def test_dedup_sample_and_bad_rows(tmp_path, sample, ray_address):
     assert _manifest(remote)["dedup"]["dropped"]["duplicate"] > 0
 
 
+@pytest.mark.slow
 def test_dedup_big_across_ranges(tmp_path, big, ray_address):
     """Duplicates whose copies sit in different workers' ranges are found: same drops, same
     `duplicate_of`, same clusters and conflict groups as the single-process engine."""
@@ -243,6 +219,7 @@ def test_mix_sample_config(tmp_path, sample, ray_address):
     assert _manifest(local)["mix"] == _manifest(remote)["mix"]
 
 
+@pytest.mark.slow
 def test_mix_big_tokens_with_repeats(tmp_path, big, ray_address):
     small = tmp_path / "small.jsonl"
     with open(big, encoding="utf-8") as src, open(small, "w", encoding="utf-8") as dst:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import asyncio
 import os
 import signal
@@ -149,6 +151,7 @@ def test_escape_injection_shows_literally(tmp_path):
     assert not any("\x1b" in t or "\x07" in t for t in texts)
 
 
+@pytest.mark.slow
 def test_list_is_virtual_on_a_large_file(tmp_path):
     n = 200_000
     p = tmp_path / "big.jsonl"
@@ -158,7 +161,7 @@ def test_list_is_virtual_on_a_large_file(tmp_path):
 
     def check(app):
         rl = app.review.query_one(RecordList)
-        return rl.current, len(app.review.query("*")), len(app.session._cache), "question 199999" in screen_text(app)
+        return rl.current, len(app.review.query("*")), app.session.decoded_rows, "question 199999" in screen_text(app)
     current, widgets, cached, shown = drive(p, "G", "a", check=check)
     assert current == n - 1 and shown
     assert widgets < 50 and cached < 200  # widgets and decoded rows do not grow with the file

@@ -42,6 +42,7 @@ def lora_run(tiny, tmp_path_factory):
     return out, r
 
 
+@pytest.mark.slow
 def test_lora_run_lowers_loss_and_writes_every_artefact(lora_run):
     out, r = lora_run
     for name in ("adapter_config.json", "adapter_model.safetensors", "tokenizer.json", "train_config.yaml",
@@ -61,6 +62,7 @@ def test_lora_run_lowers_loss_and_writes_every_artefact(lora_run):
     assert (out / "loss.png").read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_merge_output_loads_and_generates(lora_run, tmp_path):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -85,6 +87,7 @@ def test_merge_output_loads_and_generates(lora_run, tmp_path):
     assert torch.allclose(a, b, atol=1e-4)
 
 
+@pytest.mark.slow
 def test_generate_writes_records_for_review(lora_run, tmp_path):
     out, _ = lora_run
     dest = tmp_path / "outputs.jsonl"
@@ -121,6 +124,7 @@ def test_usage_errors_exit_2_without_traceback(tiny, tmp_path):
     assert r.returncode == 2 and "qlora needs a CUDA GPU" in r.stderr
 
 
+@pytest.mark.slow
 def test_resume_continues_the_step_count(tiny, tmp_path):
     from trainer.config import TrainConfig
     from trainer.train import run
@@ -138,6 +142,7 @@ def test_resume_continues_the_step_count(tiny, tmp_path):
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.slow
 def test_init_adapter_starts_from_a_trained_adapter(tiny, tmp_path):
     from trainer.config import TrainConfig
     from trainer.train import run
@@ -152,6 +157,7 @@ def test_init_adapter_starts_from_a_trained_adapter(tiny, tmp_path):
     assert first_b < first_a  # the second run starts where the first ended, not from scratch
 
 
+@pytest.mark.slow
 def test_early_stopping_fires_on_an_overfitting_set(tiny, tmp_path, capfd):
     """Train answers use one vocabulary, eval answers a disjoint one: memorising train hurts eval."""
     from trainer.config import TrainConfig

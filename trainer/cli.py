@@ -4,6 +4,7 @@
     train DATA... --model PATH --preview N
     train merge OUT -o MERGED
     train generate OUT --prompts eval.jsonl -o outputs.jsonl
+    train eval OUT --data eval.jsonl [--train-sample N] [--compare OLD/train_eval.json]
     train make-tiny OUT [--kind causal|reward]
 
 The training flags are generated from `trainer.config.TrainConfig`, so --help shows its
@@ -21,7 +22,7 @@ from typing import Any
 
 from curator.errors import UsageError
 
-SUBCOMMANDS = ("merge", "generate", "make-tiny")
+SUBCOMMANDS = ("merge", "generate", "eval", "make-tiny")
 
 
 def _err(msg: str) -> int:
@@ -38,12 +39,14 @@ def train_parser() -> argparse.ArgumentParser:
     helps = field_help()
     ap = argparse.ArgumentParser(
         prog="train", description="Supervised fine-tuning on curated data (TRL SFTTrainer + PEFT). "
-        "Subcommands: merge, generate, make-tiny (see `train SUBCOMMAND --help`).",
+        "Subcommands: merge, generate, eval, make-tiny (see `train SUBCOMMAND --help`).",
         epilog="Values: defaults < --config YAML < --flags < key=value. Several GPUs: "
                "accelerate launch -m trainer DATA ... (see docs/train.md).")
     ap.add_argument("inputs", nargs="*", metavar="DATA|key=value", help="training data files, then key=value overrides")
     ap.add_argument("--config", help="YAML file of config keys (read with yaml.safe_load)")
     ap.add_argument("--preview", type=int, metavar="N", help="render N examples with trained tokens highlighted; no training")
+    ap.add_argument("--check", action="store_true", help="print the practice checks (data and config vs the "
+                    "field's rules of thumb, docs/practice.md) and exit without training")
     for f in dataclasses.fields(TrainConfig):
         if f.name == "data":
             continue
@@ -60,7 +63,7 @@ def train_parser() -> argparse.ArgumentParser:
 def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from trainer.config import build_config, load_yaml, parse_overrides
 
-    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview")}
+    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "check")}
     data = [x for x in ns.inputs if "=" not in x or Path(x).exists()]
     overrides = parse_overrides([x for x in ns.inputs if x not in data])
     given = {**flags, **overrides}
@@ -85,6 +88,10 @@ def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 def cmd_train(argv: list[str]) -> int:
     ns = train_parser().parse_intermixed_args(argv)
     cfg, params = config_from_args(ns)
+    if ns.check:
+        from trainer.practice_checks import check_command
+
+        return check_command(cfg)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
     if ns.preview is not None:
@@ -97,10 +104,18 @@ def cmd_train(argv: list[str]) -> int:
 
     from trainer.train import run, summary_lines
 
-    summary = run(cfg, params)
     console = Console(stderr=True, highlight=False, soft_wrap=True)
+    if cfg.practice:
+        from trainer.practice_checks import print_checks
+
+        print_checks(cfg, lambda line: console.print(line, markup=False))
+    summary = run(cfg, params)
     for line in summary_lines(summary):
         console.print(line, markup=False)
+    if cfg.practice and summary["exit_code"] == 0:
+        from trainer.practice_checks import print_after
+
+        print_after(cfg, lambda line: console.print(line, markup=False))
     return summary["exit_code"]
 
 
@@ -134,6 +149,12 @@ def cmd_generate(argv: list[str]) -> int:
                     batch_size=a.batch_size, seed=a.seed, base=a.base)
 
 
+def cmd_eval(argv: list[str]) -> int:
+    from trainer.evaluate_cli import cmd_eval as run
+
+    return run(argv)
+
+
 def cmd_make_tiny(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="train make-tiny", description="Build a tiny offline Qwen2 model + tokenizer "
                                  "(ChatML template with {% generation %} markers) for tests and demos.")
@@ -156,7 +177,7 @@ def cmd_make_tiny(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    handlers = {"merge": cmd_merge, "generate": cmd_generate, "make-tiny": cmd_make_tiny}
+    handlers = {"merge": cmd_merge, "generate": cmd_generate, "eval": cmd_eval, "make-tiny": cmd_make_tiny}
     handler = handlers.get(argv[0]) if argv else None
     try:
         return handler(argv[1:]) if handler else cmd_train(argv)

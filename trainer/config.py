@@ -89,8 +89,20 @@ class TrainConfig:
     """Continue an interrupted run from the latest checkpoint in this OUT folder."""
     init_adapter: str | None = None
     """Start from a trained LoRA adapter (incremental SFT) instead of a fresh one."""
+    eval_generate_every: int = 0
+    """Every N steps, answer a few held-out prompts and log task metrics (accuracy, F1, ROUGE-L) in metrics.jsonl; 0 = off."""
+    eval_generate_data: str | None = None
+    """Held-out records (with reference answers) for eval_generate_every (default: the --eval file)."""
+    eval_generate_n: int = 16
+    """How many held-out records eval_generate_every answers each time."""
     max_error_rate: float | None = None
     """Fail (exit 1) when more than this share of input records is rejected."""
+    practice: bool = True
+    """Print the practice checks (data and config vs the field's rules of thumb) before and after training."""
+    practice_config: str | None = None
+    """YAML overriding the practice-check thresholds (docs/practice.md)."""
+    task: str | None = None
+    """Task type for the practice checks: copywriting, reference_qa, classification, extraction, general (default: detected)."""
 
     def resolved(self) -> "TrainConfig":
         """A copy with method-dependent defaults filled in and values checked."""

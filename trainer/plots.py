@@ -30,6 +30,15 @@ def plot_loss(metrics_path: str | Path, out_png: str | Path, title: str = "") ->
         ax.plot(*zip(*evals), label="eval loss", color="tab:orange", marker="o")
         best = min(evals, key=lambda e: e[1])
         ax.axvline(best[0], color="tab:green", linestyle=":", label=f"best (step {best[0]})")
+    tasks = sorted({k for r in rows for k in r if k.startswith("task/")})
+    if tasks:  # eval_generate_every: task metrics on a second axis (0..1; BLEU is 0..100, so it is left out)
+        ax2 = ax.twinx()
+        for i, key in enumerate(k for k in tasks if not k.endswith("/bleu")):
+            pts = [(r["step"], r[key]) for r in rows if key in r]
+            ax2.plot(*zip(*pts), label=key[5:], linestyle="--", marker=".", color=f"C{(i + 3) % 10}")
+        ax2.set_ylabel("task metric")
+        ax2.set_ylim(0, 1.05)
+        ax2.legend(loc="center right", fontsize=7)
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     ax.set_title(title or "training loss")

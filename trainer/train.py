@@ -212,6 +212,14 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     has_eval = eval_ds is not None
     metrics = MetricsLog(out / "metrics.jsonl", resume_step=int(resume.name.rsplit("-", 1)[1]) if resume else None)
     callbacks = [metrics, OverfitWatch(metrics)]
+    if cfg.eval_generate_every > 0:  # task metrics beside the loss (trainer/task_metrics.py)
+        from trainer.task_metrics import TaskMetrics, held_out
+
+        source = cfg.eval_generate_data or cfg.eval
+        if not source:
+            raise UsageError("eval_generate_every needs held-out records: eval=FILE or eval_generate_data=FILE")
+        callbacks.append(TaskMetrics(held_out(source, cfg.eval_generate_n, cfg.seed), cfg.eval_generate_every,
+                                     metrics, out))
     if has_eval and cfg.patience > 0:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=cfg.patience))
     trainer = SFTTrainer(model=model, args=sft_config(cfg, hw, has_eval), train_dataset=train_ds,

@@ -111,6 +111,15 @@ class ProcessPoolBackend:
     def _popen(self) -> subprocess.Popen:
         return subprocess.Popen(self._argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
 
+    def worker_pids(self) -> list[int]:
+        """The client processes' pids, in worker order (for monitoring, and for tests that kill one)."""
+        return [w.proc.pid for w in self._workers]
+
+    @property
+    def restarts(self) -> int:
+        """How many dead client processes were replaced so far."""
+        return self._restarts
+
     def identity(self) -> dict[str, Any]:
         # The workers' own `OpenAIHTTPBackend.identity()`: cache keys match a one-process run.
         return self._identity

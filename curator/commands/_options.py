@@ -66,6 +66,16 @@ RAY_ADDRESS = typer.Option(None, "--ray-address", help="Ray cluster to use with 
                            "ray://head:10001); default: start a local instance with one CPU per core.")
 
 
+WORKERS = typer.Option("auto", "--workers", help="Local engine: processes to spread the records over (same output "
+                       "as one). auto: one per core for inputs of 48 MB and more, else 1.")
+
+
+def workers(value: str) -> int | None:
+    from curator.engine.local import parse_workers
+
+    return parse_workers(value)
+
+
 def check_engine(engine: str) -> str:
     if engine not in ("local", "ray"):
         raise UsageError(f"--engine {engine!r}: choose local or ray")
@@ -90,3 +100,17 @@ def client_processes(value: str) -> int | None:
     if n < 1:
         raise UsageError("--client-processes must be >= 1")
     return n
+
+
+# score and bestofk: rubrics and the LLM judge behind them.
+RUBRIC = typer.Option(..., "--rubric", "-r", help="Rubric, repeatable: a rule (no_refusal, rule:json_valid), a shipped "
+                      "judge (helpfulness, correctness, instruction_following, chinese_style, format_compliance), a "
+                      "rubric or recipe file (.yaml/.md), rm:MODEL_PATH, or module:function.")
+JUDGE_MODEL = typer.Option(None, "--judge-model", help="Model name for LLM-judge rubrics.")
+JUDGE_BASE_URL = typer.Option(None, "--judge-base-url", help="OpenAI-compatible base URL for the judge "
+                              "(default: $OPENAI_BASE_URL).")
+JUDGE_KEY_ENV = typer.Option("OPENAI_API_KEY", "--judge-api-key-env", help="Environment variable holding the "
+                             "judge's API key (the key itself is never written anywhere).")
+JUDGE_RETRIES = typer.Option(2, "--judge-retries", help="Extra attempts when a verdict does not parse.")
+CACHE = typer.Option(None, "--cache", help="SQLite cache for judge calls (default: <out>.cache.sqlite).")
+CONCURRENCY = typer.Option(16, "--concurrency", help="Judge requests in flight.")

@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 
 from curator.commands import _options as o
-from curator.commands.score import (CONCURRENCY, JUDGE_BASE_URL, JUDGE_KEY_ENV, JUDGE_MODEL, JUDGE_RETRIES, RUBRIC,
-                                    load_rubrics)
+from curator.commands._options import (CONCURRENCY, JUDGE_BASE_URL, JUDGE_KEY_ENV, JUDGE_MODEL, JUDGE_RETRIES,
+                                        RUBRIC)
 from curator.errors import UsageError
 from curator.gc_tuning import throughput_gc
 from curator.runner import CommandRun, usage_guard
@@ -78,6 +78,7 @@ def register(app: typer.Typer) -> None:
             ropts = o.read_options(mapping)
             from curator.backends import make_backend
             from curator.cache import ResponseCache
+            from curator.score import load_rubrics
 
             cache_path = cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
             rubrics, judge = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,

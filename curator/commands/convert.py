@@ -27,26 +27,25 @@ def register(app: typer.Typer) -> None:
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
         engine: str = o.ENGINE,
         ray_address: Optional[str] = o.RAY_ADDRESS,
+        workers: str = o.WORKERS,
     ) -> None:
         """Convert between Alpaca, ShareGPT, OpenAI/Ark messages and prompt/completion, validating every row."""
         params = dict(inputs=[str(p) for p in inputs], out=str(out), from_=from_, to=to, mapping=mapping,
-                      encoding=encoding, reasoning=reasoning, strip_meta=strip_meta, allow=allow, engine=engine)
+                      encoding=encoding, reasoning=reasoning, strip_meta=strip_meta, allow=allow, engine=engine,
+                      workers=workers)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
+            n_workers = o.workers(workers)
             ropts = o.read_options(mapping, think_tags)
             wopts = o.write_options(reasoning, strip_meta, think_tags)
             run = CommandRun("convert", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
         with run:
-            if engine == "ray":
-                from curator.engine.ray_run import run_stage
-                from curator.engine.tasks import Lineage
+            from curator.engine import run_stage
+            from curator.engine.tasks import Lineage
 
-                run_stage(run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
-                          stage=Lineage("convert"), address=ray_address, out_format=to, write_opts=wopts)
-            for path in (inputs if engine == "local" else []):
-                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ()):
-                    conv.add_lineage("convert")
-                    run.write(conv)
+            run_stage(engine, run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
+                      stage=Lineage("convert"), address=ray_address, workers=n_workers, out_format=to,
+                      write_opts=wopts)
         raise typer.Exit(run.exit_code)

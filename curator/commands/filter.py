@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any, Optional
 
@@ -10,9 +9,6 @@ import typer
 
 from curator.commands import _options as o
 from curator.runner import CommandRun, usage_guard
-
-BATCH = 1000
-
 
 def _list_filters() -> str:
     from curator.filters import REGISTRY, param_help
@@ -40,33 +36,17 @@ def _parse_score(spec: Optional[str]) -> dict[str, Any] | None:
     raise UsageError(f"--min-score {spec!r}: expected KEY=NUMBER, e.g. --min-score helpfulness=3")
 
 
-def _filter_on_ray(run, inputs, items, where, dropped_by, codes_by, *, fmt, ropts, encoding, allow, address, to,
-                   wopts) -> int:
-    """Run the pipeline on Ray workers (`curator.engine.tasks.Filter`, the same `filter_batch`);
-    fill the per-filter counters from the tasks' counts. Returns the number of masked records."""
-    import orjson
-
-    from curator.engine.ray_run import run_stage
-    from curator.engine.tasks import SEP, Filter
-
-    # workers may not share the driver's working directory: make local paths (tokenizer) absolute
-    ray_items = []
+def _stage_items(items: list) -> list:
+    """The recipe as the stage gets it: local paths (a tokenizer) made absolute, since Ray workers
+    may not share this working directory."""
+    out = []
     for name, params in items:
         params = dict(params)
         tok = params.get("tokenizer")
         if isinstance(tok, str) and Path(tok).exists():
             params["tokenizer"] = str(Path(tok).resolve())
-        ray_items.append((name, params))
-    counts = run_stage(run, inputs, fmt=fmt, opts=ropts, encoding=encoding, allow=allow,
-                       stage=Filter(orjson.dumps(ray_items), where, BATCH), address=address, out_format=to,
-                       write_opts=wopts)
-    for key, n in counts.items():
-        parts = key.split(SEP)
-        if parts[0] == "dropped":
-            dropped_by[parts[1]] += n
-        elif parts[0] == "code":
-            codes_by.setdefault(parts[1], Counter())[parts[2]] += n
-    return counts.get("masked", 0)
+        out.append((name, params))
+    return out
 
 
 def register(app: typer.Typer) -> None:
@@ -99,6 +79,7 @@ def register(app: typer.Typer) -> None:
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
         engine: str = o.ENGINE,
         ray_address: Optional[str] = o.RAY_ADDRESS,
+        workers: str = o.WORKERS,
     ) -> None:
         """Drop low-quality records (length, language, repetition, refusals, placeholders, broken text, code
         fences, JSON answers, turns, PII, scores, reasoning, answer match, your own function)."""
@@ -110,6 +91,7 @@ def register(app: typer.Typer) -> None:
             from curator.filters import DEFAULT_RECIPE, load_recipe, pipeline_from_recipe, set_param
 
             o.check_engine(engine)
+            n_workers = o.workers(workers)
             if not inputs:
                 raise UsageError("give at least one input file (or --list to see the filters)")
             if out is None:
@@ -135,41 +117,19 @@ def register(app: typer.Typer) -> None:
             wopts = o.write_options(reasoning, False, think_tags)
             params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,
                           from_=from_, to=to, mapping=mapping, encoding=encoding, reasoning=reasoning, allow=allow,
-                          filters=pipe.describe(), engine=engine)
+                          filters=pipe.describe(), engine=engine, workers=workers)
             run = CommandRun("filter", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
-        dropped_by: Counter[str] = Counter()
-        codes_by: dict[str, Counter[str]] = {}
-        masked = 0
-
-        def flush(batch: list) -> None:
-            nonlocal masked
-            kept, dropped = pipe.filter_batch(batch)
-            for conv in kept:
-                if "pii_masked" in conv.meta:
-                    masked += 1
-                conv.add_lineage("filter")
-                run.write(conv)
-            for r in dropped:
-                dropped_by[r.filter] += 1
-                codes_by.setdefault(r.filter, Counter())[r.code] += 1
-                run.rejects.reject(r.conv, r.code, r.message, filter=r.filter)
-
         with run:
-            if engine == "ray":
-                masked = _filter_on_ray(run, inputs, items, str(recipe) if recipe else "filters", dropped_by,
-                                        codes_by, fmt=from_, ropts=ropts, encoding=encoding, allow=allow or (),
-                                        address=ray_address, to=to, wopts=wopts)
-                inputs = []
-            batch: list = []
-            for path in inputs:
-                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ()):
-                    batch.append(conv)
-                    if len(batch) >= BATCH:
-                        flush(batch)
-                        batch = []
-            if batch:
-                flush(batch)
+            import orjson
+
+            from curator.engine import run_stage
+            from curator.engine.tasks import Filter
+
+            stage = Filter(orjson.dumps(_stage_items(items)), str(recipe) if recipe else "filters")
+            counts = run_stage(engine, run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
+                               stage=stage, address=ray_address, workers=n_workers, out_format=to, write_opts=wopts)
+            dropped_by, codes_by, masked = Filter.tally(counts)
             run.extra["filters"] = [{"filter": label, "dropped": dropped_by.get(label, 0),
                                      "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in pipe.labels]
             if masked:

@@ -27,6 +27,14 @@ def register(app: typer.Typer) -> None:
         title: Optional[str] = typer.Option(None, "--title", help="Page title (default: the input names)."),
         from_: Optional[str] = o.FROM,
         encoding: Optional[str] = o.ENCODING,
+        practice: bool = typer.Option(True, "--practice/--no-practice", help="Practice checks at the top (the "
+                                      "field's rules of thumb, with the numbers; docs/practice.md)."),
+        practice_config: Optional[Path] = typer.Option(None, "--practice-config", help="YAML overriding the "
+                                                       "practice thresholds (task, general_sources, schema, rules)."),
+        task: Optional[str] = typer.Option(None, "--task", help="Task type for the data-size rule: copywriting, "
+                                           "reference_qa, classification, extraction, general (default: detected)."),
+        badcases: Optional[Path] = typer.Option(None, "--badcases", help="Badcase file: how many badcases have a "
+                                                "record near them, and which have none."),
     ) -> None:
         """Write an HTML report (charts, no CDN) and print a short summary: lengths, roles, languages,
         diversity, duplicates, reasoning, rejects, scores and generation info."""
@@ -38,7 +46,8 @@ def register(app: typer.Typer) -> None:
         with usage_guard():
             o.check_inputs(inputs)
             count = load_counter(tokenizer) if tokenizer else None
-            reports = [describe(p, from_, encoding=encoding, count_tokens=count) for p in inputs]
+            pcfg = practice_settings(practice, practice_config, task, badcases)
+            reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg) for p in inputs]
         page_title = title or ("Dataset report: " + " vs ".join(p.name for p in inputs))
         with atomic_open(out, "wb") as fh:
             fh.write(render(reports, page_title).encode("utf-8"))
@@ -47,6 +56,18 @@ def register(app: typer.Typer) -> None:
             with atomic_open(json_out, "wb") as fh:
                 fh.write(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS) + b"\n")
         print_summary(reports, out, json_out)
+
+
+def practice_settings(on: bool, config: Optional[Path], task: Optional[str], badcases: Optional[Path]):
+    """The practice-check config from the report's options (None when turned off)."""
+    if not on:
+        return None
+    from curator.practice import load_practice_config
+
+    cfg = load_practice_config(config).with_task(task)
+    if badcases:
+        cfg.badcases = str(badcases)
+    return cfg
 
 
 def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> None:
@@ -70,5 +91,11 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
     row("exact duplicates", lambda r: f"{r['duplicates']['exact_record_rate']:.1%}")
     row("distinct-2", lambda r: f"{r['diversity']['distinct_2']:.3f}")
     row("top first words", lambda r: ", ".join(escape(str(k)) for k, _ in r["diversity"]["first_words"][:3]))
+    from curator.practice.render import lines
+
+    for r in reports:  # the practice checks first, as at the top of the HTML page
+        if r.get("practice"):
+            for line in lines(r["practice"]["checks"], title=f"Practice checks, {Path(r['input']).name}"):
+                console.print(escape(line), soft_wrap=True)
     console.print(table)
     console.print(f"wrote {escape(str(out))}" + (f" and {escape(str(json_out))}" if json_out else ""))

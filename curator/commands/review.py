@@ -19,6 +19,8 @@ model outputs) in the terminal; every decision is saved at once to FILE.review.s
 curate review FILE [--queue status=pending|reason=CODE|tag=NAME] [--tags tags.yaml] [--editor]
 
 curate review export FILE --accepted OUT.jsonl [--badcases BAD.jsonl]
+
+curate review --compare A.jsonl B.jsonl [--annotator NAME]   (blind A/B; results: curate eval --arena DB)
 """
 
 
@@ -36,8 +38,17 @@ def register(app: typer.Typer) -> None:
         accepted: Optional[Path] = typer.Option(None, "--accepted", help="export: where accepted records go."),
         badcases: Optional[Path] = typer.Option(None, "--badcases", help="export: where rejected records go, "
                                                 "with meta.review.reason and tags."),
+        compare: bool = typer.Option(False, "--compare", help="Blind A/B of two answer files: FILE is A, the second "
+                                     "FILE is B; decisions go to --db (default A.vs.B.arena.sqlite)."),
+        annotator: Optional[str] = typer.Option(None, "--annotator", help="--compare: your name on each decision "
+                                                "(default $USER)."),
     ) -> None:
         from curator.errors import UsageError
+
+        if compare:
+            from curator.review.arena_cli import compare_command
+
+            raise typer.Exit(compare_command(Path(target), file, db, annotator))
 
         is_export = target == "export" and not (Path(target).exists() and file is None)
         path = file if is_export else Path(target)

@@ -10,66 +10,10 @@ from typing import Optional
 import typer
 
 from curator.commands import _options as o
+from curator.commands._options import (CACHE, CONCURRENCY, JUDGE_BASE_URL, JUDGE_KEY_ENV, JUDGE_MODEL, JUDGE_RETRIES,
+                                        RUBRIC)
 from curator.errors import UsageError
 from curator.runner import CommandRun, usage_guard
-
-RUBRIC = typer.Option(..., "--rubric", "-r", help="Rubric, repeatable: a rule (no_refusal, rule:json_valid), a shipped "
-                      "judge (helpfulness, correctness, instruction_following, chinese_style, format_compliance), a "
-                      "rubric or recipe file (.yaml/.md), rm:MODEL_PATH, or module:function.")
-JUDGE_MODEL = typer.Option(None, "--judge-model", help="Model name for LLM-judge rubrics.")
-JUDGE_BASE_URL = typer.Option(None, "--judge-base-url", help="OpenAI-compatible base URL for the judge "
-                              "(default: $OPENAI_BASE_URL).")
-JUDGE_KEY_ENV = typer.Option("OPENAI_API_KEY", "--judge-api-key-env", help="Environment variable holding the "
-                             "judge's API key (the key itself is never written anywhere).")
-JUDGE_RETRIES = typer.Option(2, "--judge-retries", help="Extra attempts when a verdict does not parse.")
-CACHE = typer.Option(None, "--cache", help="SQLite cache for judge calls (default: <out>.cache.sqlite).")
-CONCURRENCY = typer.Option(16, "--concurrency", help="Judge requests in flight.")
-
-
-def load_rubrics(refs: list[str], *, judge_model, judge_base_url, judge_key_env, judge_retries, cache, concurrency,
-                 rm_batch_size: int = 8):
-    """Load every --rubric; wire judge rubrics to one shared chat client (cached, retried)."""
-    from rubrics.load import RubricError, judges_in, load_rubric
-
-    try:
-        rubrics = [load_rubric(r, judge_retries=judge_retries, rm_batch_size=rm_batch_size) for r in refs]
-    except RubricError as e:
-        raise UsageError(str(e)) from None
-    judges = [j for r in rubrics for j in judges_in(r)]
-    client = None
-    if judges:
-        if not judge_model:
-            raise UsageError(f"rubric {judges[0].name} is an LLM judge: give --judge-model (and --judge-base-url)")
-        from rubrics.judge_backend import make_chat
-
-        client = make_chat(model=judge_model, base_url=judge_base_url, api_key_env=judge_key_env, cache=cache,
-                           concurrency=concurrency)
-        for j in judges:
-            j.chat = client
-    return rubrics, client
-
-
-def ray_rule_rubrics_only(refs: list[str]) -> None:
-    """--engine ray scores with rule rubrics only: they are pure per record. Judges and reward models
-    hold clients and GPUs, and z-normalised recipes need whole prompt groups, which a range may cut."""
-    from rubrics.composite import CompositeRubric
-    from rubrics.load import RubricError, load_rubric
-    from rubrics.rules import RuleRubric
-
-    try:
-        rubrics = [load_rubric(r) for r in refs]
-    except RubricError as e:
-        raise UsageError(str(e)) from None
-    for r in rubrics:
-        leaves = list(r.components()) if isinstance(r, CompositeRubric) else [r]
-        if isinstance(r, CompositeRubric) and r.normalize != "none":
-            raise UsageError(f"--engine ray: recipe {r.name} uses normalize: {r.normalize}, which needs whole prompt "
-                             f"groups; use --engine local")
-        bad = [x.name for x in leaves if not isinstance(x, RuleRubric)]
-        if bad:
-            raise UsageError(f"--engine ray scores with rule rubrics only; {', '.join(bad)} is not one "
-                             f"(use --engine local)")
-
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -93,7 +37,7 @@ def register(app: typer.Typer) -> None:
         ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Score answers with rubrics; writes meta.scores (values) and meta.score_details (verdicts)."""
-        from curator.score import score_records
+        from curator.score import load_rubrics, ray_rule_rubrics_only, score_records
 
         params = dict(inputs=[str(p) for p in inputs], out=str(out), rubric=rubric, from_=from_, mapping=mapping,
                       judge_model=judge_model, judge_base_url=judge_base_url, judge_retries=judge_retries,

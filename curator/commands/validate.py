@@ -35,26 +35,24 @@ def register(app: typer.Typer) -> None:
         max_error_rate: float = typer.Option(0.0, "--max-error-rate", help="Exit 1 when rejected/in is above this."),
         engine: str = o.ENGINE,
         ray_address: Optional[str] = o.RAY_ADDRESS,
+        workers: str = o.WORKERS,
     ) -> None:
         """Check rows for invalid JSON, unknown roles, bad turn order, empty turns, placeholders and more."""
-        params = dict(inputs=[str(p) for p in inputs], from_=from_, mapping=mapping, encoding=encoding, allow=allow, engine=engine)
+        params = dict(inputs=[str(p) for p in inputs], from_=from_, mapping=mapping, encoding=encoding, allow=allow, engine=engine,
+                      workers=workers)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
+            n_workers = o.workers(workers)
             ropts = o.read_options(mapping, think_tags)
             run = CommandRun("validate", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              quiet=True)
         with run:
-            if engine == "ray":
-                from curator.engine.ray_run import run_stage
-                from curator.engine.tasks import Identity
+            from curator.engine import run_stage
+            from curator.engine.tasks import Identity
 
-                run_stage(run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
-                          stage=Identity(), address=ray_address)
-            for path in (inputs if engine == "local" else []):
-                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ()):
-                    if run.writer:
-                        run.write(conv)
+            run_stage(engine, run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
+                      stage=Identity(), address=ray_address, workers=n_workers)
         if run.exit_code == 2 or not run.manifest:
             raise typer.Exit(run.exit_code or 2)
         counts = run.manifest["counts"]

@@ -1,4 +1,6 @@
-"""Engines that run a stage: `local` (the command's own loop) and `ray` (Ray Data).
+"""Engines that run a stage: `local` (this process, or a pool of processes on this machine:
+`local.py`) and `ray` (Ray Data). A command calls `run_stage(engine, ...)` and never branches on
+the engine itself.
 
 The Ray engine never has a second implementation of a stage. It cuts the inputs into ranges
 (`ranges.py`), and each Ray task runs the very functions the local path runs — `parse_rows`,
@@ -11,3 +13,24 @@ sampling plan needs every source's index before any record is written.
 Nothing here imports ray at module top: `import curator` stays light, and the `[ray]` extra is
 only needed when `--engine ray` is used.
 """
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+
+def run_stage(engine: str, run: Any, inputs: list[Path], *, address: str | None = None, workers: int | None = None,
+              **kw: Any) -> Counter:
+    """Run a per-record stage (`curator.engine.tasks`) over `inputs` on `engine`, writing through
+    `run` (a `CommandRun`); returns the stage's counters. `address` is Ray's, `workers` the local
+    pool's (None: auto)."""
+    if engine == "ray":
+        from curator.engine.ray_run import run_stage as on_ray
+
+        return on_ray(run, inputs, address=address, **kw)
+    from curator.engine.local import run_stage as locally
+
+    return locally(run, inputs, workers=workers, **kw)
+

@@ -26,21 +26,14 @@ from typing import Any, Iterable, Iterator
 
 import orjson
 
-from curator.engine.ranges import Range, plan_ranges, range_bytes_for
+# the driver helpers both engines share; ray_dedup and ray_mix import them from here too
+from curator.engine.driver import all_ranges, available_cpus, collect, detect_formats  # noqa: F401
+from curator.engine.ranges import Range
 from curator.engine.tasks import RangeTask, ReadSpec, WriteSpec
 from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, ReadOptions
-from curator.io import ReadStats, read_records
-from curator.rejects import RejectSink
 
 _PROJECT_ROOT = str(Path(__file__).resolve().parents[2])
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def connect(address: str | None) -> Any:
@@ -76,29 +69,6 @@ def connect(address: str | None) -> Any:
     return ray
 
 
-def detect_formats(inputs: Iterable[Path], fmt: str | None, opts: ReadOptions, encoding: str | None,
-                   stats: ReadStats) -> dict[str, str]:
-    """Each input's format, found exactly as the local reader finds it (same code, same errors):
-    start `read_records` on the file and stop at the first record."""
-    out: dict[str, str] = {}
-    for path in inputs:
-        probe = ReadStats()
-        gen = read_records(path, fmt, opts=opts, encoding=encoding, rejects=RejectSink(None), stats=probe)
-        try:
-            next(gen, None)
-        finally:
-            gen.close()
-        out.update(probe.formats)
-    stats.formats.update(out)
-    return out
-
-
-def all_ranges(inputs: Iterable[Path], workers: int) -> list[Range]:
-    paths = list(inputs)
-    size = range_bytes_for(paths, workers)
-    return [r for p in paths for r in plan_ranges(p, size)]
-
-
 def dataset_of_ranges(ray: Any, ranges: list[Range]) -> Any:
     items = [{"range": orjson.dumps(r.to_dict())} for r in ranges]
     return ray.data.from_items(items, override_num_blocks=max(1, len(items)))
@@ -124,22 +94,3 @@ def run_stage(run: Any, inputs: list[Path], *, fmt: str | None, opts: ReadOption
     ranges = all_ranges(inputs, workers)
     ds = dataset_of_ranges(ray, ranges).map_batches(RangeTask(run.command, spec, stage, write), batch_size=1)
     return collect(run, results(ds))
-
-
-def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = True) -> Counter:
-    """Feed task results into the `CommandRun`: rows to its writer, rejects to its sink, counts.
-    `count_rows=False` for a second pass over inputs whose rows the first pass already counted."""
-    counts: Counter = Counter()
-    for kind, data in pairs:
-        if kind == "row":
-            run.writer.write_row(orjson.loads(data))
-        elif kind == "reject":
-            run.rejects.add(**orjson.loads(data))
-        elif kind == "usage_error":
-            raise UsageError(data.decode("utf-8"))
-        else:
-            st = orjson.loads(data)
-            if count_rows:
-                run.read_stats.rows += st["rows"]
-            counts.update(st["counts"])
-    return counts

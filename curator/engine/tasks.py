@@ -86,38 +86,43 @@ def _rubrics(refs: tuple[str, ...]) -> Any:
 
 @dataclass(frozen=True)
 class Filter:
-    """filter: `FilterPipeline.filter_batch` over batches of the range, the pipeline built once per
-    worker from the recipe items (the same items the driver built its pipeline from). Rejects carry
+    """filter: the `FilterPipeline` over each record, built once per worker from the recipe items
+    (the same items the driver built its pipeline from). Record by record, so the rejects come out
+    in input order however the input is cut into ranges or batches. Rejects carry
     `filter=<label>` as the local command's do; counters (summed by the driver into the manifest):
-    `dropped<SEP>label`, `code<SEP>label<SEP>code`, `masked`."""
+    `dropped<SEP>label`, `code<SEP>label<SEP>code`, `masked` — read back with `Filter.tally`."""
 
     items_json: bytes  # orjson of [(name, params), ...]
     where: str = "filters"
-    batch_size: int = 1000
 
     def __call__(self, convs, reject, counts):
         pipe = _pipeline(self.items_json, self.where)
-        batch: list[Conversation] = []
         for conv in convs:
-            batch.append(conv)
-            if len(batch) >= self.batch_size:
-                yield from self._flush(pipe, batch, reject, counts)
-                batch = []
-        if batch:
-            yield from self._flush(pipe, batch, reject, counts)
+            kept, dropped = pipe.check(conv)
+            if dropped is not None:
+                counts[f"dropped{SEP}{dropped.filter}"] += 1
+                counts[f"code{SEP}{dropped.filter}{SEP}{dropped.code}"] += 1
+                # the record as it came in, not a half-masked copy
+                reject(conv, dropped.code, dropped.message, filter=dropped.filter)
+                continue
+            if "pii_masked" in kept.meta:
+                counts["masked"] += 1
+            kept.add_lineage("filter")
+            yield kept
 
     @staticmethod
-    def _flush(pipe, batch, reject, counts):
-        kept, dropped = pipe.filter_batch(batch)
-        for r in dropped:
-            counts[f"dropped{SEP}{r.filter}"] += 1
-            counts[f"code{SEP}{r.filter}{SEP}{r.code}"] += 1
-            reject(r.conv, r.code, r.message, filter=r.filter)
-        for conv in kept:
-            if "pii_masked" in conv.meta:
-                counts["masked"] += 1
-            conv.add_lineage("filter")
-            yield conv
+    def tally(counts: Counter) -> tuple[Counter, dict[str, Counter], int]:
+        """The stage's counters as the manifest reports them: records dropped per filter label,
+        reason codes per label, and records whose PII was masked."""
+        dropped_by: Counter[str] = Counter()
+        codes_by: dict[str, Counter[str]] = {}
+        for key, n in counts.items():
+            parts = key.split(SEP)
+            if parts[0] == "dropped":
+                dropped_by[parts[1]] += n
+            elif parts[0] == "code":
+                codes_by.setdefault(parts[1], Counter())[parts[2]] += n
+        return dropped_by, codes_by, counts.get("masked", 0)
 
 
 SEP = "\x1f"  # joins parts of a counter key; never in a filter label or reason code
@@ -204,6 +209,39 @@ def render_rows(convs: list[Conversation], spec: WriteSpec, sink: RejectSink) ->
     return out
 
 
+def run_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, r: Range,
+              payload: Any = None) -> tuple[list[str], list[bytes]]:
+    """One range through read -> stage -> render: the (kind, data) results in input order, as both
+    engines ship them (Ray as an Arrow table, the local process pool over a pipe). `payload` binds
+    a per-range argument to the stage (dedup's pass 2: which records of this range to drop)."""
+    kinds: list[str] = []
+    datas: list[bytes] = []
+    sink = BufferSink(command)
+    read_sink = sink if read.report_bad_rows else RejectSink(None)
+    stats = ReadStats()
+    counts: Counter[str] = Counter()
+    rows: list[bytes] = []
+    kept = 0
+    bound = stage if payload is None else stage.bind(payload)
+    try:
+        for conv in bound(read_range(r, read, read_sink, stats), sink.reject, counts):
+            kept += 1
+            if write is not None:
+                rows.extend(render_rows([conv], write, sink))
+    except UsageError as e:
+        # a user mistake found on a worker (a user filter that raises): the driver stops with this
+        # message and exit code 2, as an in-process run does, not with a worker's traceback
+        return ["usage_error"], [str(e).encode("utf-8")]
+    kinds.extend("row" for _ in rows)
+    datas.extend(rows)
+    for line in sink.lines():
+        kinds.append("reject")
+        datas.append(line)
+    kinds.append("stats")
+    datas.append(orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)}))
+    return kinds, datas
+
+
 @dataclass
 class RangeTask:
     """`map_batches` callable: a batch of serialised ranges in, an Arrow table of results out."""
@@ -220,36 +258,11 @@ class RangeTask:
         kinds: list[str] = []
         datas: list[bytes] = []
         ranges = _column(batch, "range")
-        # a per-range payload (dedup's pass 2: which records of this range to drop) binds the stage
         payloads = _column(batch, "payload") if _has(batch, "payload") else [None] * len(ranges)
         for item, payload in zip(ranges, payloads):
-            r = Range(**orjson.loads(item))
-            sink = BufferSink(self.command)
-            read_sink = sink if self.read.report_bad_rows else RejectSink(None)
-            stats = ReadStats()
-            counts: Counter[str] = Counter()
-            rows: list[bytes] = []
-            kept = 0
-            stage = self.stage if payload is None else self.stage.bind(payload)
-            try:
-                for conv in stage(read_range(r, self.read, read_sink, stats), sink.reject, counts):
-                    kept += 1
-                    if self.write is not None:
-                        rows.extend(render_rows([conv], self.write, sink))
-            except UsageError as e:
-                # a user mistake found on a worker (a user filter that raises): the driver stops with
-                # this message and exit code 2, as the local engine does, not with a Ray traceback
-                kinds.append("usage_error")
-                datas.append(str(e).encode("utf-8"))
-                continue
-            for b in rows:
-                kinds.append("row")
-                datas.append(b)
-            for line in sink.lines():
-                kinds.append("reject")
-                datas.append(line)
-            kinds.append("stats")
-            datas.append(orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)}))
+            k, d = run_range(self.command, self.read, self.stage, self.write, Range(**orjson.loads(item)), payload)
+            kinds.extend(k)
+            datas.extend(d)
         return pa.table({"kind": pa.array(kinds, pa.string()), "data": pa.array(datas, pa.binary())})
 
 

@@ -44,17 +44,30 @@ def rejects_beside(path: str | Path) -> dict[str, Any] | None:
 
 
 def describe(path: str | Path, fmt: str | None = None, *, encoding: str | None = None,
-             count_tokens: Callable[[str], int] | None = None) -> dict[str, Any]:
+             count_tokens: Callable[[str], int] | None = None, practice: Any = None) -> dict[str, Any]:
     """One input's report dict. Invalid rows are counted by reason, not described; prompts without
-    answers are described (they are data too)."""
+    answers are described (they are data too). `practice`: a `curator.practice.PracticeConfig`
+    adds the practice checks (same pass, same near-duplicate sketches)."""
     sink = RejectSink(None, stage="report")
     rs = ReadStats()
     st = ReportStats(count_tokens)
-    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant", "no_final_answer"), stats=rs):
+    ps = None
+    if practice is not None:
+        from curator.practice import PracticeStats
+
+        ps = PracticeStats(practice, near=st.near_dups)
+    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant", "no_final_answer"),
+                             stats=rs):
         st.add(conv)
+        if ps is not None:
+            ps.add(conv)
     d: dict[str, Any] = {"input": str(path), "version": __version__,
                          "format": next(iter(rs.formats.values()), None), "rows": rs.rows,
                          "invalid_rows": len(sink), "invalid_by_reason": dict(sink.counts.most_common())}
     d.update(st.to_dict())
     d["rejects_file"] = rejects_beside(path)
+    if ps is not None:
+        from curator.practice import finish
+
+        d["practice"] = finish(ps, practice, path, fmt, encoding)
     return d

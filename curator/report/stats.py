@@ -107,6 +107,7 @@ class NearDupCounter:
         self.sk = Sketches()
         self.batch: list[tuple[str, str]] = []
         self.batch_size = batch_size
+        self._plan: tuple[int, Any] | None = None
 
     def add(self, conv: Conversation) -> None:
         from curator.dedup import record_texts
@@ -127,13 +128,31 @@ class NearDupCounter:
                     [None] * len(self.batch), [len(p) + len(a) for p, a in self.batch], [-math.inf] * len(self.batch))
         self.batch = []
 
-    def result(self, share: Callable[[int], float]) -> dict[str, Any]:
+    def plan(self) -> Any:
+        """The dedup plan over every record added so far (computed once; the practice checks reuse it)."""
         from curator.dedup import plan
 
         self._flush()
+        if self._plan is None or self._plan[0] != len(self.sk):
+            self._plan = (len(self.sk), plan(self.sk, self.cfg))
+        return self._plan[1]
+
+    def practice_result(self) -> dict[str, Any]:
+        """Duplicates (exact + near) and conflict groups, for `curator.practice`."""
+        if len(self.sk) == 0 and not self.batch:
+            return {"duplicates": 0, "conflict_groups": 0, "threshold": self.cfg.threshold}
+        p = self.plan()
+        c = p.counts()
+        return {"duplicates": c.get("near_duplicate", 0) + c.get("duplicate", 0), "conflict_groups": len(p.conflicts),
+                "threshold": self.cfg.threshold,  # examples: n-th record added (1-based), first 5 groups
+                "duplicate_examples": [[i + 1 for i in cl] for cl in p.clusters[:5]],
+                "conflict_examples": [[i + 1 for i in g["members"]] for g in p.conflicts[:5]]}
+
+    def result(self, share: Callable[[int], float]) -> dict[str, Any]:
+        self._flush()
         if len(self.sk) == 0:
             return {"near_records": 0, "near_record_rate": 0.0, "near_threshold": self.cfg.threshold}
-        counts = plan(self.sk, self.cfg).counts()
+        counts = self.plan().counts()
         # What `curate dedup` would drop: normalised-exact and near duplicates together.
         near = counts.get("near_duplicate", 0) + counts.get("duplicate", 0)
         return {"near_records": near, "near_record_rate": share(near), "near_threshold": self.cfg.threshold}

@@ -143,6 +143,18 @@ def _candidate(i: int, prompt: Conversation, cand: Any) -> Member:
     return Member(label, None, cand)
 
 
+def _reference(conv: Conversation) -> list[Member]:
+    """A model output with ``meta.reference`` (train generate, curate eval --badcases): the
+    reference answer is shown beside the model's answer, as a second member."""
+    ref = conv.meta.get("reference")
+    text = ref.get("content") if isinstance(ref, dict) else ref
+    if not isinstance(text, str):
+        return []
+    from curator.record import Message
+
+    return [Member("reference", Conversation(conv.prompt_messages() + [Message("assistant", text)], id=f"{conv.id}#ref"))]
+
+
 def interpret(index: int, line: int, row: Any) -> ReviewItem:
     """The `ReviewItem` for one row (never raises: unknown shapes become `raw`)."""
     if isinstance(row, dict) and "__error__" in row:
@@ -178,6 +190,6 @@ def interpret(index: int, line: int, row: Any) -> ReviewItem:
         scores = [m.score for m in members[1:] if m.score is not None]
         return ReviewItem(index, line, "bestofk", conv.id, members, reason=meta.get("reason"), source=meta.get("source"),
                           score=max(scores) if scores else _score_of(meta), meta=meta, row=row)
-    return ReviewItem(index, line, "record", conv.id, [Member("record", conv, None, _score_of(meta))],
+    return ReviewItem(index, line, "record", conv.id, [Member("record", conv, None, _score_of(meta)), *_reference(conv)],
                       reason=meta.get("reason") if isinstance(meta.get("reason"), str) else None,
                       source=meta.get("source"), score=_score_of(meta), meta=meta, row=row)

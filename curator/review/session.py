@@ -49,6 +49,15 @@ class ReviewSession:
     def __len__(self) -> int:
         return len(self.source)
 
+    @property
+    def decoded_rows(self) -> int:
+        """Rows held decoded in memory now (bounded by `cache_size`, however large the file)."""
+        return len(self._cache)
+
+    @property
+    def cache_size(self) -> int:
+        return self._cache_size
+
     # -- rows ----------------------------------------------------------------------------------
     def item(self, idx: int) -> ReviewItem:
         """The interpreted row (a small LRU: only rows on screen and searched are decoded)."""

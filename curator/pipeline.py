@@ -32,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -48,7 +49,7 @@ from curator.formats.common import suggest
 from curator.manifest import file_hash
 from curator.rejects import manifest_path
 
-STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "mix", "split",
+STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "select", "mix", "split",
                "report", "train")
 _RESERVED = {"name"}
 # Options that name files a stage writes (beside its main output) or keeps as state: they are
@@ -411,7 +412,9 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
         else:
             module = "trainer" if st.command == "train" else "curator"
             argv = [sys.executable, "-m", module] + ([] if st.command == "train" else [st.command]) + args
-            echo(f"[{st.label}] {' '.join(_shorten(a, recipe) for a in argv[2:])}")
+            # Echo the command a user would type (`curate …` / `train …`), quoted for copy and paste.
+            typed = ["train", *args] if st.command == "train" else ["curate", st.command, *args]
+            echo(f"[{st.label}] {shlex.join(_shorten(a, recipe) for a in typed)}")
             t0 = time.perf_counter()
             rc = subprocess.call(argv, env={**os.environ, "PYTHONUNBUFFERED": "1"})
             res = StageResult(st, "ran" if rc == 0 else "failed", time.perf_counter() - t0, rc, outs, _counts(outs))

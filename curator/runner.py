@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 
 from curator.errors import UsageError
@@ -32,7 +32,7 @@ from curator.manifest import build_manifest, write_manifest
 from curator.record import Conversation
 from curator.rejects import RejectSink, manifest_path, rejects_path
 
-err_console = Console(stderr=True, highlight=False)
+err_console = _console(stderr=True)
 
 EXIT_OK, EXIT_ERROR_RATE, EXIT_USAGE = 0, 1, 2
 
@@ -68,13 +68,33 @@ class CommandRun:
         self._t0 = time.perf_counter()
         self.seconds = 0.0
         self.manifest: dict[str, Any] = {}
+        # A progress line over the records read (curator/progress_line.py); generation commands
+        # set this False and count finished prompts themselves.
+        self.show_progress = True
+        self._ticker: Any = None
 
     # -- the body's API ------------------------------------------------------------------------
     def read(self, source: Any, fmt: str | None = None, *, opts: ReadOptions = DEFAULT_READ,
              encoding: str | None = None, allow: Iterable[str] = (), validate: bool = True) -> Iterator[Conversation]:
         """Records of one input; bad rows go to this run's rejects."""
-        return read_records(source, fmt, opts=opts, encoding=encoding, rejects=self.rejects, allow=allow,
-                            validate=validate, stats=self.read_stats)
+        records = read_records(source, fmt, opts=opts, encoding=encoding, rejects=self.rejects, allow=allow,
+                               validate=validate, stats=self.read_stats)
+        ticker = self.progress_ticker()
+        return records if ticker is None else ticker.wrap(records)
+
+    def progress_ticker(self) -> Any:
+        """The command's progress line (`curator.progress_line.RecordProgress`), started on first
+        use; None when progress is off (piped without --progress, or a generation command)."""
+        if not self.show_progress:
+            return None
+        if self._ticker is None:
+            from curator.progress_line import RecordProgress, count_rows, enabled
+
+            if not enabled():
+                self.show_progress = False
+                return None
+            self._ticker = RecordProgress(self.command, count_rows(self.inputs))
+        return self._ticker
 
     def write(self, conv: Conversation) -> bool:
         assert self.writer is not None, "this command has no output file"
@@ -102,16 +122,22 @@ class CommandRun:
         return self
 
     def __exit__(self, exc_type, exc, tb) -> bool:
+        if self._ticker is not None:
+            self._ticker.close()  # the live line goes before any summary or error is printed
         if exc_type is not None:
             if self.writer:
                 self.writer.abort()
             self.rejects.abort()
             if issubclass(exc_type, UsageError):
-                err_console.print(f"[bold red]error:[/] {escape(str(exc))}")
+                from curator.i18n import tr, usage_sentence
+
+                err_console.print(f"[bold red]{tr('error:')}[/] {escape(usage_sentence(str(exc)))}", soft_wrap=True)
                 self.exit_code = EXIT_USAGE
                 return True
             if issubclass(exc_type, KeyboardInterrupt):
-                err_console.print("interrupted: no output written")
+                from curator.i18n import tr
+
+                err_console.print(tr("interrupted: no output written"))
                 self.exit_code = 130
                 return True
             return False
@@ -155,25 +181,31 @@ class CommandRun:
             self.print_summary(rate)
 
     def print_summary(self, rate: float) -> None:
+        from curator.i18n import reject_sentence, tr
+
         for label, fmt in self.read_stats.formats.items():
-            err_console.print(f"[dim]{escape(label)}: detected format[/] {fmt}")
-        line = f"{self.command}: {self.n_in} in, {self.n_out} out, {len(self.rejects)} rejected"
+            err_console.print(f"[dim]{escape(label)}: {tr('detected format')}[/] {fmt}")
+        line = tr("{command}: {n_in} in, {n_out} out, {n_rej} rejected", command=self.command, n_in=self.n_in,
+                  n_out=self.n_out, n_rej=len(self.rejects))
         if self.excluded:
-            line += f", {sum(self.excluded.values())} excluded"
+            line += tr(", {n} excluded", n=sum(self.excluded.values()))
         line += f" ({self.seconds:.2f}s)"
         err_console.print(line)
         for reason, n in self.rejects.counts.most_common():
-            first = self.rejects.examples[reason][0]["message"]
-            err_console.print(f"  [yellow]{reason}[/]: {n}  e.g. {escape(first)}", soft_wrap=True)
+            first = reject_sentence(reason, self.rejects.examples[reason][0]["message"])
+            err_console.print(f"  [yellow]{reason}[/]: {n}  {tr('e.g. {example}', example=escape(first))}", soft_wrap=True)
         if self.out and len(self.rejects):
-            err_console.print(f"  rejects: {rejects_path(self.out)}")
+            err_console.print(tr("  rejects: {path}", path=rejects_path(self.out)), soft_wrap=True)
         if self.exit_code == EXIT_ERROR_RATE:
-            err_console.print(f"[bold red]error rate {rate:.1%} is above --max-error-rate {self.max_error_rate:.1%}[/]")
+            err_console.print("[bold red]" + tr("error rate {rate} is above --max-error-rate {limit}",
+                                                 rate=f"{rate:.1%}", limit=f"{self.max_error_rate:.1%}") + "[/]")
 
 
 def usage_error(message: str) -> None:
     """Print a usage error and exit 2 (for checks made before a CommandRun exists)."""
-    err_console.print(f"[bold red]error:[/] {escape(message)}")
+    from curator.i18n import tr, usage_sentence
+
+    err_console.print(f"[bold red]{tr('error:')}[/] {escape(usage_sentence(message))}", soft_wrap=True)
     sys.exit(EXIT_USAGE)
 
 

@@ -52,6 +52,9 @@ def load_counter(tokenizer: str | None) -> Callable[[str], int]:
         from transformers import AutoTokenizer  # heavy: imported only when a tokenizer is asked for
     except ImportError as e:  # pragma: no cover - depends on the install
         raise UsageError("--tokenizer needs transformers: pip install 'sft-curator[train]'") from e
+    from curator.hub import check_model
+
+    check_model(tokenizer, "--tokenizer")
     try:
         tok = AutoTokenizer.from_pretrained(tokenizer)
     except Exception as e:  # any load failure is a user-side path problem

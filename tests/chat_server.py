@@ -1,7 +1,7 @@
 """A real chat-completions server on 127.0.0.1 for tests and benches, with injectable faults.
 
 The official `openai` client talks to it as to any server: ``POST /v1/chat/completions`` (with
-``n`` choices, ``usage``, ``finish_reason``) and ``GET /v1/models``. Answers are deterministic
+``n`` choices, ``usage``, ``finish_reason``), ``POST /v1/embeddings`` and ``GET /v1/models``. Answers are deterministic
 functions of the request, so outputs can be compared byte for byte across runs.
 
 Faults are injected per prompt with directives in the LAST user message, so a test (or a
@@ -52,6 +52,17 @@ def answer_text(messages: list[dict[str, Any]], index: int = 0) -> str:
     last = _DIRECTIVE.sub("", last).strip()
     suffix = f" (sample {index})" if index else ""
     return f"Answer to turn {len(users)}: {last[:120]}{suffix}"
+
+
+def embedding_vector(text: str, dim: int = 16) -> list[float]:
+    """The deterministic embedding the server returns for ``POST /v1/embeddings``: a bag of
+    characters hashed into `dim` counts (texts sharing characters are similar)."""
+    import zlib
+
+    vec = [0.0] * dim
+    for ch in _DIRECTIVE.sub("", text):
+        vec[zlib.crc32(ch.encode("utf-8")) % dim] += 1.0
+    return vec
 
 
 def reasoning_text(messages: list[dict[str, Any]]) -> str:
@@ -222,6 +233,27 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
             self._send(status, json.dumps({"error": {"message": message, "type": etype, "code": status}}).encode(),
                        headers)
 
+        def _embeddings(self, raw: bytes) -> None:
+            """``/v1/embeddings``: a directive in any input (``[[500x1]]``, ``[[429x1]]``, ``[[400]]``)
+            aims a fault at the whole batch, as for chat."""
+            body = json.loads(raw)
+            inputs = body.get("input")
+            inputs = [inputs] if isinstance(inputs, str) else list(inputs or [])
+            kind, arg = server._plan({"messages": [{"role": "user", "content": " ".join(map(str, inputs))}]})
+            with server._lock:
+                server.by_outcome["embeddings:" + kind] += 1
+            if kind == "429":
+                self._error(429, "rate limit reached", "rate_limit_error", {"Retry-After": f"{arg or 0.05:g}"})
+            elif kind == "500":
+                self._error(500, "internal error", "server_error")
+            elif kind == "400":
+                self._error(400, "bad request: unknown model", "invalid_request_error")
+            else:
+                data = [{"object": "embedding", "index": i, "embedding": embedding_vector(str(t))}
+                        for i, t in enumerate(inputs)]
+                self._send(200, json.dumps({"object": "list", "data": data, "model": body.get("model") or server.model,
+                                            "usage": {"prompt_tokens": 0, "total_tokens": 0}}).encode())
+
         def do_GET(self) -> None:
             if self.path.rstrip("/").endswith("/models"):
                 self._send(200, json.dumps({"object": "list", "data": [
@@ -232,6 +264,9 @@ def _make_handler(server: ChatServer) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length)
+            if self.path.rstrip("/").endswith("/embeddings"):
+                self._embeddings(raw)
+                return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._error(404, f"unknown path {self.path}", "not_found")
                 return

@@ -36,3 +36,10 @@ def real() -> Path:
     if not REAL.is_dir():
         pytest.skip("../shared/data/real is absent")
     return REAL
+
+
+@pytest.fixture(autouse=True)
+def _english_ui(monkeypatch):
+    """Tests assert English messages; a developer's zh_* locale must not switch them to Chinese
+    (tests of the Chinese UI set CURATE_UI_LANG or pass --ui-lang themselves)."""
+    monkeypatch.setenv("CURATE_UI_LANG", "en")

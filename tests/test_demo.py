@@ -42,20 +42,22 @@ def test_demo_recipe_end_to_end(tmp_path, teacher):
         assert counts["balanced"], (m.name, counts)
     canonical = orjson.loads((wd / "canonical.manifest.json").read_bytes())["counts"]
     assert canonical["rejected"] == 13 and canonical["rejected_by_reason"]["unknown_role"] == 1
-    mix = orjson.loads((wd / "07-mix.manifest.json").read_bytes())
-    sources = {orjson.loads(line)["meta"]["source"] for line in (wd / "07-mix.jsonl").read_bytes().splitlines()}
+    mix = orjson.loads((wd / "08-mix.manifest.json").read_bytes())
+    sources = {orjson.loads(line)["meta"]["source"] for line in (wd / "08-mix.jsonl").read_bytes().splitlines()}
     assert len(sources) == 2 and mix["counts"]["out"] > 0
-    train_n = len((wd / "08-split.train.jsonl").read_bytes().splitlines())
-    eval_n = len((wd / "08-split.eval.jsonl").read_bytes().splitlines())
+    sel = orjson.loads((wd / "07-select.manifest.json").read_bytes())
+    assert sel["counts"]["excluded"] > 0 and (wd / "07-select.unselected.jsonl").exists()
+    train_n = len((wd / "09-split.train.jsonl").read_bytes().splitlines())
+    eval_n = len((wd / "09-split.eval.jsonl").read_bytes().splitlines())
     assert train_n + eval_n == mix["counts"]["out"] and eval_n > 0
-    html = (wd / "09-report.html").read_text(encoding="utf-8")
+    html = (wd / "10-report.html").read_text(encoding="utf-8")
     assert f">{train_n}<" in html or str(train_n) in html
     assert pairs.exists()
     # the adapter loads on its base and generates
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    out = wd / "10-train"
+    out = wd / "11-train"
     for name in ("adapter_config.json", "train_config.yaml", "metrics.jsonl", "loss.png"):
         assert (out / name).exists(), name
     base = AutoModelForCausalLM.from_pretrained(teacher)
@@ -70,4 +72,4 @@ def test_demo_recipe_end_to_end(tmp_path, teacher):
                     "--set", f"distill.model={teacher}", "--set", f"bestofk.model={teacher}",
                     "--set", f"bestofk.pairs={pairs}", "--set", f"train.model={teacher}",
                     "--set", "train.max_steps=4")
-    assert again.returncode == 0 and again.stderr.count("unchanged, skipped") == 10
+    assert again.returncode == 0 and again.stderr.count("unchanged, skipped") == 11

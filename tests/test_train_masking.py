@@ -37,8 +37,8 @@ def example(tok, conv, **kw):
 
     info = prepare_template(tok)
     reasoning = kw.pop("reasoning", "keep")
-    return build_example(to_messages(conv, reasoning=reasoning, inline_reasoning=not info.reasoning_native),
-                         tok, info, **kw), info
+    return build_example(to_messages(conv, reasoning=reasoning, reasoning_key=info.reasoning_key,
+                                     arguments=info.arguments), tok, info, **kw), info
 
 
 MULTI = Conversation([Message("system", "be brief"), Message("user", "first question"),
@@ -86,7 +86,7 @@ def test_nothing_to_train_and_too_long_are_row_errors(tok):
 def test_reasoning_keep_renders_think_tags_inside_the_trained_turn(tok):
     conv = Conversation([Message("user", "2+2?"), Message("assistant", "4", reasoning="two plus two is four")])
     ex, info = example(tok, conv, reasoning="keep")
-    assert info.reasoning_native
+    assert info.reasoning == "native" and info.mask_source == "markers" and ex["mask_source"] == "markers"
     assert "<|im_start|>assistant\n<think>" in tok.decode(ex["input_ids"])
     assert trained_text(tok, ex) == ["<think>\ntwo plus two is four\n</think>\n\n4<|im_end|>"]
 
@@ -98,33 +98,29 @@ def test_reasoning_drop_trains_the_answer_only(tok):
     assert trained_text(tok, ex) == ["4<|im_end|>"]
 
 
-def test_template_without_markers_gets_the_chatml_training_template(tok):
+def test_template_without_markers_is_kept_and_masked_by_incremental_rendering(tok):
     from trainer.masking import prepare_template
 
-    # a Qwen2.5-style template: ChatML, no {% generation %}, ignores reasoning_content
-    tok.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
-                         "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    # a ChatML template without {% generation %} that ignores reasoning_content and is not one TRL ships
+    own = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
+           "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}")
+    tok.chat_template = own
     info = prepare_template(tok)
-    assert info.source == "family:chatml" and "{%- generation %}" in tok.chat_template
+    assert tok.chat_template == own  # never replaced
+    assert (info.source, info.mask_source, info.reasoning, info.eot_tokens) == ("model", "incremental", "inline", ["<|im_end|>"])
     ex, _ = example(tok, MULTI)
+    assert ex["mask_source"] == "incremental"
+    assert tok.decode(ex["input_ids"]) == tok.apply_chat_template(MULTI.to_dict()["messages"], tokenize=False)
     assert trained_text(tok, ex) == ["first answer<|im_end|>", "second answer<|im_end|>"]
+    assert any("incremental rendering" in line for line in info.lines())
 
 
-def test_unknown_family_without_markers_is_refused(tok, tmp_path):
+def test_template_without_an_end_of_turn_token_is_refused(tok):
     from trainer.masking import prepare_template
 
     tok.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n{% endfor %}"
-    vocab_tok = tok
-    # pretend the vocabulary is not ChatML's by checking with a tokenizer that has no <|im_start|>
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    raw = Tokenizer(models.WordLevel({"[UNK]": 0, "a": 1, "</s>": 2}, unk_token="[UNK]"))
-    raw.pre_tokenizer = pre_tokenizers.Whitespace()
-    plain = PreTrainedTokenizerFast(tokenizer_object=raw, eos_token="</s>", unk_token="[UNK]")
-    plain.chat_template = vocab_tok.chat_template
-    with pytest.raises(UsageError, match="cannot mark assistant tokens"):
-        prepare_template(plain)
+    with pytest.raises(UsageError, match="never learn to stop"):
+        prepare_template(tok)
 
 
 def test_eot_outside_markers_is_fixed(tok):
@@ -136,7 +132,7 @@ def test_eot_outside_markers_is_fixed(tok):
         "{% if m['role'] == 'assistant' %}{% generation %}{{ m['content'] }}{% endgeneration %}"
         "{% else %}{{ m['content'] }}{% endif %}{{ '<|im_end|>\n' }}{% endfor %}")
     info = prepare_template(tok)
-    assert info.source == "model" and info.eos_fix and not info.reasoning_native
+    assert info.source == "model" and info.eos_fix and info.reasoning == "inline" and info.mask_source == "markers"
     ex, _ = example(tok, MULTI)
     assert trained_text(tok, ex) == ["first answer<|im_end|>", "second answer<|im_end|>"]
     # this template ignores reasoning_content: the reasoning is written as tags into the answer instead
@@ -171,3 +167,30 @@ def test_config_layers_and_errors(tmp_path):
     y.write_text("!!python/object/apply:os.system ['echo hi']")
     with pytest.raises(UsageError, match="invalid YAML"):
         load_yaml(y)
+
+
+def test_tool_call_arguments_reach_the_template_as_objects_and_tools_in_openai_shape():
+    from trainer.data import template_tool_calls, template_tools, to_messages
+
+    calls = [{"id": "c0", "type": "function", "function": {"name": "f", "arguments": '{"city": "北京", "n": 2}'}},
+             {"id": "c1", "type": "function", "function": {"name": "g", "arguments": "not json"}}]
+    conv = Conversation([Message("user", "q"), Message("assistant", "", tool_calls=calls), Message("tool", "ok"),
+                         Message("assistant", "done")], tools=[{"name": "f", "parameters": {"type": "object"}}])
+    row = to_messages(conv)
+    got = row["messages"][1]["tool_calls"]
+    assert got[0]["function"]["arguments"] == {"city": "北京", "n": 2}
+    assert got[1]["function"]["arguments"] == "not json"  # not JSON: passed as written, never guessed
+    assert conv.messages[1].tool_calls[0]["function"]["arguments"] == '{"city": "北京", "n": 2}'  # record untouched
+    assert row["tools"] == [{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}]
+    assert template_tools(row["tools"]) == row["tools"]
+    assert template_tool_calls(got, "string")[0]["function"]["arguments"] == '{"city": "北京", "n": 2}'
+
+
+def test_reasoning_goes_under_the_key_the_template_reads():
+    from trainer.data import to_messages
+
+    conv = Conversation([Message("user", "q"), Message("assistant", "4", reasoning="r")])
+    assert to_messages(conv, reasoning_key="thinking")["messages"][1]["thinking"] == "r"
+    inline = to_messages(conv, reasoning_key=None)["messages"][1]
+    assert inline["content"] == "<think>\nr\n</think>\n\n4" and "reasoning_content" not in inline
+    assert to_messages(conv, reasoning="drop")["messages"][1] == {"role": "assistant", "content": "4"}

@@ -26,10 +26,11 @@ SUBCOMMANDS = ("merge", "generate", "eval", "make-tiny")
 
 
 def _err(msg: str) -> int:
-    from rich.console import Console
     from rich.markup import escape
 
-    Console(stderr=True, highlight=False).print(f"[bold red]error:[/] {escape(msg)}")
+    from curator.termout import console
+
+    console(stderr=True).print(f"[bold red]error:[/] {escape(msg)}", soft_wrap=True)
     return 2
 
 
@@ -45,6 +46,9 @@ def train_parser() -> argparse.ArgumentParser:
     ap.add_argument("inputs", nargs="*", metavar="DATA|key=value", help="training data files, then key=value overrides")
     ap.add_argument("--config", help="YAML file of config keys (read with yaml.safe_load)")
     ap.add_argument("--preview", type=int, metavar="N", help="render N examples with trained tokens highlighted; no training")
+    ap.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                    help="progress on stderr (step/total, loss, eval loss, ETA): a live line on a terminal, a line "
+                    "per logging step when piped; --no-progress prints only the summary")
     ap.add_argument("--check", action="store_true", help="print the practice checks (data and config vs the "
                     "field's rules of thumb, docs/practice.md) and exit without training")
     for f in dataclasses.fields(TrainConfig):
@@ -63,7 +67,7 @@ def train_parser() -> argparse.ArgumentParser:
 def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     from trainer.config import build_config, load_yaml, parse_overrides
 
-    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "check")}
+    flags = {k: v for k, v in vars(ns).items() if k not in ("inputs", "config", "preview", "progress", "check")}
     data = [x for x in ns.inputs if "=" not in x or Path(x).exists()]
     overrides = parse_overrides([x for x in ns.inputs if x not in data])
     given = {**flags, **overrides}
@@ -87,6 +91,10 @@ def config_from_args(ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
 
 def cmd_train(argv: list[str]) -> int:
     ns = train_parser().parse_intermixed_args(argv)
+    if ns.progress is not None:
+        import os
+
+        os.environ["CURATE_PROGRESS"] = "1" if ns.progress else "0"
     cfg, params = config_from_args(ns)
     if ns.check:
         from trainer.practice_checks import check_command
@@ -94,6 +102,9 @@ def cmd_train(argv: list[str]) -> int:
         return check_command(cfg)
     if not cfg.model:
         raise UsageError("no model: pass --model PATH (a local folder; `train make-tiny OUT` builds a tiny one)")
+    from curator.hub import check_model
+
+    check_model(cfg.model)  # before torch/transformers/TRL load: an unreachable hub costs one line, not a minute
     if ns.preview is not None:
         from trainer.preview import preview
 
@@ -119,15 +130,27 @@ def cmd_train(argv: list[str]) -> int:
     return summary["exit_code"]
 
 
+def _out_option(ap: argparse.ArgumentParser, help: str) -> None:
+    """`-o/--out` like every other command; `--output` (the old spelling) still works, unlisted."""
+    ap.add_argument("-o", "--out", dest="dest_out", metavar="OUT", help=help)
+    ap.add_argument("--output", dest="dest_out", help=argparse.SUPPRESS)
+
+
+def _required_out(ap: argparse.ArgumentParser, a: argparse.Namespace) -> str:
+    if not a.dest_out:
+        ap.error("the following arguments are required: -o/--out")
+    return a.dest_out
+
+
 def cmd_merge(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="train merge", description="Merge a LoRA adapter (a train OUT folder) into its base model.")
     ap.add_argument("out", help="the OUT folder of a LoRA run")
-    ap.add_argument("-o", "--output", required=True, help="folder for the merged model")
+    _out_option(ap, "folder for the merged model")
     ap.add_argument("--base", help="base model folder (default: the one recorded in adapter_config.json)")
     a = ap.parse_args(argv)
     from trainer.merge import merge
 
-    print(f"merged model written to {merge(a.out, a.output, a.base)}")
+    print(f"merged model written to {merge(a.out, _required_out(ap, a), a.base)}")
     return 0
 
 
@@ -136,7 +159,7 @@ def cmd_generate(argv: list[str]) -> int:
                                  "writes canonical records for `curate review`.")
     ap.add_argument("out", help="a train OUT folder (LoRA adapter or full model) or a merged model")
     ap.add_argument("--prompts", required=True, help="prompt records (any format; answers, if any, become meta.reference)")
-    ap.add_argument("-o", "--output", required=True, help="output records (.jsonl, .json, .parquet ...)")
+    _out_option(ap, "output records (.jsonl, .json, .parquet ...)")
     ap.add_argument("--max-new-tokens", type=int, default=256)
     ap.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (deterministic)")
     ap.add_argument("--batch-size", type=int, default=8)
@@ -145,7 +168,7 @@ def cmd_generate(argv: list[str]) -> int:
     a = ap.parse_args(argv)
     from trainer.generate import generate
 
-    return generate(a.out, a.prompts, a.output, max_new_tokens=a.max_new_tokens, temperature=a.temperature,
+    return generate(a.out, a.prompts, _required_out(ap, a), max_new_tokens=a.max_new_tokens, temperature=a.temperature,
                     batch_size=a.batch_size, seed=a.seed, base=a.base)
 
 
@@ -183,6 +206,13 @@ def main(argv: list[str] | None = None) -> int:
         return handler(argv[1:]) if handler else cmd_train(argv)
     except UsageError as e:
         return _err(str(e))
+    except ImportError as e:  # torch/transformers/TRL/PEFT missing: name the extra, no traceback
+        from curator.extras import missing_extra_message
+
+        msg = missing_extra_message(e, "train")
+        if msg is None:
+            raise
+        return _err(msg)
     except KeyboardInterrupt:
         return _err("interrupted")
 

@@ -68,9 +68,9 @@ class TrainConfig:
     train_on: str = "all"
     """all = every assistant turn is trained; last = only the final assistant turn."""
     reasoning: str = "keep"
-    """keep = train on the reasoning (in <think> tags inside the assistant turn) plus the answer; drop = answer only."""
+    """keep = train on the reasoning, written where the model's template writes it, plus the answer; drop = answer only."""
     chat_template: str | None = None
-    """A Jinja template file with {% generation %} markers, used instead of the model's own."""
+    """A Jinja chat template file that replaces the model's own (and is saved with the tokenizer); by default the model's own is used, byte for byte."""
     eval_steps: int = 50
     """Evaluate (and save a checkpoint) every N optimizer steps."""
     patience: int = 3

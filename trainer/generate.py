@@ -41,7 +41,8 @@ def answer(run: Any, model: Any, tokenizer: Any, convs: Iterator[Conversation], 
         prompts = []
         for conv in batch:
             ctx = Conversation(messages=conv.prompt_messages(), id=conv.id, tools=conv.tools)
-            prompts.append(tokenizer.apply_chat_template(to_messages(ctx)["messages"], tools=conv.tools,
+            row = to_messages(ctx)  # the same shape training rendered: argument objects, OpenAI-shaped tools
+            prompts.append(tokenizer.apply_chat_template(row["messages"], tools=row["tools"],
                                                          add_generation_prompt=True, tokenize=False))
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
         with torch.no_grad():

@@ -25,13 +25,13 @@ def adapter_base(out: str | Path) -> str:
 
 def set_stop_tokens(model, tokenizer) -> None:
     """Stop at the end-of-turn token as well as EOS (a base model's EOS is often a different token)."""
-    from trainer.templates import FAMILIES, detect_family
+    from trainer.masking import prepare_template
 
     ids = {tokenizer.eos_token_id}
-    family = detect_family(tokenizer.chat_template if isinstance(tokenizer.chat_template, str) else None,
-                           tokenizer.get_vocab())
-    if family:
-        ids.add(tokenizer.convert_tokens_to_ids(FAMILIES[family][1]))
+    try:  # the end-of-turn token(s) the saved template ends assistant turns with
+        ids |= prepare_template(tokenizer).eot_ids
+    except UsageError:
+        pass  # no usable template: stop at EOS only
     ids.discard(None)
     model.generation_config.eos_token_id = sorted(ids) if len(ids) > 1 else next(iter(ids))
     model.generation_config.pad_token_id = tokenizer.pad_token_id

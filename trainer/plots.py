@@ -25,11 +25,19 @@ def plot_loss(metrics_path: str | Path, out_png: str | Path, title: str = "") ->
     evals = [(r["step"], r["eval_loss"]) for r in rows if "eval_loss" in r]
     fig, ax = plt.subplots(figsize=(7, 4), dpi=100)
     if train:
-        ax.plot(*zip(*train), label="train loss", color="tab:blue")
+        # Markers when there are few points: a short run logs once or twice, and a lone point
+        # drawn as a line is invisible.
+        ax.plot(*zip(*train), label="train loss", color="tab:blue", marker="o" if len(train) <= 20 else None)
     if evals:
         ax.plot(*zip(*evals), label="eval loss", color="tab:orange", marker="o")
         best = min(evals, key=lambda e: e[1])
         ax.axvline(best[0], color="tab:green", linestyle=":", label=f"best (step {best[0]})")
+    if not train and not evals:
+        ax.text(0.5, 0.5, "no loss logged yet (run longer, or lower --logging-steps)", ha="center", va="center",
+                transform=ax.transAxes, color="#666")
+    steps = [s for s, _ in train + evals]
+    if steps and min(steps) == max(steps):  # one step: give the axis a width so the point is centred
+        ax.set_xlim(steps[0] - 1, steps[0] + 1)
     tasks = sorted({k for r in rows for k in r if k.startswith("task/")})
     if tasks:  # eval_generate_every: task metrics on a second axis (0..1; BLEU is 0..100, so it is left out)
         ax2 = ax.twinx()
@@ -43,7 +51,8 @@ def plot_loss(metrics_path: str | Path, out_png: str | Path, title: str = "") ->
     ax.set_ylabel("loss")
     ax.set_title(title or "training loss")
     ax.grid(alpha=0.3)
-    ax.legend()
+    if train or evals:
+        ax.legend()
     fig.tight_layout()
     out = Path(out_png)
     fig.savefig(out)

@@ -70,7 +70,9 @@ def _length_counter(cfg: TrainConfig) -> Callable[[Conversation], int | None]:
     info = prepare_template(tok, cfg.chat_template)
 
     def count(conv: Conversation) -> int | None:
-        row = to_messages(conv, reasoning=cfg.reasoning, inline_reasoning=not info.reasoning_native)
+        # the row exactly as training builds it (trainer.data.tokenize_records)
+        row = to_messages(conv, reasoning=cfg.reasoning, reasoning_key=info.reasoning_key, arguments=info.arguments,
+                          content_blocks=info.content_blocks)
         try:
             return len(build_example(row, tok, info, train_on=cfg.train_on, max_length=None)["input_ids"])
         except RowError:

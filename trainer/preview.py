@@ -1,7 +1,9 @@
 """`train --preview N`: show N examples exactly as the model will see them, trained tokens highlighted.
 
 Rendering goes through the same `trainer.data` + `trainer.masking` path as training, so what is
-shown is what is trained. On a terminal the trained tokens are highlighted in green and the prompt
+shown is what is trained: the model's own template, byte for byte. The template check names the
+mask source (the template's markers, TRL's training variant, or incremental rendering) and each
+example says which one placed its assistant turns. On a terminal the trained tokens are highlighted in green and the prompt
 is dimmed; when the output is not a terminal (a pipe, a log file, a test) trained spans are
 wrapped in ``⟦ ⟧`` instead, so the mask stays visible in plain text.
 """
@@ -64,7 +66,7 @@ def preview(cfg: TrainConfig, n: int, console: Console | None = None) -> int:
                                      max_length=cfg.max_length, rejects=rejects):
         trained = sum(1 for x in ex["labels"] if x != -100)
         where = f"{conv.origin[0]}:{conv.origin[1]}" if conv.origin else conv.id
-        console.rule(f"{where}  ({len(ex['input_ids'])} tokens, {trained} trained)")
+        console.rule(f"{where}  ({len(ex['input_ids'])} tokens, {trained} trained, mask: {ex['mask_source']})")
         console.print(render(ex["input_ids"], ex["labels"], tokenizer, markers=markers))
         shown += 1
         if shown >= n:

@@ -1,81 +1,103 @@
-"""Chat templates that can mark assistant tokens, for model families whose own template cannot.
+"""The model's own chat template, rendered exactly, and the training variants TRL ships for it.
 
-Hugging Face computes the loss mask of a chat from ``{% generation %}`` markers in the template
-(``apply_chat_template(..., return_assistant_tokens_mask=True)``). Most released templates have no
-markers, so without help the choice is "train on everything" (the prompt too) or nothing. For the
-families we know, this module supplies a template that renders the same text as the family's own
-and carries the markers, with the end-of-turn token inside them so the model learns to stop.
-An unknown family gets no guess: the caller refuses with a message instead.
+Training must see the text the model sees at inference: ``tokenizer.apply_chat_template(messages,
+tools=..., tokenize=False)`` with the model's own template, byte for byte. This module renders
+with that template (or another one, only when the caller names it) and finds the training variant
+of a template: TRL's wheel ships ``trl/chat_templates/<name>.jinja`` (a released template, copied
+byte for byte) next to ``<name>_training.jinja`` (the same template with ``{% generation %}``
+markers), and TRL picks the variant by exact equality of the template text with ``<name>.jinja``
+(`trl.chat_template_utils.get_training_chat_template`). We do the same, reading the files
+directly (no torch import), and the caller still checks that the variant renders the identical
+text for each record before trusting its mask: some variants change the text on purpose (Qwen3's
+keeps earlier turns' thinking, DeepSeek-R1's keeps the reasoning Qwen's drops).
+
+No hand-written replacement of a model's template exists any more: a model is never silently
+trained on a format it does not see at inference.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
 GENERATION_RE = re.compile(r"{%-?\s*generation\s*-?%}")
 
-# ChatML, as Qwen uses it. Reasoning is rendered in <think> tags inside the assistant turn (R1,
-# QwQ and Qwen3 put it there), tool calls in <tool_call> blocks as Qwen2.5 does.
-CHATML = (
-    "{%- if tools %}<|im_start|>system\n# Tools\n{{ tools | tojson }}<|im_end|>\n{%- endif %}"
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{{- '<|im_start|>assistant\n' }}"
-    "{%- generation %}"
-    "{%- if message.get('reasoning_content') %}{{- '<think>\n' + message['reasoning_content'] + '\n</think>\n\n' }}{%- endif %}"
-    "{{- message['content'] or '' }}"
-    "{%- if message.get('tool_calls') %}{%- for call in message['tool_calls'] %}"
-    "{{- '<tool_call>\n' + (call['function'] | tojson) + '\n</tool_call>' }}"
-    "{%- endfor %}{%- endif %}"
-    "{{- '<|im_end|>' }}"
-    "{%- endgeneration %}"
-    "{{- '\n' }}"
-    "{%- else %}"
-    "{{- '<|im_start|>' + message['role'] + '\n' + (message['content'] or '') + '<|im_end|>\n' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}"
-)
 
-# Llama 3 / 3.1 chat format. <|eot_id|> ends a turn and sits inside the markers.
-LLAMA3 = (
-    "{{- bos_token }}"
-    "{%- for message in messages %}"
-    "{%- set role = 'ipython' if message['role'] == 'tool' else message['role'] %}"
-    "{{- '<|start_header_id|>' + role + '<|end_header_id|>\n\n' }}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{%- generation %}"
-    "{%- if message.get('reasoning_content') %}{{- '<think>\n' + message['reasoning_content'] + '\n</think>\n\n' }}{%- endif %}"
-    "{{- message['content'] or '' }}"
-    "{%- if message.get('tool_calls') %}{%- for call in message['tool_calls'] %}"
-    "{{- call['function'] | tojson }}"
-    "{%- endfor %}{%- endif %}"
-    "{{- '<|eot_id|>' }}"
-    "{%- endgeneration %}"
-    "{%- else %}"
-    "{{- (message['content'] or '') + '<|eot_id|>' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-    "{%- if add_generation_prompt %}{{- '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{%- endif %}"
-)
-
-# family -> (template, end-of-turn token, tokens that identify the family in a vocabulary)
-FAMILIES: dict[str, tuple[str, str, tuple[str, ...]]] = {
-    "chatml": (CHATML, "<|im_end|>", ("<|im_start|>", "<|im_end|>")),
-    "llama3": (LLAMA3, "<|eot_id|>", ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>")),
-}
+class RenderError(Exception):
+    """The template raised while rendering (unsupported role order, tools it cannot take...)."""
 
 
 def has_generation_markers(template: str | None) -> bool:
     return bool(template) and bool(GENERATION_RE.search(template))
 
 
-def detect_family(template: str | None, vocab: dict[str, int]) -> str | None:
-    """The known family a tokenizer belongs to, from its template text or, lacking one, its vocabulary."""
-    for name, (_, _, marks) in FAMILIES.items():
-        if template and all(m in template for m in marks[:1]):
-            return name
-    for name, (_, _, marks) in FAMILIES.items():
-        if all(m in vocab for m in marks):
-            return name
+def own_template(tokenizer: Any) -> str | None:
+    """The tokenizer's template text; for named variants (a dict), the ``default`` one as TRL does."""
+    t = tokenizer.chat_template
+    if isinstance(t, dict):
+        t = t.get("default")
+    return t if isinstance(t, str) and t else None
+
+
+def trl_template_dir() -> Path | None:
+    """``trl/chat_templates`` inside the installed TRL wheel, or None without TRL."""
+    spec = importlib.util.find_spec("trl")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    d = Path(next(iter(spec.submodule_search_locations))) / "chat_templates"
+    return d if d.is_dir() else None
+
+
+@lru_cache(maxsize=1)
+def trl_training_pairs() -> tuple[tuple[str, str, str], ...]:
+    """(base file name, base text, training variant text) for each ``X.jinja`` with an ``X_training.jinja``."""
+    d = trl_template_dir()
+    if d is None:
+        return ()
+    pairs = []
+    for variant in sorted(d.glob("*_training.jinja")):
+        base = d / (variant.name[: -len("_training.jinja")] + ".jinja")
+        if base.exists():
+            pairs.append((base.name, base.read_text(encoding="utf-8"), variant.read_text(encoding="utf-8")))
+    return tuple(pairs)
+
+
+def trl_training_variant(template: str | None) -> tuple[str, str] | None:
+    """(variant file name, variant text) when `template` is byte-identical to a TRL base template."""
+    if not template:
+        return None
+    for base_name, base_text, variant_text in trl_training_pairs():
+        if template == base_text:
+            return base_name.replace(".jinja", "_training.jinja"), variant_text
     return None
+
+
+def render(tokenizer: Any, messages: list[dict], tools: Any = None, *, template: str | None = None,
+           generation_prompt: bool = False) -> str:
+    """The text `apply_chat_template` renders (with `template`, else the tokenizer's own)."""
+    try:
+        return tokenizer.apply_chat_template(messages, tools=tools, chat_template=template, tokenize=False,
+                                             add_generation_prompt=generation_prompt)
+    except Exception as e:  # jinja's TemplateError, raise_exception(), a TypeError inside the template...
+        raise RenderError(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+
+
+def render_with_mask(tokenizer: Any, messages: list[dict], tools: Any = None, *,
+                     template: str | None = None) -> tuple[list[int], list[int]]:
+    """(input_ids, assistant mask) from a template's own ``{% generation %}`` markers."""
+    try:
+        enc = tokenizer.apply_chat_template(messages, tools=tools, chat_template=template, tokenize=True,
+                                            return_dict=True, return_assistant_tokens_mask=True)
+    except Exception as e:
+        raise RenderError(f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+    return list(enc["input_ids"]), list(enc["assistant_masks"])
+
+
+def special_ids(tokenizer: Any) -> set[int]:
+    """Ids of added/special tokens: the tokens a template can end a turn with."""
+    ids = set(getattr(tokenizer, "all_special_ids", []) or [])
+    ids.update(getattr(tokenizer, "added_tokens_decoder", {}).keys())
+    return ids

@@ -15,13 +15,31 @@ import json
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from trainer.templates import CHATML
-
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>", "<tool_call>", "</tool_call>"]
 
-# ChatML with `{% generation %}` markers (see trainer.templates): <|im_end|> sits inside the
-# markers so the model learns to stop; reasoning is rendered in <think> tags inside the assistant turn.
-CHAT_TEMPLATE = CHATML
+# The tiny model's own template: ChatML with `{% generation %}` markers, <|im_end|> inside them so
+# the model learns to stop; reasoning in <think> tags inside the assistant turn, tool calls in
+# <tool_call> blocks as Qwen2.5 writes them (arguments are objects, rendered with tojson).
+CHAT_TEMPLATE = (
+    "{%- if tools %}<|im_start|>system\n# Tools\n{{ tools | tojson }}<|im_end|>\n{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if message['role'] == 'assistant' %}"
+    "{{- '<|im_start|>assistant\n' }}"
+    "{%- generation %}"
+    "{%- if message.get('reasoning_content') %}{{- '<think>\n' + message['reasoning_content'] + '\n</think>\n\n' }}{%- endif %}"
+    "{{- message['content'] or '' }}"
+    "{%- if message.get('tool_calls') %}{%- for call in message['tool_calls'] %}"
+    "{{- '<tool_call>\n' + (call['function'] | tojson) + '\n</tool_call>' }}"
+    "{%- endfor %}{%- endif %}"
+    "{{- '<|im_end|>' }}"
+    "{%- endgeneration %}"
+    "{{- '\n' }}"
+    "{%- else %}"
+    "{{- '<|im_start|>' + message['role'] + '\n' + (message['content'] or '') + '<|im_end|>\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\n' }}{%- endif %}"
+)
 
 _EXTRA_TEXT = [
     "The quick brown fox jumps over the lazy dog. 0123456789 + - * / = ( ) [ ] { } < > , . ; : ! ?",

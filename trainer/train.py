@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections import Counter
 import time
 import warnings
 from pathlib import Path
@@ -32,6 +33,9 @@ def latest_checkpoint(out: str | Path) -> Path | None:
 def load_tokenizer(model: str) -> Any:
     from transformers import AutoTokenizer
 
+    from curator.hub import check_model
+
+    check_model(model)  # fail fast, naming HF_ENDPOINT / ModelScope / local folders / HF_HUB_OFFLINE
     try:
         tok = AutoTokenizer.from_pretrained(model)
     except (OSError, ValueError) as e:
@@ -153,7 +157,8 @@ def build_datasets(cfg: TrainConfig, tokenizer: Any, info: Any, rejects: RejectS
 
     counts = {"train": len(train), "eval": len(ev),
               "trained_tokens": sum(sum(1 for x in ex["labels"] if x != -100) for _, ex in train),
-              "tokens": sum(len(ex["input_ids"]) for _, ex in train)}
+              "tokens": sum(len(ex["input_ids"]) for _, ex in train),
+              "mask_sources": dict(Counter(ex["mask_source"] for _, ex in train + ev))}
     return to_ds(train), (to_ds(ev) if ev else None), counts
 
 
@@ -169,6 +174,7 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
 
     t0 = time.perf_counter()
     transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars (transformers 5)
     warnings.filterwarnings("ignore", category=FutureWarning)  # deprecation notices inside transformers/TRL
     import datasets
 
@@ -225,6 +231,12 @@ def run(cfg: TrainConfig, argv_params: dict[str, Any] | None = None) -> dict[str
     trainer = SFTTrainer(model=model, args=sft_config(cfg, hw, has_eval), train_dataset=train_ds,
                          eval_dataset=eval_ds, processing_class=tokenizer, peft_config=peft_config(cfg),
                          callbacks=callbacks)
+    from transformers.trainer_callback import PrinterCallback
+
+    from trainer.progress import TrainProgress
+
+    trainer.remove_callback(PrinterCallback)  # raw {'loss': …} dicts; TrainProgress prints step/total, loss, ETA
+    trainer.add_callback(TrainProgress())
     result = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     state = trainer.state
     trainer.save_model(str(out))
@@ -258,6 +270,8 @@ def summary_lines(s: dict[str, Any]) -> list[str]:
         lines.append(s["error"])
         return lines
     lines += s["template"]
+    if c.get("mask_sources"):
+        lines.append("mask source per record: " + ", ".join(f"{k} {v}" for k, v in sorted(c["mask_sources"].items())))
     lines.append(f"steps: {s['global_step']}/{s['max_steps']}" + ("  (stopped early: eval loss stopped improving)"
                                                                 if s["stopped_early"] else ""))
     if s["best_eval_loss"] is not None:

@@ -100,15 +100,23 @@ class OpenAIHTTPBackend:
         return {"backend": self.name, "base_url": str(self._client.base_url).rstrip("/"), "model": self.model}
 
     async def generate(self, request: GenerationRequest) -> GenerationResult:
+        t0 = time.perf_counter()
+        body = {"model": self.model, "messages": request.messages, **request.params.to_dict()}
+        resp = await self.post_json("/chat/completions", body)
+        latency = time.perf_counter() - t0
+        return _parse(resp, latency, self.model)
+
+    async def post_json(self, path: str, body: dict[str, Any]) -> Any:
+        """One POST, its JSON reply decoded; every failure mapped onto a `BackendError` with a code.
+        Shared by chat completions and `/embeddings` (curator.embed_http)."""
         oa = self._openai
         t0 = time.perf_counter()
         try:
             # `post` is the client's own request path (auth, headers, errors, timeouts) minus two
             # costs that capped throughput on small machines: `create`'s recursive TypedDict
             # transform of the body and the pydantic construction of the reply (~1 ms of CPU per
-            # request together). `cast_to=object` returns the decoded JSON, read by `_parse`.
-            body = {"model": self.model, "messages": request.messages, **request.params.to_dict()}
-            resp = await self._client.post("/chat/completions", body=body, cast_to=object)
+            # request together). `cast_to=object` returns the decoded JSON.
+            return await self._client.post(path, body=body, cast_to=object)
         except oa.APITimeoutError as e:  # before APIConnectionError: it is a subclass
             elapsed = time.perf_counter() - t0
             if elapsed < 0.9 * self.timeout:
@@ -120,7 +128,7 @@ class OpenAIHTTPBackend:
             cause = e.__cause__ or e.__context__
             raise retryable("connection_error", f"connection failed: {cause or e}") from None
         except oa.APIResponseValidationError as e:
-            raise retryable("malformed_response", f"response did not match the chat-completions schema: "
+            raise retryable("malformed_response", f"response did not match the expected schema: "
                                                   f"{_short(e.body)}") from None
         except oa.APIStatusError as e:
             status = e.status_code
@@ -136,8 +144,6 @@ class OpenAIHTTPBackend:
             raise retryable("malformed_response", f"unreadable response body: {_short(str(e))}") from None
         except oa.OpenAIError as e:
             raise retryable("api_error", str(e)) from None
-        latency = time.perf_counter() - t0
-        return _parse(resp, latency, self.model)
 
     async def aclose(self) -> None:
         await self._client.close()

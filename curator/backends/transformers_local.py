@@ -26,9 +26,14 @@ class TransformersBackend:
 
     def __init__(self, model: str | Path, *, batch_size: int = 16, device: str | None = None,
                  default_max_tokens: int = 512):
+        from curator.hub import check_model
+
+        check_model(model)  # one line, not a minute of hub retries, when the id cannot be reached
         import torch
+        import transformers
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        transformers.utils.logging.disable_progress_bar()  # "Loading weights" bars would bury the progress line
         self.model_path = str(model)
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path)
         self.tokenizer.padding_side = "left"

@@ -23,6 +23,8 @@ REASONING = typer.Option("auto", "--reasoning", help="Where reasoning goes on ou
 THINK_TAGS = typer.Option("<think>,</think>", "--think-tags", help="Opening and closing reasoning tags, comma-separated.")
 OUT = typer.Option(..., "-o", "--out", help="Output file (.jsonl, .jsonl.gz, .json, .parquet, or a folder).")
 STRIP_META = typer.Option(False, "--strip-meta", help="Write only messages/tools (for upload to a fine-tuning API).")
+NO_CACHE = typer.Option(False, "--no-cache", help="Neither read nor write the response cache: every request is "
+                        "sent again (a killed run then cannot resume).")
 ALLOW = typer.Option(None, "--allow", help="Validation codes that do not reject, repeatable (e.g. placeholder).")
 
 

@@ -49,6 +49,7 @@ def register(app: typer.Typer) -> None:
         judge_retries: int = JUDGE_RETRIES,
         cache: Optional[Path] = typer.Option(None, "--cache", help="SQLite cache for generation and judge calls "
                                              "(default: <out>.cache.sqlite); a re-run resumes from it."),
+        no_cache: bool = o.NO_CACHE,
         concurrency: int = CONCURRENCY,
         client_processes: str = o.CLIENT_PROCESSES,
         max_retries: int = typer.Option(6, "--max-retries"),
@@ -80,7 +81,7 @@ def register(app: typer.Typer) -> None:
             from curator.cache import ResponseCache
             from curator.score import load_rubrics
 
-            cache_path = cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
+            cache_path = None if no_cache else cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
             rubrics, judge = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                           judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                           cache=cache_path, concurrency=concurrency)
@@ -93,14 +94,15 @@ def register(app: typer.Typer) -> None:
                                 keep_candidates=keep_candidates, system=system)
             run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate)
         with run:
-            rc = ResponseCache(cache_path)
+            rc = ResponseCache(cache_path) if cache_path is not None else None
             try:
                 with throughput_gc():
                     read_allow = {"no_assistant", "no_final_answer", *(allow or ())}
                     asyncio.run(_run(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc,
                                      rubrics[0], judge, concurrency, max_retries, pairs))
             finally:
-                rc.close()
+                if rc is not None:
+                    rc.close()
                 if judge is not None:
                     judge.close_cache()
         rubrics[0].close()
@@ -116,8 +118,12 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     from curator.atomic import atomic_open
     from curator.bestofk import best_of_k, probe_n, request_messages, split_prompt
     from curator.generation import Engine, RetryPolicy
+    from curator.progress import GenerationProgress
+    from curator.progress_line import count_rows, enabled
 
     engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
+    run.show_progress = False  # the bar below counts finished prompts, not rows read
+    bar = GenerationProgress(engine.stats, count_rows(inputs), label="bestofk", enabled=enabled() and not run.quiet)
 
     def records():
         for path in inputs:
@@ -142,7 +148,9 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     pairs_fh = pairs_cm.__enter__() if pairs_cm else None
     ok = False
     try:
+        bar.__enter__()
         async for oc in engine.map_ordered(all_records(), lambda c: best_of_k(c, engine, rubric, cfg, use_n)):
+            bar.advance()
             score_s += oc.score_seconds
             prompt_s += oc.total_seconds
             if oc.record is not None:
@@ -155,6 +163,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
                 n_pairs += 1
         ok = True
     finally:
+        bar.__exit__(None, None, None)
         if pairs_cm is not None:
             pairs_cm.__exit__(None if ok else RuntimeError, None if ok else RuntimeError("aborted"), None)
         await be.aclose()

@@ -44,6 +44,14 @@ def register(app: typer.Typer) -> None:
                                             "conflict) instead of only reporting them."),
         workers: int = typer.Option(0, "--workers", help="Processes for signatures (0 = one per CPU core)."),
         seed: int = typer.Option(1, "--seed", help="Seed of the MinHash permutations."),
+        semantic: Optional[float] = typer.Option(None, "--semantic", help="Instead of MinHash: drop records whose "
+                                                 "embedding cosine similarity to a kept one is >= this (e.g. 0.9)."),
+        embedder: str = typer.Option("lexical", "--embedder", help="With --semantic: lexical (offline default), "
+                                     "wordllama, http:MODEL (at --embed-base-url), or a local model folder."),
+        embed_base_url: Optional[str] = typer.Option(None, "--embed-base-url", help="OpenAI-compatible base URL for "
+                                                     "--embedder http:MODEL (default: $OPENAI_BASE_URL)."),
+        embed_api_key_env: str = typer.Option("OPENAI_API_KEY", "--embed-api-key-env", help="Environment variable "
+                                              "holding the embedding server's key."),
         from_: Optional[str] = o.FROM,
         mapping: Optional[list[str]] = o.MAP,
         encoding: Optional[str] = o.ENCODING,
@@ -63,6 +71,8 @@ def register(app: typer.Typer) -> None:
                       report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
                       conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
                       from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
+        if semantic is not None:
+            params.update(semantic=semantic, embedder=embedder, embed_base_url=embed_base_url)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
@@ -81,9 +91,13 @@ def register(app: typer.Typer) -> None:
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
                               minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
                                                     ngram_cjk=ngram_cjk))
+            emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env)
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to)
         with run:
+            if emb is not None:
+                _run_semantic(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
+                inputs = []
             if engine == "ray":
                 from curator.engine.ray_dedup import run_dedup_ray
 
@@ -96,6 +110,40 @@ def register(app: typer.Typer) -> None:
                 run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
                           workers=workers or (os.cpu_count() or 1), report=report, conflicts=conflicts)
         raise typer.Exit(run.exit_code)
+
+
+def _semantic_setup(semantic, engine, embedder, base_url, key_env):
+    """The embedder for --semantic (None without it); usage errors for what cannot work."""
+    if semantic is None:
+        return None
+    import os
+
+    from curator.embed import make_embedder
+    from curator.errors import UsageError
+
+    if not 0.0 < semantic <= 1.0:
+        raise UsageError(f"--semantic {semantic}: a cosine similarity in (0, 1], e.g. 0.9")
+    if engine != "local":
+        raise UsageError("--semantic runs with --engine local")
+    return make_embedder(embedder, base_url=base_url or os.environ.get("OPENAI_BASE_URL"), api_key_env=key_env)
+
+
+def _run_semantic(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
+    from curator.io import read_records
+    from curator.rejects import RejectSink
+    from curator.semantic_dedup import run_semantic
+
+    def read():
+        for path in inputs:
+            yield from run.read(path, from_, opts=ropts, encoding=encoding)
+
+    def reread():
+        quiet = RejectSink(None)
+        for path in inputs:
+            yield from read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet)
+
+    run_semantic(run, read, reread, on=cfg.on, keep=cfg.keep, score_key=cfg.score_key, threshold=threshold,
+                 embedder=emb, seed=cfg.minhash.seed)
 
 
 def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:

@@ -27,18 +27,6 @@ def default_cache_path(out: Path) -> Path:
     return m.with_name(m.name[: -len(".manifest.json")] + ".cache.sqlite")
 
 
-def _count_rows(inputs: list[Path]) -> int | None:
-    """Rows in the inputs, for the progress bar (JSONL: a line count, cheap)."""
-    total = 0
-    for p in inputs:
-        name = p.name.lower()
-        if not name.endswith(".jsonl") or p.stat().st_size > 2 << 30:
-            return None
-        with open(p, "rb") as fh:
-            total += sum(1 for line in fh if line.strip())
-    return total
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def distill(
@@ -175,8 +163,11 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, concurre
         for path in inputs:
             yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow)
 
-    bar = GenerationProgress(engine.stats, _count_rows(inputs), price_in=price_in, price_out=price_out,
-                             enabled=show_progress and not run.quiet)
+    from curator.progress_line import count_rows, enabled
+
+    run.show_progress = False  # this bar counts finished prompts, not rows read
+    bar = GenerationProgress(engine.stats, count_rows(inputs), price_in=price_in, price_out=price_out,
+                             enabled=show_progress and enabled() and not run.quiet)
     generated = 0
     try:
         with bar:

@@ -17,8 +17,18 @@ def _list_filters() -> str:
     for name, cls in sorted(REGISTRY.items(), key=lambda kv: (kv[1].cost, kv[0])):
         lines.append(f"{name}  (cost {cls.cost}; drop codes: {', '.join(cls.codes)})")
         for pname, tp, default, help_ in param_help(cls):
-            shown = default if not isinstance(default, list) or len(str(default)) < 70 else f"[{len(default)} items]"
-            lines.append(f"    {pname}: {tp} = {shown!r}  — {help_}")
+            if isinstance(default, (list, tuple)) and len(str(default)) >= 70:
+                # Long lists (refusal phrases, languages…) are shown in full, wrapped under the name.
+                lines.append(f"    {pname}: {tp} = [{len(default)} items]  — {help_}")
+                row = ""
+                for item in (repr(v) for v in default):  # wrap between items, never inside a phrase
+                    if row and len(row) + len(item) > 100:
+                        lines.append(" " * 8 + row.rstrip())
+                        row = ""
+                    row += item + ", "
+                lines.append(" " * 8 + row.rstrip(", "))
+            else:
+                lines.append(f"    {pname}: {tp} = {default!r}  — {help_}")
     return "\n".join(lines)
 
 

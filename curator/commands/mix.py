@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -146,7 +146,7 @@ def composition(plan: MixPlan, written: list[int], units: list[float], with_reas
 
 
 def print_table(comp: dict, plan: MixPlan) -> None:
-    console = Console(stderr=True, highlight=False)
+    console = _console(stderr=True)
     by = comp["by"]
     table = Table(title=f"mix by {by}: target {comp['total_target']:g}, achieved {comp['total_achieved']:g}")
     cols = ["source", "valid", "requested", "achieved", f"out {by}", "max copies", "left out"]

@@ -8,7 +8,7 @@ from typing import Optional
 
 import orjson
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="Local tokenizer path: adds token "
                                                 "lengths per role and for reasoning."),
         title: Optional[str] = typer.Option(None, "--title", help="Page title (default: the input names)."),
+        semantic: bool = typer.Option(True, "--semantic/--no-semantic", help="Add the semantic diversity section "
+                                      "(embeddings: Vendi score, clusters, 2-D map; selected vs left out after select)."),
         from_: Optional[str] = o.FROM,
         encoding: Optional[str] = o.ENCODING,
         practice: bool = typer.Option(True, "--practice/--no-practice", help="Practice checks at the top (the "
@@ -48,7 +50,14 @@ def register(app: typer.Typer) -> None:
             count = load_counter(tokenizer) if tokenizer else None
             pcfg = practice_settings(practice, practice_config, task, badcases)
             reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg) for p in inputs]
-        page_title = title or ("Dataset report: " + " vs ".join(p.name for p in inputs))
+            if semantic:
+                from curator.report.diversity import semantic_diversity
+
+                for r, p in zip(reports, inputs):
+                    r["semantic"] = semantic_diversity(p, from_, encoding=encoding)
+        from curator.i18n import tr
+
+        page_title = title or (tr("Dataset report: ") + tr(" vs ").join(p.name for p in inputs))
         with atomic_open(out, "wb") as fh:
             fh.write(render(reports, page_title).encode("utf-8"))
         if json_out:
@@ -71,14 +80,16 @@ def practice_settings(on: bool, config: Optional[Path], task: Optional[str], bad
 
 
 def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> None:
-    console = Console(stderr=True, highlight=False)
-    table = Table(title="report")
+    from curator.i18n import tr
+
+    console = _console(stderr=True)
+    table = Table(title=tr("report"))
     table.add_column("")
     for r in reports:
         table.add_column(escape(Path(r["input"]).name), justify="right")
 
     def row(label: str, fn) -> None:
-        table.add_row(label, *[fn(r) for r in reports])
+        table.add_row(tr(label), *[fn(r) for r in reports])
 
     row("records", lambda r: str(r["records"]))
     row("invalid rows", lambda r: str(r["invalid_rows"]))
@@ -90,6 +101,8 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
     row("assistant chars p50", lambda r: f"{r['chars_per_role'].get('assistant', {}).get('p50', 0):g}")
     row("exact duplicates", lambda r: f"{r['duplicates']['exact_record_rate']:.1%}")
     row("distinct-2", lambda r: f"{r['diversity']['distinct_2']:.3f}")
+    if any(r.get("semantic", {}).get("vendi") for r in reports):
+        row("Vendi score", lambda r: str(r.get("semantic", {}).get("vendi", {}).get("chosen", "–")))
     row("top first words", lambda r: ", ".join(escape(str(k)) for k, _ in r["diversity"]["first_words"][:3]))
     from curator.practice.render import lines
 
@@ -98,4 +111,4 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
             for line in lines(r["practice"]["checks"], title=f"Practice checks, {Path(r['input']).name}"):
                 console.print(escape(line), soft_wrap=True)
     console.print(table)
-    console.print(f"wrote {escape(str(out))}" + (f" and {escape(str(json_out))}" if json_out else ""))
+    console.print(tr("wrote {out}", out=escape(str(out)) + (f", {escape(str(json_out))}" if json_out else "")))

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         """Run named stages in order, each writing output, rejects and manifest into a run folder."""
         from curator import pipeline
 
-        console = Console(stderr=True, highlight=False)
+        console = _console(stderr=True)
         with usage_guard():
             rec = pipeline.load_recipe(recipe, workdir)
             pipeline.apply_overrides(rec, sets or [])

@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
         judge_api_key_env: str = JUDGE_KEY_ENV,
         judge_retries: int = JUDGE_RETRIES,
         cache: Optional[Path] = CACHE,
+        no_cache: bool = o.NO_CACHE,
         concurrency: int = CONCURRENCY,
         batch_size: int = typer.Option(64, "--batch-size", help="Records scored together (reward-model batch)."),
         allow: Optional[list[str]] = o.ALLOW,
@@ -50,7 +51,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--batch-size must be >= 1")
             if engine == "ray":
                 ray_rule_rubrics_only(refs=rubric)
-            cache_path = cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
+            cache_path = None if no_cache else cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
             rubrics, client = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                            cache=cache_path, concurrency=concurrency, rm_batch_size=min(batch_size, 32))

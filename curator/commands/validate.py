@@ -11,7 +11,7 @@ from typing import Optional
 
 import orjson
 import typer
-from rich.console import Console
+from curator.termout import console as _console
 from rich.markup import escape
 from rich.table import Table
 
@@ -68,13 +68,17 @@ def register(app: typer.Typer) -> None:
 
 
 def _print_report(report: dict) -> None:
-    console = Console(highlight=False)
+    from curator.i18n import reject_sentence, tr
+
+    console = _console()
     for label, fmt in report["files"].items():
-        console.print(f"{escape(label)}: format [bold]{fmt}[/]")
-    console.print(f"{report['rows']} rows: {report['valid']} valid, {report['invalid']} invalid")
+        console.print(f"{escape(label)}: {tr('format')} [bold]{fmt}[/]")
+    console.print(tr("{rows} rows: {valid} valid, {invalid} invalid", rows=report["rows"], valid=report["valid"],
+                     invalid=report["invalid"]))
     if not report["by_reason"]:
         return
-    table = Table("reason", "rows", "first examples", show_lines=True)
+    table = Table(tr("reason"), tr("rows"), tr("first examples"), show_lines=True)
     for reason, n in sorted(report["by_reason"].items(), key=lambda kv: -kv[1]):
-        table.add_row(reason, str(n), escape("\n".join(e["message"] for e in report["examples"][reason])))
+        table.add_row(reason, str(n), escape("\n".join(reject_sentence(reason, e["message"])
+                                                       for e in report["examples"][reason])))
     console.print(table)

@@ -52,6 +52,7 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = 
     """Feed task results into the `CommandRun`: rows to its writer, rejects to its sink, counts.
     `count_rows=False` for a second pass over inputs whose rows the first pass already counted."""
     counts: Counter = Counter()
+    ticker = run.progress_ticker() if count_rows and hasattr(run, "progress_ticker") else None
     for kind, data in pairs:
         if kind == "row":
             run.writer.write_serialized(data)
@@ -63,5 +64,7 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = 
             st = orjson.loads(data)
             if count_rows:
                 run.read_stats.rows += st["rows"]
+            if ticker is not None:
+                ticker.advance(st["rows"])  # one range done: the progress line moves by its rows
             counts.update(st["counts"])
     return counts

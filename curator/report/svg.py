@@ -7,6 +7,8 @@ from __future__ import annotations
 from html import escape
 from typing import Sequence
 
+from curator.i18n import tr
+
 PALETTE = ("#4C78A8", "#F58518", "#54A24B", "#E45756", "#72B7B2", "#B279A2")
 # CJK fonts named explicitly: SVG text does not always inherit the page's fallback chain
 _FONT = ("font-family=\"system-ui,'Noto Sans CJK SC','PingFang SC','Microsoft YaHei','WenQuanYi Micro Hei',"
@@ -25,7 +27,7 @@ def histogram(bins: Sequence[tuple[str, float]], *, title: str = "", width: int 
               color: str = PALETTE[0], xlabel: str = "") -> str:
     """Vertical bars, one per (label, count), labels under the bars (rotated when crowded)."""
     if not bins:
-        return '<p class="empty">no data</p>'
+        return '<p class="empty">{tr("no data")}</p>'
     top = max(c for _, c in bins) or 1
     left, right, head, foot = 40, 10, 22 if title else 8, 52
     plot_w, plot_h = width - left - right, height - head - foot
@@ -34,7 +36,7 @@ def histogram(bins: Sequence[tuple[str, float]], *, title: str = "", width: int 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
     if title:
-        out.append(f'<text x="{left}" y="14" font-weight="600" font-size="12">{escape(title)}</text>')
+        out.append(f'<text x="{left}" y="14" font-weight="600" font-size="12">{escape(tr(title))}</text>')
     out.append(f'<line x1="{left}" y1="{head + plot_h}" x2="{width - right}" y2="{head + plot_h}" stroke="#888"/>')
     out.append(f'<text x="{left - 4}" y="{head + 8}" text-anchor="end" fill="#555">{_fmt(top)}</text>')
     out.append(f'<text x="{left - 4}" y="{head + plot_h}" text-anchor="end" fill="#555">0</text>')
@@ -62,7 +64,7 @@ def hbars(items: Sequence[tuple[str, float]], *, title: str = "", width: int = 5
           total: float | None = None, label_w: int = 150) -> str:
     """Horizontal bars for top-N lists (first words, sources, reasons); share of `total` if given."""
     if not items:
-        return '<p class="empty">none</p>'
+        return f'<p class="empty">{tr("none")}</p>'
     row, head = 18, 22 if title else 4
     height = head + row * len(items) + 6
     top = max(c for _, c in items) or 1
@@ -70,7 +72,7 @@ def hbars(items: Sequence[tuple[str, float]], *, title: str = "", width: int = 5
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
            f'viewBox="0 0 {width} {height}" role="img" {_FONT}>']
     if title:
-        out.append(f'<text x="4" y="14" font-weight="600" font-size="12">{escape(title)}</text>')
+        out.append(f'<text x="4" y="14" font-weight="600" font-size="12">{escape(tr(title))}</text>')
     for i, (label, c) in enumerate(items):
         y = head + i * row
         text = str(label)
@@ -89,7 +91,7 @@ def share_bar(parts: Sequence[tuple[str, float]], *, width: int = 560) -> str:
     """One stacked 100% bar with a legend (language mix, reasoning vs not)."""
     total = sum(c for _, c in parts)
     if not total:
-        return '<p class="empty">no data</p>'
+        return '<p class="empty">{tr("no data")}</p>'
     h = 22
     legend_rows = (len(parts) + 3) // 4
     height = h + 8 + 16 * legend_rows

@@ -11,6 +11,7 @@ import os
 import shlex
 import subprocess
 import tempfile
+from dataclasses import replace
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -24,6 +25,7 @@ from textual.strip import Strip
 from textual.widgets import Footer, Static
 
 from curator.errors import UsageError
+from curator.i18n import is_zh, tr
 from curator.review import render
 from curator.review.config import ReviewConfig
 from curator.review.safe_text import one_line, safe, visible
@@ -80,7 +82,9 @@ class RecordList(ScrollView, can_focus=True):
         if not n:
             return
         self.cursor = max(0, min(n - 1, pos))
-        h = max(1, self.size.height)
+        # Rows actually visible: the content region less any scrollbar (size.height counted the
+        # horizontal bar's row, so a search could land one row below the list).
+        h = max(1, self.scrollable_content_region.height)
         top = int(self.scroll_y)
         if self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False, immediate=True)
@@ -93,7 +97,7 @@ class RecordList(ScrollView, can_focus=True):
         self.move_to(self.cursor + d)
 
     def action_page(self, d: int) -> None:
-        self.move_to(self.cursor + d * max(1, self.size.height - 1))
+        self.move_to(self.cursor + d * max(1, self.scrollable_content_region.height - 1))
 
     def action_first(self) -> None:
         self.move_to(0)
@@ -173,12 +177,13 @@ class ReviewScreen(Screen):
         c = self.session.counts()
         t = Text()
         t.append(one_line(self.session.path.name, 40), "bold")
-        t.append(f"  {len(self.session)} records  ")
+        t.append("  " + tr("{n} records", n=len(self.session)) + "  ")
         t.append(f"✓ {c['accepted']} ", "green")
         t.append(f"✗ {c['rejected']} ", "red")
-        t.append(f"· {c['pending']} pending", "dim")
+        t.append("· " + tr("{n} pending", n=c['pending']), "dim")
         if self.session.filter:
-            t.append(f"  filter {visible('='.join(self.session.filter))} ({len(self.session.view)} shown)", "yellow")
+            t.append("  " + tr("filter {spec} ({n} shown)", spec=visible('='.join(self.session.filter)),
+                               n=len(self.session.view)), "yellow")
         if len(self.session.view):
             t.append(f"  [{self.rl.cursor + 1}/{len(self.session.view)}]", "dim")
         if self.query_text:
@@ -189,7 +194,7 @@ class ReviewScreen(Screen):
         idx = self.rl.current
         detail = self.query_one("#detail", Static)
         if idx is None:
-            detail.update(Text("no records shown (press f and choose 'all' to clear the filter)", "dim"))
+            detail.update(Text(tr("no records shown (press f and choose 'all' to clear the filter)"), "dim"))
             return
         if self._sel_for != idx:
             self.sel = self._default_sel(idx)
@@ -228,7 +233,8 @@ class ReviewScreen(Screen):
             if reason:
                 self.session.reject(idx, reason)
                 self._after_decision()
-        self.app.push_screen(ChoiceScreen("Reject: pick a reason or type one", self.config.reasons), done)
+        self.app.push_screen(ChoiceScreen(tr("Reject: pick a reason or type one"), self.config.reasons,
+                                         tr("or type and press Enter")), done)
 
     def action_tag(self) -> None:
         idx = self.rl.current
@@ -238,9 +244,10 @@ class ReviewScreen(Screen):
         def done(tag: str | None) -> None:
             if tag:
                 on = self.session.toggle_tag(idx, tag)
-                self.notify_text(f"{'tagged' if on else 'untagged'} {tag}")
+                self.notify_text(tr("tagged {tag}" if on else "untagged {tag}", tag=tag))
                 self.refresh_all()
-        self.app.push_screen(ChoiceScreen("Tag (toggles): pick or type", self.config.tags), done)
+        self.app.push_screen(ChoiceScreen(tr("Tag (toggles): pick or type"), self.config.tags,
+                                          tr("or type and press Enter")), done)
 
     def action_quick_tag(self, n: int) -> None:
         idx = self.rl.current
@@ -248,7 +255,7 @@ class ReviewScreen(Screen):
             return
         tag = self.config.tags[n - 1]
         on = self.session.toggle_tag(idx, tag)
-        self.notify_text(f"{'tagged' if on else 'untagged'} {tag}")
+        self.notify_text(tr("tagged {tag}" if on else "untagged {tag}", tag=tag))
         self.refresh_all()
 
     def action_select(self, d: int) -> None:
@@ -268,23 +275,24 @@ class ReviewScreen(Screen):
         mi, msg_i = self.sel
         conv = self.session.conversation(idx, mi)
         if conv is None or not conv.messages:
-            self.notify_text("this row is not a conversation; nothing to edit", "warning")
+            self.notify_text(tr("this row is not a conversation; nothing to edit"), "warning")
             return
         msg_i = min(msg_i, len(conv.messages) - 1)
         original = conv.messages[msg_i].content
         shown = visible(original)
         if shown != original:
-            self.notify_text("control characters are shown as visible stand-ins; saving keeps the stand-ins", "warning")
+            self.notify_text(tr("control characters are shown as visible stand-ins; saving keeps the stand-ins"), "warning")
 
         def done(text: str | None) -> None:
             if text is not None and text != shown:
                 self.session.edit(idx, mi, msg_i, text)
-                self.notify_text(f"edited message {msg_i} ({conv.messages[msg_i].role})")
+                self.notify_text(tr("edited message {i} ({role})", i=msg_i, role=conv.messages[msg_i].role))
                 self.refresh_all()
         if self.use_editor:
             done(self._external_edit(shown))
         else:
-            self.app.push_screen(EditScreen(f"edit {conv.messages[msg_i].role} message {msg_i} of {conv.id}", shown), done)
+            self.app.push_screen(EditScreen(tr("edit {role} message {i} of {id}", role=conv.messages[msg_i].role, i=msg_i,
+                                                    id=conv.id), shown), done)
 
     def _external_edit(self, text: str) -> str | None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
@@ -308,12 +316,13 @@ class ReviewScreen(Screen):
     def action_undo(self) -> None:
         touched = self.session.undo()
         if not touched:
-            self.notify_text("nothing to undo")
+            self.notify_text(tr("nothing to undo"))
             return
         pos = self.session.position_of(touched[0])
         if pos is not None:
             self.rl.move_to(pos)
-        self.notify_text(f"undone ({len(touched)} record{'s' if len(touched) > 1 else ''})")
+        self.notify_text(tr("undone ({n} records)", n=len(touched)) if is_zh() or len(touched) > 1
+                         else "undone (1 record)")
         self.refresh_all()
 
     def action_bulk(self, action: str) -> None:
@@ -324,18 +333,20 @@ class ReviewScreen(Screen):
         def confirmed(ok: bool | None, reason: str | None = None) -> None:
             if ok:
                 n = self.session.bulk(view, action, reason)
-                self.notify_text(f"{action}ed {n} records (u undoes the whole batch)")
+                self.notify_text(tr("{action}ed {n} records (u undoes the whole batch)",
+                                    action=tr(action) if is_zh() else action, n=n))
                 self.refresh_all()
 
-        what = f"{action.capitalize()} ALL {len(view)} records shown"
+        what = tr(f"{action.capitalize()} ALL {{n}} records shown", n=len(view))
         if self.session.filter:
-            what += f" (filter {'='.join(self.session.filter)})"
+            what += f" ({tr('filter')} {'='.join(self.session.filter)})"
         if action == "reject":
             def with_reason(reason: str | None) -> None:
                 if reason:
-                    self.app.push_screen(ConfirmScreen(f"{what} with reason {reason}?"),
+                    self.app.push_screen(ConfirmScreen(what + tr(" with reason {reason}", reason=reason) + "?"),
                                          lambda ok: confirmed(ok, reason))
-            self.app.push_screen(ChoiceScreen("Reject all shown: reason", self.config.reasons), with_reason)
+            self.app.push_screen(ChoiceScreen(tr("Reject all shown: reason"), self.config.reasons,
+                                                 tr("or type and press Enter")), with_reason)
         else:
             self.app.push_screen(ConfirmScreen(what + "?"), confirmed)
 
@@ -343,7 +354,7 @@ class ReviewScreen(Screen):
     def action_next_pending(self) -> None:
         pos = self.session.next_pending(self.rl.cursor)
         if pos is None:
-            self.notify_text("no pending record after this one")
+            self.notify_text(tr("no pending record after this one"))
         else:
             self.rl.move_to(pos)
 
@@ -352,15 +363,15 @@ class ReviewScreen(Screen):
             if q:
                 self.query_text = q
                 self.action_search_next(1)
-        self.app.push_screen(PromptScreen("Search (case-insensitive; n / N for next / previous)", self.query_text), done)
+        self.app.push_screen(PromptScreen(tr("Search (case-insensitive; n / N for next / previous)"), self.query_text), done)
 
     def action_search_next(self, direction: int) -> None:
         if not self.query_text:
-            self.notify_text("no search yet: press /")
+            self.notify_text(tr("no search yet: press /"))
             return
         pos = self.session.search(self.query_text, self.rl.cursor, forward=direction > 0)
         if pos is None:
-            self.notify_text(f"not found: {self.query_text}", "warning")
+            self.notify_text(tr("not found: {q}", q=self.query_text), "warning")
         else:
             self.rl.move_to(pos)
         self.update_status()
@@ -381,11 +392,11 @@ class ReviewScreen(Screen):
             self.rl.cursor = 0
             self.rl.reset()
             self.rl.scroll_to(y=0, animate=False, immediate=True)
-            self.notify_text(f"{n} records shown")
+            self.notify_text(tr("{n} records shown", n=n))
             self._sel_for = None
             self.refresh_all()
-        self.app.push_screen(ChoiceScreen("Filter: pick or type status=…, reason=…, tag=…, all", choices,
-                                          "e.g. reason=near_duplicate"), done)
+        self.app.push_screen(ChoiceScreen(tr("Filter: pick or type status=…, reason=…, tag=…, all"), choices,
+                                          tr("e.g. reason=near_duplicate")), done)
 
     def action_toggle_reasoning(self) -> None:
         self.show_reasoning = not self.show_reasoning
@@ -402,6 +413,15 @@ class ReviewScreen(Screen):
         self.app.exit()
 
 
+def _localized(screen: type[Screen]) -> type[Screen]:
+    """`screen` with its footer/key descriptions in the UI language. Textual merges BINDINGS
+    once per class, so Chinese gets a subclass whose bindings replace the English ones key by key."""
+    if not is_zh():
+        return screen
+    bindings = [replace(b, description=tr(b.description)) if b.description else b for b in screen.BINDINGS]
+    return type(screen.__name__, (screen,), {"BINDINGS": bindings})
+
+
 class ReviewApp(App):
     """`curate review FILE`."""
 
@@ -409,7 +429,7 @@ class ReviewApp(App):
     ENABLE_COMMAND_PALETTE = False
     CSS = MODAL_CSS + """
     #status { height: 1; background: $boost; padding: 0 1; }
-    #list { height: 40%; border-bottom: solid $accent; }
+    #list { height: 40%; border-bottom: solid $accent; overflow-x: hidden; }
     #detail-scroll { height: 1fr; padding: 0 1; }
     """
 
@@ -420,7 +440,7 @@ class ReviewApp(App):
         self.use_editor = use_editor
 
     def on_mount(self) -> None:
-        self.push_screen(ReviewScreen(self.session, self.config, self.use_editor))
+        self.push_screen(_localized(ReviewScreen)(self.session, self.config, self.use_editor))
 
     @property
     def review(self) -> ReviewScreen:

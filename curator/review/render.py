@@ -8,11 +8,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from rich.cells import cell_len, set_cell_size
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from curator.i18n import reject_sentence, tr
 from curator.record import Conversation
 from curator.review.items import ReviewItem
 from curator.review.safe_text import one_line, safe, visible
@@ -22,14 +24,23 @@ ROLE_STYLE = {"system": "bold magenta", "user": "bold cyan", "assistant": "bold 
 STATUS_MARK = {"pending": ("·", "dim"), "accepted": ("✓", "green"), "rejected": ("✗", "red")}
 
 
+def fit(s: object, cells: int) -> str:
+    """`s` on one line, cut or padded to exactly `cells` terminal cells. Counting cells, not
+    characters, keeps the list columns aligned when an id or reason holds Chinese (2 cells each)."""
+    text = one_line(s, cells * 2)
+    if cell_len(text) > cells:
+        text = set_cell_size(text, cells - 1) + "…"
+    return set_cell_size(text, cells)
+
+
 def list_row(item: ReviewItem, st: RecordState, reason: str | None, width: int) -> Text:
     """One line of the record list: status, id, reason, score, first words."""
     mark, style = STATUS_MARK[st.status]
     t = Text(no_wrap=True, overflow="ellipsis")
     t.append(f"{mark} ", style)
     t.append(f"{st.status[:3]:<4}", style)
-    t.append(one_line(item.id, 14).ljust(15), "bold")
-    t.append(one_line(reason or "", 16).ljust(17), "yellow")
+    t.append(fit(item.id, 14) + " ", "bold")
+    t.append(fit(reason or "", 16) + " ", "yellow")
     t.append(f"{item.score:>6.2f} " if item.score is not None else "     - ", "cyan")
     if st.edited:
         t.append("✎ ", "magenta")
@@ -82,22 +93,23 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
     t.add_column(style="bold dim", no_wrap=True)
     t.add_column()
     t.add_row("id", safe(item.id))
-    t.add_row("kind", Text(item.kind))
-    t.add_row("line", Text(f"{path_name}:{item.line}"))
+    t.add_row(tr("kind"), Text(item.kind))
+    t.add_row(tr("line"), Text(f"{path_name}:{item.line}"))
     status = Text(st.status, STATUS_MARK[st.status][1])
     if st.reason:
         status.append(f"  reason: {visible(st.reason)}", "red")
-    t.add_row("review", status)
+    t.add_row(tr("review"), status)
     if st.tags:
-        t.add_row("tags", safe(", ".join(st.tags), "blue"))
+        t.add_row(tr("tags"), safe(", ".join(st.tags), "blue"))
     if st.edits:
-        t.add_row("edited", Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
-    for label, val in (("queue reason", item.reason), ("message", item.message), ("stage", item.stage),
+        t.add_row(tr("edited"), Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
+    message = reject_sentence(item.reason, item.message) if item.reason and item.message else item.message
+    for label, val in (("queue reason", item.reason), ("message", message), ("stage", item.stage),
                        ("source", item.source), ("duplicate_of", item.duplicate_of)):
         if val:
-            t.add_row(label, safe(val, "yellow" if label == "queue reason" else ""))
+            t.add_row(tr(label), safe(val, "yellow" if label == "queue reason" else ""))
     if item.score is not None:
-        t.add_row("score", Text(f"{item.score:.4g}", "cyan"))
+        t.add_row(tr("score"), Text(f"{item.score:.4g}", "cyan"))
     for key in ("scores", "judge", "lineage", "tags", "generation", "model"):
         if key in item.meta and item.meta[key] not in (None, [], {}):
             t.add_row(key, safe(one_line(_json(item.meta[key]).replace("\n", " "), 200)))

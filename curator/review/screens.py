@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
+from curator.i18n import tr
 from curator.review.safe_text import safe
 
 MODAL_CSS = """
@@ -103,7 +104,7 @@ class EditScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(Text.assemble(safe(self.title_text, "bold"), ("   ctrl+s save · esc cancel", "dim")))
+            yield Label(Text.assemble(safe(self.title_text, "bold"), (tr("   ctrl+s save · esc cancel"), "dim")))
             yield TextArea(self.text, soft_wrap=True)
 
     def on_mount(self) -> None:
@@ -128,7 +129,7 @@ class ConfirmScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(safe(self.question, "bold"))
-            yield Label(Text("y = yes, n / esc = no", "dim"))
+            yield Label(Text(tr("y = yes, n / esc = no"), "dim"))
 
     def action_yes(self) -> None:
         self.dismiss(True)
@@ -167,11 +168,11 @@ class HelpScreen(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         t = Text()
-        t.append("curate review — keys\n\n", "bold")
+        t.append(tr("curate review — keys\n\n"), "bold")
         for k, what in KEYS:
             t.append(f"  {k:<14}", "bold cyan")
-            t.append(what + "\n")
-        t.append("\nquick tags\n", "bold")
+            t.append(tr(what) + "\n")
+        t.append(tr("\nquick tags\n"), "bold")
         for i, tag in enumerate(self.tags[:9]):
             t.append(f"  {i + 1}  ", "bold cyan")
             t.append_text(safe(tag))

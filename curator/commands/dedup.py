@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
                                                 "(default: mean of the numeric scores)."),
         num_perm: int = typer.Option(64, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
         ngram: int = typer.Option(5, "--ngram", help="Character n-gram size of the shingles."),
+        ngram_cjk: int = typer.Option(2, "--ngram-cjk", help="N-gram size for text that is mostly Chinese/"
+                                      "Japanese/Korean characters (0 = --ngram for all; measured in docs/dedup.md)."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write clusters (kept + dropped ids) to this JSONL."),
         conflicts: Optional[Path] = typer.Option(None, "--conflicts", help="Write conflict groups (same prompt, "
                                                  "different answers) to this JSONL."),
@@ -65,6 +67,7 @@ def register(app: typer.Typer) -> None:
 
         params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
                       threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
+                      ngram_cjk=ngram_cjk,
                       report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
                       conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
                       from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
@@ -81,12 +84,13 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--threshold {threshold}: must be in (0, 1], e.g. 0.8")
             if not 0.0 <= conflict_threshold <= 1.0:
                 raise UsageError(f"--conflict-threshold {conflict_threshold}: must be in [0, 1]")
-            if num_perm < 8 or ngram < 1:
-                raise UsageError("--num-perm must be >= 8 and --ngram >= 1")
+            if num_perm < 8 or ngram < 1 or ngram_cjk < 0:
+                raise UsageError("--num-perm must be >= 8, --ngram >= 1 and --ngram-cjk >= 0")
             ropts = o.read_options(mapping)
             cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
-                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed))
+                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
+                                                    ngram_cjk=ngram_cjk))
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env)
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
@@ -185,9 +189,17 @@ def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, di
         return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
                             "in --conflicts and keep the right answer"), {}
     k = int(pl.kept_of[i])
-    what = "exact duplicate" if REASONS[st] == "duplicate" else f"near-duplicate (similarity {pl.similarity[i]:.2f})"
-    return REASONS[st], f"{what} of {describe(origins[k], ids[k])}, which is kept", {
-        "duplicate_of": ids[k], "similarity": round(float(pl.similarity[i]), 4)}
+    if REASONS[st] == "duplicate":
+        return "duplicate", f"exact duplicate of {describe(origins[k], ids[k])}, which is kept", {
+            "duplicate_of": ids[k], "similarity": 1.0}
+    # name the match that actually held (its similarity passed the threshold), which is not always
+    # the kept record: A~B and B~C drop C as a near-duplicate of B while A is kept
+    m = int(pl.matched[i]) if pl.matched is not None else k
+    sim = float(pl.similarity[i])
+    where = (f"{describe(origins[m], ids[m])}, which is kept" if m == k else
+             f"{describe(origins[m], ids[m])}, itself dropped for {describe(origins[k], ids[k])}, which is kept")
+    return "near_duplicate", f"near-duplicate (similarity {sim:.2f}) of {where}", {
+        "duplicate_of": ids[k], "matched": ids[m], "similarity": round(sim, 4)}
 
 
 def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, workers: int) -> None:
@@ -207,6 +219,7 @@ def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, wo
                 kept = members[0]
                 row = {"cluster": n, "size": len(members), "kept": where(kept),
                        "dropped": [{**where(j), "reason": REASONS.get(int(pl.status[j]), "kept"),
+                                    "matched": ids[int(pl.matched[j])] if pl.matched is not None else ids[kept],
                                     "similarity": round(float(pl.similarity[j]), 4)} for j in members[1:]]}
                 fh.write(orjson.dumps(row) + b"\n")
     if conflicts:
@@ -219,5 +232,5 @@ def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, wo
     counts = pl.counts()
     run.extra["dedup"] = {"clusters": len(pl.clusters), "conflict_groups": len(pl.conflicts),
                           "conflict_records": sum(len(g["members"]) for g in pl.conflicts),
-                          "bands": pl.bands, "rows": pl.rows, "workers": workers,
+                          "bands": pl.bands, "rows": pl.rows, "large_buckets": pl.large_buckets, "workers": workers,
                           "dropped": {k: v for k, v in counts.items() if k != "kept"}}

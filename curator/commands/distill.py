@@ -104,7 +104,7 @@ def register(app: typer.Typer) -> None:
             cfg = DistillConfig(mode=mode, system=system, template=PromptTemplate(template) if template else None,
                                 params=sampling, keep_truncated=keep_truncated, think=ropts)
             # MT-Bench `turns` rows are consecutive user turns by design; multi-turn answers them.
-            read_allow = {"no_assistant", *(allow or ())}
+            read_allow = {"no_assistant", "no_final_answer", *(allow or ())}  # every mode answers a last user turn
             if mode == "multi-turn":
                 read_allow.add("turn_order")
             if dry_run > 0:

@@ -211,7 +211,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
     timings) for the side reports, which the command writes with the local engine's code."""
     import ray.data
 
-    from curator.commands.dedup import drop_reason
+    from curator.dedup_stage import drop_reason
     from curator.dedup import plan
     from curator.minhash import optimal_bands
 

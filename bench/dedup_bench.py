@@ -10,8 +10,9 @@ Prints records/s, peak RSS and pairwise precision / recall / F1 for both.
     PYTHONPATH=. python bench/dedup_bench.py --sweep         # F1 per threshold (how the default was chosen)
     PYTHONPATH=. python bench/dedup_bench.py --toolformer    # kept counts vs the authors' 0.8 / 0.6 files
 
-datasketch gets the same input as ours (character 5-grams of the normalised conversation), so
-the comparison is of the engines, not of the tokenisation.
+datasketch gets the same input as ours (character 5-grams of the normalised prompt and answer,
+bigrams where the text is mostly Chinese), so the comparison is of the engines, not of the
+tokenisation. `--toolformer` also prints what exact Jaccard keeps (bench/exact_jaccard.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from curator.dedup import DedupConfig, plan, sketch_records  # noqa: E402
-from curator.minhash import MinHashParams  # noqa: E402
+from curator.minhash import MinHashParams, is_cjk  # noqa: E402
 from curator.record import Conversation, Message  # noqa: E402
 from curator.textnorm import normalize  # noqa: E402
 
@@ -162,10 +163,12 @@ def run_datasketch(recs, threshold: float, num_perm: int = 64, ngram: int = 5):
             i = parent[i]
         return i
 
+    params = MinHashParams(num_perm, ngram)
     for i, (p, a) in enumerate(recs):
-        t = normalize(p) + "\x1f" + normalize(a)
         m = MinHash(num_perm=num_perm)
-        m.update_batch([t[j:j + ngram].encode("utf-8") for j in range(max(1, len(t) - ngram + 1))])
+        for side, t in ((0, normalize(p)), (1, normalize(a))):  # each side with our shingle size for its script
+            n = params.size_for(is_cjk(t))
+            m.update_batch([f"{side}{t[j:j + n]}".encode("utf-8") for j in range(max(1, len(t) - n + 1)) if t])
         for j in lsh.query(m):
             ri, rj = find(i), find(j)
             if ri != rj:
@@ -211,18 +214,27 @@ def main() -> None:
 
 
 def toolformer() -> None:
+    """Kept counts on GPTeacher toolformer: ours per threshold, beside what exact Jaccard keeps (every
+    pair >= t united, one record per component: the reference a perfect MinHash would reach) and
+    beside the authors' own cleanings at 0.8 and 0.6."""
+    from bench.exact_jaccard import kept_by_exact_jaccard
+
     rows = json.loads((REAL / "gpteacher_toolformer_dedupe_only.json").read_text(encoding="utf-8"))
     recs = [((r["instruction"] + ("\n" + r["input"] if r.get("input") else "")).strip(), r["output"].strip()) for r in rows]
     ref = {"0.8": len(json.loads((REAL / "gpteacher_toolformer_similarity_0.8.json").read_text())),
            "0.6": len(json.loads((REAL / "gpteacher_toolformer_similarity_0.6.json").read_text()))}
     print(f"toolformer: {len(recs)} records in; the authors' cleanings keep {ref['0.8']} (0.8) and {ref['0.6']} (0.6)")
     for on in ("prompt", "conversation"):
-        kept = []
-        for t in (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9):
+        texts = [normalize(p) + ("" if on == "prompt" else normalize(a)) for p, a in recs]
+        ours, exact = [], []
+        for t in (0.6, 0.7, 0.8, 0.9):
             cfg = DedupConfig(on=on, threshold=t)
             pl = plan(sketch_records(conversations(recs), cfg, workers=1), cfg)
-            kept.append(f"{t}:{int((pl.status == 0).sum())}")
-        print(f"  ours --on {on}: kept per threshold  " + "  ".join(kept))
+            ours.append(f"{t}:{int((pl.status == 0).sum())}")
+            if t >= 0.8:  # below, prefix filtering degenerates on these templated prompts (near all pairs)
+                exact.append(f"{t}:{kept_by_exact_jaccard(texts, t)}")
+        print(f"  --on {on:12s} ours  kept per threshold  " + "  ".join(ours))
+        print(f"  --on {on:12s} exact kept per threshold  " + "  ".join(exact))
 
 
 def scale_run(recs, n: int, threshold: float, workers: int) -> None:

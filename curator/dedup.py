@@ -7,24 +7,28 @@ The work is split so that no stage holds records:
    batches with a process pool; a cluster engine could map it the same way.
 2. `Sketches` — the compact per-record state gathered from those batches: two 64-bit keys, two
    signatures, a length, a score and the id. About 0.5 KB a record at 64 permutations.
-3. `plan(sketches, config)` — finds LSH candidate pairs (`lsh_candidates`; a cluster engine passes
-   its own, computed by a shuffle, as `Candidates`), verifies them, and decides, for every record index, whether it is kept, or dropped as a
-   `duplicate` (same normalised key as the kept one) / `near_duplicate` (signatures similar) /
-   `conflict`, and which record it duplicates. Clusters are the connected components of the matches.
+3. `plan(sketches, config)` — finds LSH candidate buckets (`lsh_candidates`; a cluster engine
+   passes its own, computed by a shuffle, as `Candidates`), verifies pairs in them
+   (`curator.dedup_graph`), and decides, for every record index, whether it is kept, or dropped as
+   a `duplicate` (same normalised key as the kept one) / `near_duplicate` (signatures similar) /
+   `conflict`, which record is kept in its place, and which verified match tied it to that record.
+   Clusters are the connected components of the verified matches.
 4. The command then re-reads the input and writes the kept records (a second pass).
 
 What "the same" means, per `--on`:
 - prompt: the non-assistant messages (system, user, tool) — the instruction and its input;
 - answer: the assistant messages' content;
-- conversation: both — two records are near-duplicates when their prompts AND their answers are
-  (each estimated Jaccard >= threshold). Keeping the two sides apart costs nothing (the shingles
-  are the same ones) and gives conflicts for free: same prompt, different answer.
+- conversation: one similarity for the pair, the Jaccard of prompt + answer taken as one set of
+  shingles, rebuilt from the two sides' estimates (see `_on_similarity`): a long answer weighs
+  more than a short prompt. It is not "both sides >= threshold": a pair whose 40-character prompts
+  differ by a prefix but whose 2,000-character answers are the same is a near-duplicate. Keeping
+  the two sides apart costs nothing (the shingles are the same ones) and gives conflicts for
+  free: same prompt, different answer.
 
 LSH: signatures are cut into `bands` of `rows` values; records sharing a band's values land in one
-bucket. Within a bucket every member is paired with the bucket's first record only (a star, not
-all pairs), so a template prompt shared by 10,000 records costs 10,000 checks, not 50 million.
-Each candidate pair is verified on its estimated Jaccard before it is united, which keeps the
-precision of a plain "union every bucket" away from accidental band collisions.
+bucket. Every pair inside a bucket counts as a candidate (up to a bound for huge buckets, see
+`curator.dedup_graph`), and each is verified on its estimated Jaccard before it is united, which
+keeps the precision of a plain "union every bucket" away from accidental band collisions.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import xxhash
 
-from curator.minhash import EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, signatures
+from curator.dedup_graph import (Buckets, band_buckets, connected_components, first_member_pairs, keep_members,
+                                  link_tree, match_edges, merge_buckets, unique_pairs)
+from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
+                             signatures)
 from curator.record import Conversation
 from curator.textnorm import normalize
 
@@ -114,10 +121,13 @@ def sketch_batch(texts: Sequence[tuple[str, str]], params: MinHashParams | None)
     if params is None:
         return BatchSketch(kp, ka, None, None)
 
-    def shingles(ts: list[str]) -> np.ndarray:
-        return np.fromiter((0 if not t else max(1, len(t) - params.ngram + 1) for t in ts), np.int32, len(ts))
+    def side(ts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        sizes = shingle_sizes(ts, params)  # per text: its script's n-gram size
+        lens = np.fromiter((len(t) for t in ts), np.int64, len(ts))
+        return signatures(ts, params, sizes), np.where(lens == 0, 0, np.maximum(1, lens - sizes + 1)).astype(np.int32)
 
-    return BatchSketch(kp, ka, signatures(np_, params), signatures(na, params), shingles(np_), shingles(na))
+    (sp, cp), (sa, ca) = side(np_), side(na)
+    return BatchSketch(kp, ka, sp, sa, cp, ca)
 
 
 class Sketches:
@@ -161,40 +171,10 @@ class Sketches:
 
 
 # ------------------------------------------------------------------------------ clustering
-def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Root of every index under the edges (a[i], b[i]); the root is the component's smallest index,
-    so cluster identity does not depend on the order of the edges.
-
-    Vectorised hook-and-jump instead of a Python union-find loop (which cost ~115 s for the
-    ~1M candidate pairs of a 1M-record run): every round hooks each edge's larger root onto the
-    smaller one with `np.minimum.at`, then pointer-jumps until every label is a root. Labels only
-    ever point to smaller indices, so there are no cycles; the smallest index of a component is a
-    root from start to end, so it is the one every member ends on. Edges already inside one
-    component are dropped after each round, so later rounds cost little. Rounds are O(log) of the
-    component diameter in practice: a handful, each a few passes over the edges.
-    """
-    label = np.arange(n, dtype=np.int64)
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
-    while len(a):
-        la, lb = label[a], label[b]
-        live = la != lb
-        if not live.any():
-            break
-        a, b, la, lb = a[live], b[live], la[live], lb[live]
-        lo, hi = np.minimum(la, lb), np.maximum(la, lb)
-        np.minimum.at(label, hi, lo)  # hook the larger root under the smaller
-        while True:  # pointer jumping: every label becomes its root again
-            nxt = label[label]
-            if np.array_equal(nxt, label):
-                break
-            label = nxt
-    return label
-
-
 def bucket_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate pairs from LSH keys (uint64 [n, bands]): each bucket member with the bucket's
-    first (smallest) index. Returns unique (a, b) with a < b."""
+    """Star pairs from bucket keys (uint64 [n, k]): each bucket member with the bucket's first
+    (smallest) index. Returns unique (a, b) with a < b. Complete for exact keys (equality is
+    transitive) and for conflict groups; near-duplicates use `curator.dedup_graph` instead."""
     n, bands = keys.shape
     idx_all = np.arange(n, dtype=np.int64)
     if valid is not None:
@@ -218,23 +198,6 @@ def bucket_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.
 def key_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (first index with this key, other index) for equal exact keys."""
     return bucket_pairs(keys.reshape(-1, 1), valid)
-
-
-def _unique_pairs(out_a: list[np.ndarray], out_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    if not out_a:
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    a = np.concatenate(out_a)
-    b = np.concatenate(out_b)
-    if not len(a):
-        return np.empty(0, np.int64), np.empty(0, np.int64)
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
-    # one int64 per pair (lo * width + hi), so the unique is a plain 1-D sort: `np.unique(axis=0)`
-    # on an [m, 2] array sorts row views and cost 4 s of a 6 s plan at 300k records
-    width = np.int64(hi.max()) + 1
-    packed = lo.astype(np.int64) * width + hi
-    packed.sort()  # sort + neighbour compare: numpy 2's hash-based np.unique was slower still here
-    packed = packed[np.concatenate(([True], packed[1:] != packed[:-1]))]
-    return packed // width, packed % width
 
 
 def _similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:
@@ -261,12 +224,15 @@ class DedupPlan:
     """The decision for every record index."""
 
     status: np.ndarray  # int8: KEPT / DUPLICATE / NEAR_DUPLICATE / CONFLICT
-    kept_of: np.ndarray  # int64: index of the record this one duplicates (itself when kept)
-    similarity: np.ndarray  # float64: estimated similarity to kept_of (1.0 for exact)
+    kept_of: np.ndarray  # int64: index of the record kept in this one's place (itself when kept)
+    similarity: np.ndarray  # float64: similarity of the match that ties this record in (1.0 for exact)
     clusters: list[list[int]]  # clusters of >= 2 records, kept record first
     conflicts: list[dict[str, Any]]  # conflict groups
     bands: int = 0
     rows: int = 0
+    matched: np.ndarray | None = None  # int64: the record this one actually matched (kept_of, or a
+    # member one step closer to it); `similarity` is that match's
+    large_buckets: int = 0  # buckets compared by sorted neighbours, not all pairs (dedup_graph)
 
     def counts(self) -> dict[str, int]:
         return {REASONS.get(s, "kept"): int((self.status == s).sum()) for s in (KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT)}
@@ -274,13 +240,13 @@ class DedupPlan:
 
 @dataclass
 class Candidates:
-    """Unverified LSH candidate pairs (unique, a < b), the part of `plan` a cluster engine computes
-    by a shuffle instead (`curator.engine.ray_dedup`): the same star pairs, so the same plan.
+    """Unverified LSH candidates, the part of `plan` a cluster engine computes by a shuffle instead
+    (`curator.engine.ray_dedup`): the same buckets and pairs, so the same plan.
 
-    near: from the `--on` side's bands (both sides' for conversation), over non-empty texts;
-    conflict: from the prompt bands, over records with a non-empty prompt AND answer."""
+    near: the buckets of the `--on` side's bands (both sides' for conversation), over non-empty
+    texts; conflict: star pairs of the prompt bands, over records with a non-empty prompt AND answer."""
 
-    near: tuple[np.ndarray, np.ndarray]
+    near: Buckets
     conflict: tuple[np.ndarray, np.ndarray]
 
 
@@ -290,7 +256,7 @@ def lsh_sides(on: str) -> tuple[bool, bool]:
 
 
 def lsh_candidates(arr: dict[str, Any], cfg: DedupConfig, bands: int, rows: int) -> Candidates:
-    """The single-process way: band keys of every record, then `bucket_pairs` per band."""
+    """The single-process way: band keys of every record, then buckets per band."""
     sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
     empty_p = sig_p[:, 0] == EMPTY
     empty_a = sig_a[:, 0] == EMPTY
@@ -298,13 +264,14 @@ def lsh_candidates(arr: dict[str, Any], cfg: DedupConfig, bands: int, rows: int)
     use_p, use_a = lsh_sides(cfg.on)
     # candidates from either side's buckets (conversation): an edited short prompt (a "Question: "
     # prefix on 40 characters) must not hide a pair whose long answer is the same
-    parts = []
-    if use_p:
-        parts.append(bucket_pairs(kp_bands, ~empty_p))
+    prompt_buckets = band_buckets(kp_bands, ~empty_p)
+    # conflicts: star pairs of the prompt buckets among records with both sides (what the Ray
+    # shuffle computes from the same buckets); derived here instead of sorting every band again
+    conflict = first_member_pairs(keep_members(prompt_buckets, ~empty_a))
+    parts = [prompt_buckets] if use_p else []
     if use_a:
-        parts.append(bucket_pairs(band_keys(sig_a, bands, rows), ~empty_a))
-    near = parts[0] if len(parts) == 1 else _unique_pairs([p[0] for p in parts], [p[1] for p in parts])
-    return Candidates(near, bucket_pairs(kp_bands, ~empty_p & ~empty_a))
+        parts.append(band_buckets(band_keys(sig_a, bands, rows), ~empty_a))
+    return Candidates(merge_buckets(parts), conflict)
 
 
 def star_pairs(band: np.ndarray, key: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -321,18 +288,29 @@ def star_pairs(band: np.ndarray, key: np.ndarray, idx: np.ndarray) -> tuple[np.n
     return si[group_start[dup]], si[dup]
 
 
+def _sort_keys(on: str, sig_p: np.ndarray, sig_a: np.ndarray) -> list[Any]:
+    """Orders for the sorted-neighbour fallback in big buckets (`dedup_graph.cross_pairs`): the first
+    two MinHash values of the answer, and of the prompt, as one uint64 (a bucket of one template
+    prompt is told apart by its answers, a bucket of one stock answer by its prompts)."""
+    def key(sig: np.ndarray):
+        return lambda m: (sig[m, 0].astype(np.uint64) << np.uint64(32)) | sig[m, 1].astype(np.uint64)
+
+    use_p, use_a = lsh_sides(on)
+    return ([key(sig_a)] if use_a else []) + ([key(sig_p)] if use_p else [])
+
+
 def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -> DedupPlan:
-    """Decide kept / dropped for every record from the sketches alone. `candidates`: LSH pairs
+    """Decide kept / dropped for every record from the sketches alone. `candidates`: LSH buckets
     computed elsewhere (a cluster shuffle); by default they are computed here."""
     arr = sk.arrays()
     n = len(sk)
     kp, ka = arr["key_prompt"], arr["key_answer"]
     exact_key = {"prompt": kp, "answer": ka,
                  "conversation": _combine(kp, ka)}[cfg.on]
-    a, b = key_pairs(exact_key)
-    edges_a, edges_b = [a], [b]
+    ea, eb = key_pairs(exact_key)
+    es = np.ones(len(ea))
 
-    bands = rows = 0
+    bands = rows = large = 0
     conflicts: list[dict[str, Any]] = []
     conflict_members = np.zeros(n, dtype=bool)
     sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
@@ -341,18 +319,19 @@ def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -
         empty_p = sig_p[:, 0] == EMPTY
         empty_a = sig_a[:, 0] == EMPTY
         cand = candidates if candidates is not None else lsh_candidates(arr, cfg, bands, rows)
-        a, b = cand.near
-        if len(a):
+
+        def verify(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             sim = _on_similarity(cfg.on, arr, a, b)
-            ok = sim >= cfg.threshold
-            edges_a.append(a[ok])
-            edges_b.append(b[ok])
+            return sim >= cfg.threshold, sim
+
+        ea, eb, es, large = match_edges(n, cand.near, verify, _sort_keys(cfg.on, sig_p, sig_a), (ea, eb))
         conflicts, conflict_members = _conflicts(sig_p, sig_a, empty_p, empty_a, kp, cand.conflict, cfg)
 
-    roots = connected_components(n, np.concatenate(edges_a), np.concatenate(edges_b))
+    roots = connected_components(n, ea, eb)
     status = np.zeros(n, dtype=np.int8)
     kept_of = np.arange(n, dtype=np.int64)
     similarity = np.ones(n, dtype=np.float64)
+    matched = np.arange(n, dtype=np.int64)
     clusters: list[list[int]] = []
     if n:
         order = np.argsort(roots, kind="stable")
@@ -368,15 +347,23 @@ def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -
             same = exact_key[others] == exact_key[keep]
             status[others] = np.where(same, DUPLICATE, NEAR_DUPLICATE)
             clusters.append([int(keep), *others.tolist()])
-        dropped = np.flatnonzero(status == NEAR_DUPLICATE)
-        if len(dropped) and sig_p is not None:
-            similarity[dropped] = _on_similarity(cfg.on, arr, dropped, kept_of[dropped])
+        matched[:] = kept_of
+        near = np.flatnonzero(status == NEAR_DUPLICATE)
+        if len(near):
+            # the match that ties each near-duplicate in: a breadth-first tree from the kept record
+            # and its exact copies (same text, so the same similarity as the kept record itself)
+            sources = np.concatenate([np.asarray([c[0] for c in clusters], np.int64),
+                                      np.flatnonzero(status == DUPLICATE)])
+            parent, link = link_tree(n, ea, eb, es, sources)
+            p = parent[near]
+            matched[near] = np.where(status[p] == DUPLICATE, kept_of[near], p)
+            similarity[near] = link[near]
     if cfg.drop_conflicts and conflicts:
         # a conflict makes the whole duplicate cluster of each member doubtful: drop them all
         bad_roots = np.unique(roots[conflict_members])
         hit = np.isin(roots, bad_roots)
         status[hit] = CONFLICT
-    return DedupPlan(status, kept_of, similarity, clusters, conflicts, bands, rows)
+    return DedupPlan(status, kept_of, similarity, clusters, conflicts, bands, rows, matched, large)
 
 
 def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -399,6 +386,10 @@ def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -
         inter = inter + i
         union = union + (tot - i)
     return np.divide(inter, union, out=np.ones_like(sp), where=union > 0)
+
+
+def _unique_pairs(out_a: list[np.ndarray], out_b: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    return unique_pairs(out_a, out_b)
 
 
 def _combine(x: np.ndarray, y: np.ndarray) -> np.ndarray:

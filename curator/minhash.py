@@ -27,6 +27,7 @@ fit in uint32 (1M records x 128 permutations x 2 texts = 1 GB in uint32 instead 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,11 +40,40 @@ EMPTY = np.uint32(0xFFFFFFFF)  # signature row of an empty text (no shingles): n
 
 @dataclass(frozen=True)
 class MinHashParams:
-    """num_perm permutations, character n-grams of `ngram`, and the seed the permutations come from."""
+    """num_perm permutations, character n-grams of `ngram` (of `ngram_cjk` for text that is mostly
+    Chinese, Japanese or Korean characters; 0 = `ngram` for all), and the seed of the permutations.
+
+    Why a second size: a Han character carries about a word's worth of meaning, so a 5-gram of
+    Chinese spans ~5 words where an English 5-gram spans one, and each small edit breaks five
+    times more of the text's shingles. Measured on alpaca_zh_demo with 1-4 programmatic edits
+    (`bench/dedup_zh_bench.py`, docs/dedup.md): at threshold 0.7, 5-grams find 78% of the
+    4-edit variants (F1 0.931), bigrams 95% (F1 0.990), with no false merge at either size.
+    """
 
     num_perm: int = 64
     ngram: int = 5
     seed: int = 1
+    ngram_cjk: int = 2
+
+    def size_for(self, cjk: bool) -> int:
+        return self.ngram_cjk if cjk and self.ngram_cjk else self.ngram
+
+
+_CJK_CHAR = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+
+
+def is_cjk(text: str) -> bool:
+    """True when at least half the characters of a (normalised) text are Han, kana or Hangul."""
+    if not text or text.isascii():  # the common case for English, at memory speed
+        return False
+    return 2 * _CJK_CHAR.subn("", text)[1] >= len(text)
+
+
+def shingle_sizes(texts: list[str], params: MinHashParams) -> np.ndarray:
+    """The n-gram size each text is shingled with (int64 [len(texts)])."""
+    if not params.ngram_cjk or params.ngram_cjk == params.ngram:
+        return np.full(len(texts), params.ngram, dtype=np.int64)
+    return np.fromiter((params.size_for(is_cjk(t)) for t in texts), dtype=np.int64, count=len(texts))
 
 
 def _mix64(h: np.ndarray) -> np.ndarray:
@@ -92,13 +122,28 @@ def shingle_hashes(texts: list[str], ngram: int, seed: int = 1) -> tuple[np.ndar
     return h[idx], counts
 
 
-def signatures(texts: list[str], params: MinHashParams = MinHashParams()) -> np.ndarray:
-    """MinHash signatures (uint32 [len(texts), num_perm]) of already-normalised texts.
+def signatures(texts: list[str], params: MinHashParams = MinHashParams(),
+               sizes: np.ndarray | None = None) -> np.ndarray:
+    """MinHash signatures (uint32 [len(texts), num_perm]) of already-normalised texts, each
+    shingled with its script's n-gram size (`shingle_sizes`).
 
     Empty texts get a row of `EMPTY`. The same text gives the same row whatever batch it is in.
     """
+    if sizes is None:
+        sizes = shingle_sizes(texts, params)
+    first = int(sizes[0]) if len(sizes) else params.ngram
+    if (sizes == first).all():
+        return _signatures(texts, params, first)
+    out = np.empty((len(texts), params.num_perm), dtype=np.uint32)
+    for n in np.unique(sizes).tolist():
+        idx = np.flatnonzero(sizes == n)
+        out[idx] = _signatures([texts[i] for i in idx], params, n)
+    return out
+
+
+def _signatures(texts: list[str], params: MinHashParams, ngram: int) -> np.ndarray:
     out = np.full((len(texts), params.num_perm), EMPTY, dtype=np.uint32)
-    hashes, counts = shingle_hashes(texts, params.ngram, params.seed)
+    hashes, counts = shingle_hashes(texts, ngram, params.seed)
     nonempty = np.flatnonzero(counts)
     if len(nonempty) == 0:
         return out
@@ -140,11 +185,13 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     keys = np.empty((n, bands), dtype=np.uint64)
     rng = np.random.default_rng(0xBA5D)
     mult = rng.integers(1 << 32, 1 << 63, (bands, rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-    s = sigs.astype(np.uint64)
+    # one transposed copy of the used columns (uint32), each widened only when used: converting the
+    # whole [n, num_perm] block to uint64 first cost 5x more (1.2 s of a 200k-record plan)
+    cols = np.ascontiguousarray(sigs[:, :bands * rows].T)
     for j in range(bands):
         h = np.full(n, ((j + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64)
         for r in range(rows):
-            h += s[:, j * rows + r] * mult[j, r]
+            h += cols[j * rows + r].astype(np.uint64) * mult[j, r]
         keys[:, j] = _mix64(h)
     return keys
 
@@ -154,11 +201,15 @@ def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     return (sig_a == sig_b).mean(axis=-1)
 
 
-def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.5, fn_weight: float = 0.5) -> tuple[int, int]:
+def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.1, fn_weight: float = 0.9) -> tuple[int, int]:
     """(bands, rows) with bands*rows <= num_perm minimising the weighted areas of false positives
     (similarity below threshold that still collide) and false negatives (above it that do not).
 
-    The same criterion as datasketch's MinHashLSH, integrated numerically here.
+    The same criterion as datasketch's MinHashLSH, integrated numerically here, but weighted 0.1 /
+    0.9 instead of datasketch's 0.5 / 0.5: a false positive only costs one verification (every
+    candidate pair is checked on its estimate), a false negative is a duplicate left in the data.
+    At 0.7 the even weights pick 8 bands of 8 rows, which bring a pair of true similarity 0.8
+    together only 77% of the time; 12 bands of 5 rows do it 99% of the time.
     """
     best, best_err = (1, num_perm), float("inf")
     lo = np.linspace(0.0, threshold, 200)

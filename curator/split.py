@@ -83,3 +83,98 @@ def stratum_label(value: Any) -> str:
 def leaking_clusters(clusters: list[list[int]], split: np.ndarray) -> list[list[int]]:
     """Clusters (from dedup) whose members fall in more than one split."""
     return [c for c in clusters if len(set(split[c].tolist())) > 1]
+
+
+def run_split(run, inputs, paths, sizes_in, *, stratify, seed, leakage, leakage_on, threshold, report, workers,
+               from_, ropts, encoding, to) -> None:
+    """The whole stage on a `CommandRun`: pass 1 (strata and, unless leakage is off, MinHash sketches),
+    the assignment, leaking clusters moved or reported, pass 2 writing train through `run` and
+    eval/test beside it (published with train, before the manifest)."""
+    import os
+
+    import numpy as np
+    import orjson
+
+    from curator.atomic import atomic_open
+    from curator.dedup import DedupConfig, Sketches, plan, sketch_records
+    from curator.errors import UsageError
+    from curator.io import RecordWriter, read_records
+    from curator.rejects import RejectSink
+
+    names = list(paths)
+    labels: dict[str, int] = {}
+    strata: list[int] = []
+
+    def pass1():
+        for path in inputs:
+            for conv in run.read(path, from_, opts=ropts, encoding=encoding):
+                if stratify:
+                    lab = stratum_label(get_path(conv.to_dict(), stratify))
+                    strata.append(labels.setdefault(lab, len(labels)))
+                else:
+                    strata.append(0)
+                yield conv
+
+    cfg = DedupConfig(on=leakage_on, exact_only=False, threshold=threshold)
+    if leakage == "off":
+        for _ in pass1():
+            pass
+        sk = None
+    else:
+        sk = sketch_records(pass1(), cfg, workers=workers or (os.cpu_count() or 1))
+    n = len(strata)
+    try:
+        sizes = resolve_sizes(n, [(k, sizes_in[k]) for k in names[1:]])
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    split = assign(np.asarray(strata, dtype=np.int64), sizes, seed, names)
+    leaks: list[list[int]] = []
+    if sk is not None:
+        pl = plan(sk, cfg)
+        before = split.copy()
+        leaks = leaking_clusters(pl.clusters, split)
+        if leakage == "move":
+            for c in leaks:
+                split[c] = 0
+        if report:
+            ids = sk.ids
+            with atomic_open(report, "wb") as fh:
+                for c in leaks:
+                    fh.write(orjson.dumps({"members": [{"id": ids[j], "split": names[int(before[j])],
+                                                        "source": sk.origins[j][0] if sk.origins[j] else None,
+                                                        "line": sk.origins[j][1] if sk.origins[j] else None}
+                                                       for j in c], "moved_to_train": leakage == "move"}) + b"\n")
+
+    writers = {name: RecordWriter(paths[name], to, rejects=run.rejects) for name in names[1:]}
+    try:
+        quiet = RejectSink(None)
+        i = 0
+        for path in inputs:
+            for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
+                if i >= n:
+                    raise UsageError(f"{path}: changed while split was reading it; run again")
+                s = int(split[i])
+                conv.add_lineage("split")
+                conv.meta["split"] = names[s]
+                if s == 0:
+                    run.write(conv)
+                elif writers[names[s]].write(conv):
+                    run.exclude(f"split:{names[s]}")
+                i += 1
+    except BaseException:
+        for w in writers.values():
+            w.abort()
+        raise
+    for w in writers.values():  # eval/test are published with train, before the manifest
+        w.close(commit=False)
+        run.commit_with_output(w)
+    counts = {"train": run.n_out, **{k: w.count for k, w in writers.items()}}
+    run.extra["split"] = {"counts": counts, "requested": {"eval": sizes.get("eval"), "test": sizes.get("test")},
+                          "outputs": {k: str(v) for k, v in paths.items()}, "strata": len(labels) or 1,
+                          "leaking_clusters": len(leaks), "leaking_records": int(sum(len(c) for c in leaks)),
+                          "leakage": leakage}
+    if not run.quiet:
+        from curator.runner import err_console
+        err_console.print("split: " + ", ".join(f"{k} {v}" for k, v in counts.items())
+                          + (f"; {len(leaks)} leaking clusters ({'moved to train' if leakage == 'move' else 'reported'})"
+                             if leaks else ""))

@@ -136,6 +136,13 @@ def check(conv: Conversation, *, scan_chars: bool = True) -> list[RowError]:
     if not has_assistant:
         problems.append(RowError("no_assistant", "no assistant turn: nothing to train on",
                                  fix="add the answer, or run `curate distill` to generate it"))
+    elif prev in ("user", "tool"):
+        # a dangling last turn: trained on, it teaches nothing (no answer), and chat templates
+        # render it as an open prompt; LLaMA-Factory drops such rows too
+        n = len(conv.messages) - 1
+        problems.append(RowError("no_final_answer", f"messages[{n}]: the conversation ends on a {prev} turn with no "
+                                 "answer after it", field=f"messages[{n}]",
+                                 fix="add the answer, drop the last turn, or run `curate distill` to answer it"))
     return problems
 
 

@@ -105,8 +105,9 @@ def test_tool_turns_and_reasoning_only_answers():
                        Message("tool", "r", tool_call_id="c1"), Message("assistant", "done")])
     assert check(ok) == []
     missing = Conversation([Message("user", "q"), Message("assistant", "", tool_calls=call), Message("user", "?")])
-    (p,) = check(missing)
+    p, last = check(missing)
     assert p.code == "turn_order" and p.message == "messages[2]: a tool call before it has no tool result"
+    assert last.code == "no_final_answer"  # and it ends on a user turn with nothing to train on
     # An answer that is all reasoning (content empty) is not empty.
     assert check(Conversation([Message("user", "q"), Message("assistant", "", reasoning="r")])) == []
 

@@ -109,7 +109,8 @@ def register(app: typer.Typer) -> None:
             rc = ResponseCache(cache_path) if cache_path is not None else None
             try:
                 with throughput_gc():
-                    asyncio.run(_run(run, inputs, from_, ropts, encoding, {"no_assistant", *(allow or ())}, cfg, be, rc,
+                    read_allow = {"no_assistant", "no_final_answer", *(allow or ())}
+                    asyncio.run(_run(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc,
                                      rubrics[0], judge, concurrency, max_retries, pairs))
             finally:
                 if rc is not None:

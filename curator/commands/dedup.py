@@ -1,8 +1,7 @@
 """`curate dedup IN... -o OUT`: exact and near-duplicate removal, conflict groups for review.
 
-Two passes over the input: pass 1 keeps only keys and MinHash signatures per record (see
-`curator.dedup`), pass 2 re-reads the file and writes the kept records, sending every dropped
-one to the rejects with `duplicate_of` = the id of the record kept in its place.
+The command only checks its options and runs the stage (`curator.dedup_stage`) on the chosen
+engine; the passes, the reject wording and the side reports live there.
 """
 
 from __future__ import annotations
@@ -33,6 +32,8 @@ def register(app: typer.Typer) -> None:
                                                 "(default: mean of the numeric scores)."),
         num_perm: int = typer.Option(64, "--num-perm", help="MinHash permutations (more = finer estimates, slower)."),
         ngram: int = typer.Option(5, "--ngram", help="Character n-gram size of the shingles."),
+        ngram_cjk: int = typer.Option(2, "--ngram-cjk", help="N-gram size for text that is mostly Chinese/"
+                                      "Japanese/Korean characters (0 = --ngram for all; measured in docs/dedup.md)."),
         report: Optional[Path] = typer.Option(None, "--report", help="Write clusters (kept + dropped ids) to this JSONL."),
         conflicts: Optional[Path] = typer.Option(None, "--conflicts", help="Write conflict groups (same prompt, "
                                                  "different answers) to this JSONL."),
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
 
         params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
                       threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
+                      ngram_cjk=ngram_cjk,
                       report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
                       conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
                       from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
@@ -81,18 +83,21 @@ def register(app: typer.Typer) -> None:
                 raise UsageError(f"--threshold {threshold}: must be in (0, 1], e.g. 0.8")
             if not 0.0 <= conflict_threshold <= 1.0:
                 raise UsageError(f"--conflict-threshold {conflict_threshold}: must be in [0, 1]")
-            if num_perm < 8 or ngram < 1:
-                raise UsageError("--num-perm must be >= 8 and --ngram >= 1")
+            if num_perm < 8 or ngram < 1 or ngram_cjk < 0:
+                raise UsageError("--num-perm must be >= 8, --ngram >= 1 and --ngram-cjk >= 0")
             ropts = o.read_options(mapping)
             cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
-                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed))
+                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
+                                                    ngram_cjk=ngram_cjk))
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env)
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
+        from curator.dedup_stage import finish, run_dedup, run_semantic_dedup
+
         with run:
             if emb is not None:
-                _run_semantic(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
+                run_semantic_dedup(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
                 inputs = []
             if engine == "ray":
                 from curator.engine.ray_dedup import run_dedup_ray
@@ -112,8 +117,6 @@ def _semantic_setup(semantic, engine, embedder, base_url, key_env):
     """The embedder for --semantic (None without it); usage errors for what cannot work."""
     if semantic is None:
         return None
-    import os
-
     from curator.embed import make_embedder
     from curator.errors import UsageError
 
@@ -122,102 +125,3 @@ def _semantic_setup(semantic, engine, embedder, base_url, key_env):
     if engine != "local":
         raise UsageError("--semantic runs with --engine local")
     return make_embedder(embedder, base_url=base_url or os.environ.get("OPENAI_BASE_URL"), api_key_env=key_env)
-
-
-def _run_semantic(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
-    from curator.io import read_records
-    from curator.rejects import RejectSink
-    from curator.semantic_dedup import run_semantic
-
-    def read():
-        for path in inputs:
-            yield from run.read(path, from_, opts=ropts, encoding=encoding)
-
-    def reread():
-        quiet = RejectSink(None)
-        for path in inputs:
-            yield from read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet)
-
-    run_semantic(run, read, reread, on=cfg.on, keep=cfg.keep, score_key=cfg.score_key, threshold=threshold,
-                 embedder=emb, seed=cfg.minhash.seed)
-
-
-def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
-    """The body: pass 1 (sketch), plan, pass 2 (write kept, reject dropped), side reports."""
-    from curator.dedup import KEPT, plan, sketch_records
-    from curator.errors import UsageError
-    from curator.io import read_records
-    from curator.rejects import RejectSink
-
-    def pass1():
-        for path in inputs:
-            yield from run.read(path, from_, opts=ropts, encoding=encoding)
-
-    sk = sketch_records(pass1(), cfg, workers=workers)
-    pl = plan(sk, cfg)
-    ids, origins = sk.ids, sk.origins
-
-    # pass 2: the same valid records in the same order; bad rows were already rejected in pass 1
-    quiet = RejectSink(None)
-    i = 0
-    for path in inputs:
-        for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
-            if i >= len(ids) or conv.id != ids[i]:
-                raise UsageError(f"{path}: changed while dedup was reading it (record {i + 1} differs); run again")
-            if int(pl.status[i]) == KEPT:
-                conv.add_lineage("dedup")
-                run.write(conv)
-            else:
-                reason, message, extra = drop_reason(pl, i, ids, origins)
-                run.rejects.reject(conv, reason, message, **extra)
-            i += 1
-    if i != len(ids):
-        raise UsageError(f"{inputs[-1]}: changed while dedup was reading it (fewer records on the second pass)")
-    finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=workers)
-
-
-def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, dict]:
-    """(reason code, message, extra reject fields) for dropped record `i` — one wording for both engines."""
-    from curator.dedup import CONFLICT, REASONS, describe
-
-    st = int(pl.status[i])
-    if st == CONFLICT:
-        return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
-                            "in --conflicts and keep the right answer"), {}
-    k = int(pl.kept_of[i])
-    what = "exact duplicate" if REASONS[st] == "duplicate" else f"near-duplicate (similarity {pl.similarity[i]:.2f})"
-    return REASONS[st], f"{what} of {describe(origins[k], ids[k])}, which is kept", {
-        "duplicate_of": ids[k], "similarity": round(float(pl.similarity[i]), 4)}
-
-
-def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, workers: int) -> None:
-    """The side reports (--report clusters, --conflicts) and the manifest's dedup section."""
-    import orjson
-
-    from curator.atomic import atomic_open
-    from curator.dedup import REASONS
-
-    def where(j: int) -> dict:
-        o_ = origins[j]
-        return {"id": ids[j], "source": o_[0] if o_ else None, "line": o_[1] if o_ else None}
-
-    if report:
-        with atomic_open(report, "wb") as fh:
-            for n, members in enumerate(pl.clusters):
-                kept = members[0]
-                row = {"cluster": n, "size": len(members), "kept": where(kept),
-                       "dropped": [{**where(j), "reason": REASONS.get(int(pl.status[j]), "kept"),
-                                    "similarity": round(float(pl.similarity[j]), 4)} for j in members[1:]]}
-                fh.write(orjson.dumps(row) + b"\n")
-    if conflicts:
-        with atomic_open(conflicts, "wb") as fh:
-            for n, g in enumerate(pl.conflicts):
-                row = {"group": n, "size": len(g["members"]), "prompt_similarity": g["prompt_similarity"],
-                       "answer_similarity": g["answer_similarity"], "members": [where(j) for j in g["members"]],
-                       "dropped": cfg.drop_conflicts}
-                fh.write(orjson.dumps(row) + b"\n")
-    counts = pl.counts()
-    run.extra["dedup"] = {"clusters": len(pl.clusters), "conflict_groups": len(pl.conflicts),
-                          "conflict_records": sum(len(g["members"]) for g in pl.conflicts),
-                          "bands": pl.bands, "rows": pl.rows, "workers": workers,
-                          "dropped": {k: v for k, v in counts.items() if k != "kept"}}

@@ -109,7 +109,7 @@ def register(app: typer.Typer) -> None:
                                 params=sampling, keep_truncated=keep_truncated, think=ropts,
                                 regenerate_rejected=regenerate_rejected)
             # MT-Bench `turns` rows are consecutive user turns by design; multi-turn answers them.
-            read_allow = {"no_assistant", *(allow or ())}
+            read_allow = {"no_assistant", "no_final_answer", *(allow or ())}  # every mode answers a last user turn
             if mode == "multi-turn":
                 read_allow.add("turn_order")
             if dry_run > 0:

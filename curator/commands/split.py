@@ -77,101 +77,10 @@ def register(app: typer.Typer) -> None:
             run = CommandRun("split", out=train, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[(f"--{k}", v) for k, v in paths.items() if k != "train"]
                              + [("--report", report)])
+        from curator.split import run_split
+
         with run:
-            _run_split(run, inputs, paths, dict(eval=eval_size, test=test_size), stratify=stratify, seed=seed,
+            run_split(run, inputs, paths, dict(eval=eval_size, test=test_size), stratify=stratify, seed=seed,
                        leakage=leakage, leakage_on=leakage_on, threshold=threshold, report=report, workers=workers,
                        from_=from_, ropts=ropts, encoding=encoding, to=to)
         raise typer.Exit(run.exit_code)
-
-
-def _run_split(run, inputs, paths, sizes_in, *, stratify, seed, leakage, leakage_on, threshold, report, workers,
-               from_, ropts, encoding, to) -> None:
-    import os
-
-    import numpy as np
-    import orjson
-
-    from curator.atomic import atomic_open
-    from curator.dedup import DedupConfig, Sketches, plan, sketch_records
-    from curator.errors import UsageError
-    from curator.io import RecordWriter, read_records
-    from curator.rejects import RejectSink
-    from curator.split import assign, get_path, leaking_clusters, resolve_sizes, stratum_label
-
-    names = list(paths)
-    labels: dict[str, int] = {}
-    strata: list[int] = []
-
-    def pass1():
-        for path in inputs:
-            for conv in run.read(path, from_, opts=ropts, encoding=encoding):
-                if stratify:
-                    lab = stratum_label(get_path(conv.to_dict(), stratify))
-                    strata.append(labels.setdefault(lab, len(labels)))
-                else:
-                    strata.append(0)
-                yield conv
-
-    cfg = DedupConfig(on=leakage_on, exact_only=False, threshold=threshold)
-    if leakage == "off":
-        for _ in pass1():
-            pass
-        sk = None
-    else:
-        sk = sketch_records(pass1(), cfg, workers=workers or (os.cpu_count() or 1))
-    n = len(strata)
-    try:
-        sizes = resolve_sizes(n, [(k, sizes_in[k]) for k in names[1:]])
-    except ValueError as e:
-        raise UsageError(str(e)) from None
-    split = assign(np.asarray(strata, dtype=np.int64), sizes, seed, names)
-    leaks: list[list[int]] = []
-    if sk is not None:
-        pl = plan(sk, cfg)
-        before = split.copy()
-        leaks = leaking_clusters(pl.clusters, split)
-        if leakage == "move":
-            for c in leaks:
-                split[c] = 0
-        if report:
-            ids = sk.ids
-            with atomic_open(report, "wb") as fh:
-                for c in leaks:
-                    fh.write(orjson.dumps({"members": [{"id": ids[j], "split": names[int(before[j])],
-                                                        "source": sk.origins[j][0] if sk.origins[j] else None,
-                                                        "line": sk.origins[j][1] if sk.origins[j] else None}
-                                                       for j in c], "moved_to_train": leakage == "move"}) + b"\n")
-
-    writers = {name: RecordWriter(paths[name], to, rejects=run.rejects) for name in names[1:]}
-    try:
-        quiet = RejectSink(None)
-        i = 0
-        for path in inputs:
-            for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
-                if i >= n:
-                    raise UsageError(f"{path}: changed while split was reading it; run again")
-                s = int(split[i])
-                conv.add_lineage("split")
-                conv.meta["split"] = names[s]
-                if s == 0:
-                    run.write(conv)
-                elif writers[names[s]].write(conv):
-                    run.exclude(f"split:{names[s]}")
-                i += 1
-    except BaseException:
-        for w in writers.values():
-            w.abort()
-        raise
-    for w in writers.values():  # eval/test are published with train, before the manifest
-        w.close(commit=False)
-        run.commit_with_output(w)
-    counts = {"train": run.n_out, **{k: w.count for k, w in writers.items()}}
-    run.extra["split"] = {"counts": counts, "requested": {"eval": sizes.get("eval"), "test": sizes.get("test")},
-                          "outputs": {k: str(v) for k, v in paths.items()}, "strata": len(labels) or 1,
-                          "leaking_clusters": len(leaks), "leaking_records": int(sum(len(c) for c in leaks)),
-                          "leakage": leakage}
-    if not run.quiet:
-        from curator.runner import err_console
-        err_console.print("split: " + ", ".join(f"{k} {v}" for k, v in counts.items())
-                          + (f"; {len(leaks)} leaking clusters ({'moved to train' if leakage == 'move' else 'reported'})"
-                             if leaks else ""))

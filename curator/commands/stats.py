@@ -43,7 +43,7 @@ def register(app: typer.Typer) -> None:
         with run:
             for path in inputs:
                 # Prompts without answers are still data worth describing.
-                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=("no_assistant",)):
+                for conv in run.read(path, from_, opts=ropts, encoding=encoding, allow=("no_assistant", "no_final_answer")):
                     st.add(conv)
                     if count is not None:
                         for m in conv.messages:

@@ -11,11 +11,13 @@ issue 971). Here the workers only compute; every decision is global:
 2. **LSH shuffle** (Ray, `BandRows` -> `groupby(part).map_groups(star_task)`): workers cut the
    signatures into band keys (`curator.minhash.band_keys`), emit one row per (record, side, band)
    = (part, band, key, index), Ray hash-partitions the rows so that every bucket lands whole in one
-   partition, and each partition pairs bucket members with the bucket's smallest index
-   (`curator.dedup.star_pairs`, the semantics of `bucket_pairs`). The driver never holds band keys,
-   only the candidate pairs.
-3. **Decide** (driver): `curator.dedup.plan(sketches, cfg, candidates)` verifies the pairs by
-   estimated Jaccard and takes connected components — the local code, fed the shuffle's pairs.
+   partition, and each partition numbers its buckets of two or more members and sends back their
+   (bucket, member) rows, and the conflict star pairs (`curator.dedup.star_pairs`). The driver never
+   holds band keys, only bucket memberships, from which `curator.dedup_graph.groups_to_buckets`
+   builds the same set of buckets the local engine builds from the band keys.
+3. **Decide** (driver): `curator.dedup.plan(sketches, cfg, candidates)` verifies pairs inside the
+   buckets by estimated Jaccard and takes connected components — the local code, fed the
+   shuffle's buckets. The plan depends only on the set of buckets, not on their order.
 4. **Write** (Ray, `RangeTask` + `KeepStage` over the same ranges): each range gets the list of its
    records to drop, with the reject reason and message worded on the driver (`drop_reason`, shared
    with the local command); workers write the kept records' rows and the drops' reject lines.
@@ -37,6 +39,7 @@ import orjson
 
 from curator.dedup import (EMPTY, BatchSketch, Candidates, DedupConfig, Sketches, _unique_pairs, lsh_sides,
                            record_fields, sketch_batch, star_pairs)
+from curator.dedup_graph import Buckets, groups_to_buckets
 from curator.engine.ranges import Range
 from curator.engine.ray_run import all_ranges, collect, connect, detect_formats, results
 from curator.engine.tasks import BufferSink, RangeTask, ReadSpec, WriteSpec, read_range
@@ -153,15 +156,29 @@ class BandRows:
 
 
 def star_task(g: dict[str, np.ndarray], bands: int) -> dict[str, np.ndarray]:
-    """One shuffle partition (whole buckets): star pairs for near-duplicates (kind 0) and for
-    conflicts (kind 1, prompt bands among records with both sides)."""
+    """One shuffle partition (whole buckets): near-duplicate bucket memberships (kind 0: a = bucket
+    number, unique across partitions; b = member) and conflict star pairs (kind 1, prompt bands
+    among records with both sides)."""
     band, key, idx = g["band"], g["key"], g["idx"]
     near = g["near"].astype(bool)
     conf = (band < bands) & g["both"].astype(bool)
-    a1, b1 = star_pairs(band[near], key[near], idx[near])
+    a1, b1 = _bucket_rows(band[near], key[near], idx[near], int(g["part"][0]) if len(g["part"]) else 0)
     a2, b2 = star_pairs(band[conf], key[conf], idx[conf])
     return {"a": np.concatenate([a1, a2]), "b": np.concatenate([b1, b2]),
             "kind": np.concatenate([np.zeros(len(a1), np.int8), np.ones(len(a2), np.int8)])}
+
+
+def _bucket_rows(band: np.ndarray, key: np.ndarray, idx: np.ndarray, part: int) -> tuple[np.ndarray, np.ndarray]:
+    """(bucket number, member) rows of the buckets with two or more members among rows (band, key,
+    index); bucket numbers start at part << 40, so partitions never share one."""
+    if len(idx) < 2:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    order = np.lexsort((idx, key, band))
+    sb, sk, si = band[order], key[order], np.asarray(idx, np.int64)[order]
+    new = np.concatenate(([True], (sb[1:] != sb[:-1]) | (sk[1:] != sk[:-1])))
+    multi = ~new | np.concatenate((~new[1:], [False]))
+    gid = np.cumsum(new).astype(np.int64) + (np.int64(part) << np.int64(40))
+    return gid[multi], si[multi]
 
 
 @dataclass
@@ -194,7 +211,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
     timings) for the side reports, which the command writes with the local engine's code."""
     import ray.data
 
-    from curator.commands.dedup import drop_reason
+    from curator.dedup_stage import drop_reason
     from curator.dedup import plan
     from curator.minhash import optimal_bands
 
@@ -259,7 +276,8 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
             nb.append(b["b"][kind == 0])
             ca.append(b["a"][kind == 1])
             cb.append(b["b"][kind == 1])
-        candidates = Candidates(_unique_pairs(na, nb), _unique_pairs(ca, cb))
+        near = groups_to_buckets(np.concatenate(na), np.concatenate(nb)) if na else Buckets.empty()
+        candidates = Candidates(near, _unique_pairs(ca, cb))
     t2 = time.perf_counter()
     del sketched
     pl = plan(sk, cfg, candidates)

@@ -1,7 +1,8 @@
 """Alpaca: ``instruction``, ``input``, ``output``, optional ``system`` and ``history``
 (``[[prompt, response], ...]`` for earlier turns, LLaMA-Factory's convention).
 
-The user turn is ``instruction + "\\n" + input`` (LLaMA-Factory joins them the same way); the
+The user turn is ``instruction + "\\n" + input``, or just the non-empty one of the two
+(LLaMA-Factory joins them the same way); the
 `input` is kept in ``meta.alpaca_input`` so that Alpaca -> messages -> Alpaca gives back the same
 rows. An empty `output` means a prompt without an answer (what `curate distill` fills).
 """
@@ -60,7 +61,9 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
                            fix='write history as [["question", "answer"], ...]')
         messages.append(Message("user", text_of(pair[0], f"history[{i}][0]")))
         messages.append(_answer(text_of(pair[1], f"history[{i}][1]"), opts, f"history[{i}][1]"))
-    messages.append(Message("user", f"{instruction}\n{inp}" if inp else instruction))
+    # only the non-empty parts (an empty instruction with an input is the input alone, as in
+    # LLaMA-Factory's converter, not "\n" + input)
+    messages.append(Message("user", "\n".join(x for x in (instruction, inp) if x)))
     if output:
         messages.append(_answer(output, opts, "output"))
     meta: dict[str, Any] = {}
@@ -105,6 +108,8 @@ def render(conv: Conversation, opts: WriteOptions) -> dict[str, Any]:
     instruction = prompt
     if inp and prompt.endswith("\n" + inp):
         instruction = prompt[: -len(inp) - 1]
+    elif inp and prompt == inp:  # the instruction was empty
+        instruction = ""
     else:
         inp = ""
     d: dict[str, Any] = {}

@@ -141,12 +141,47 @@ def render_message(m: Message, opts: WriteOptions) -> dict[str, Any]:
 
 
 def render(conv: Conversation, opts: WriteOptions) -> dict[str, Any]:
-    d: dict[str, Any] = {}
-    if not opts.strip_meta:
-        d["id"] = conv.id
-    d["messages"] = [render_message(m, opts) for m in conv.messages]
+    if opts.strip_meta:
+        return render_upload(conv, opts)
+    d: dict[str, Any] = {"id": conv.id, "messages": [render_message(m, opts) for m in conv.messages]}
     if conv.tools is not None:
         d["tools"] = conv.tools
-    if not opts.strip_meta:
-        d["meta"] = conv.meta
+    d["meta"] = conv.meta
     return d
+
+
+def render_upload(conv: Conversation, opts: WriteOptions) -> dict[str, Any]:
+    """`--strip-meta`: a row OpenAI's (and Volcengine Ark's) fine-tuning upload takes as is.
+
+    Their rules, checked here rather than at upload time: `tools` entries are
+    ``{"type": "function", "function": {name, description, parameters}}``; `weight` appears only on
+    assistant messages and is 0 or 1 (the loss of system/user/tool turns is never trained, so a
+    weight there is dropped rather than sent); no `id`/`meta`. Roles are already system, user,
+    assistant or tool (`curator.record`), tool calls already OpenAI-shaped (`normalise_tool_calls`).
+    """
+    msgs = []
+    for i, m in enumerate(conv.messages):
+        d = render_message(m, opts)
+        w = d.pop("weight", None)
+        if m.role == "assistant" and w is not None:
+            if w not in (0, 1):
+                raise RowError("unrepresentable", f"messages[{i}] has weight {w}; fine-tuning uploads take 0 or 1",
+                               field=f"messages[{i}].weight",
+                               fix="set the weight to 0 or 1, or write without --strip-meta")
+            d["weight"] = int(w)
+        msgs.append(d)
+    out: dict[str, Any] = {"messages": msgs}
+    if conv.tools is not None:
+        out["tools"] = [openai_tool(t, k) for k, t in enumerate(conv.tools)]
+    return out
+
+
+def openai_tool(tool: Any, k: int) -> dict[str, Any]:
+    """One tool in OpenAI's shape; a bare ``{name, description, parameters}`` (glaive, LLaMA-Factory)
+    is wrapped as ``{"type": "function", "function": {...}}``."""
+    if isinstance(tool, dict) and tool.get("type") == "function" and isinstance(tool.get("function"), dict):
+        return tool
+    if isinstance(tool, dict) and isinstance(tool.get("name"), str) and tool["name"]:
+        return {"type": "function", "function": tool}
+    raise RowError("unrepresentable", f"tools[{k}] is not a function definition", field=f"tools[{k}]",
+                   fix='write {"name": ..., "description": ..., "parameters": {...}}')

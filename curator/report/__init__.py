@@ -56,7 +56,8 @@ def describe(path: str | Path, fmt: str | None = None, *, encoding: str | None =
         from curator.practice import PracticeStats
 
         ps = PracticeStats(practice, near=st.near_dups)
-    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant",), stats=rs):
+    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant", "no_final_answer"),
+                             stats=rs):
         st.add(conv)
         if ps is not None:
             ps.add(conv)

@@ -148,8 +148,8 @@ def render(reports: list[dict[str, Any]], title: str | None = None) -> str:
 
     section("Reasoning (chain of thought)", reasoning)
     section("Language mix", lambda r: svg.share_bar(list(r["languages"].items()), width=width),
-            "by Unicode script of the instruction: zh = Han, ja = kana, ko = Hangul, latin = any Latin-script "
-            "language (English, French, … are not told apart), none = no letters.")
+            "language of the prompt by the same language ID as `curate filter --lang` (ISO codes; und = too "
+            "short or unsure to call).")
     section("Sources and tags", lambda r: svg.hbars(list(r["sources"].items())[:15], title="meta.source",
                                                     width=width, total=r["records"])
             + (svg.hbars(list(r["tags"].items())[:15], title="meta.tags", width=width, total=r["records"])
@@ -165,7 +165,8 @@ def render(reports: list[dict[str, Any]], title: str | None = None) -> str:
                                  width=width, total=r["records"])
 
     section("Diversity", diversity, "first word: lower-cased first English word (usually the verb: write, "
-            "explain, …); for Chinese/Japanese/Korean the first 2 characters. Few distinct first words or one "
+            "explain, …); for Chinese the first word of a jieba segmentation (else 2 characters). Few distinct "
+            "first words or one "
             "dominant word means templated instructions.")
 
     if any(r.get("semantic") for r in reports):  # from curator.report.diversity (embeddings)

@@ -1,14 +1,14 @@
-"""A dependency-free language guess by Unicode script, good enough for a composition report.
+"""The report's language labels: the same language ID as `curate filter --lang` (`curator.langid`).
 
-`script_language(text)` counts letters per script and names the dominant one: ``zh`` (Han with
-no kana), ``ja`` (any kana), ``ko`` (Hangul), ``ru`` (Cyrillic), ``ar`` (Arabic), ``latin``
-(English, French, ... are not told apart), ``other``, ``none`` (no letters, e.g. pure numbers
-or code). It is a script classifier, not a language identifier: it cannot split English from
-German, and a Chinese prompt that quotes a long English passage may come out ``latin``.
+`record_language(prompt, answer)` names a record's language by its user turns, as the language
+filter decides by the prompt: ISO 639-1 codes (``en``, ``zh``, ``ja``, ...) from the script pass
+and the bundled fastText model, with the filter's defaults (code removed; Latin text under 20
+characters and verdicts under confidence 0.5 are unknown). When the prompt says nothing (no
+letters, too short), the answer decides; ``und`` when neither does. So a report's "en 61%" means
+what `curate filter --lang en` would keep, not a script bucket.
 
-Upgrade path: when a real identifier exists as ``curator.langid.detect(text) -> str`` (another
-part of the project), `classify_language` can call it; the report's default stays this
-classifier so it works without extra packages and gives the same answer on every machine.
+`script_language(text)` stays as the dependency-free script classifier (``zh``, ``ja``, ``ko``,
+``ru``, ``ar``, ``latin``, ``other``, ``none``) for callers that want only the script.
 """
 
 from __future__ import annotations
@@ -42,6 +42,24 @@ def script_language(text: str) -> str:
     return {"han": "zh", "hangul": "ko", "cyrillic": "ru", "arabic": "ar", "kana": "ja"}.get(top, top)
 
 
+# the language filter's defaults (curator/filters/language.py), so both call the same text the same
+MIN_CHARS = 20
+MIN_CONFIDENCE = 0.5
+
+
 def classify_language(text: str) -> str:
-    """The language label used by the report (see the module docstring for the upgrade path)."""
-    return script_language(text)
+    """ISO 639 code of one text by `curator.langid`, or ``und`` (unknown / low confidence)."""
+    from curator import langid
+
+    lang, conf = langid.detect(text, MIN_CHARS)
+    return langid.UNKNOWN if lang == langid.UNKNOWN or conf < MIN_CONFIDENCE else lang
+
+
+def record_language(prompt: str, answer: str) -> str:
+    """A record's language: its prompt's, else its answer's, else ``und``."""
+    from curator import langid
+
+    lang = classify_language(prompt) if prompt else langid.UNKNOWN
+    if lang == langid.UNKNOWN and answer:
+        lang = classify_language(answer)
+    return lang

@@ -4,9 +4,14 @@ Definitions (also shown in the HTML):
 - *instruction*: the first user message (the Alpaca/Self-Instruct view of "the task").
 - *multi-turn*: more than one user message. *tool-calling*: `tools` declared, an assistant
   `tool_calls`, or a `tool` message.
-- *first word*: lower-cased first word of the instruction for Latin-script text; the first 2
-  characters for Chinese/Japanese/Korean, which have no spaces (the Alpaca paper's verb-noun
-  view, simplified: no parser, so "write"/"写一" stand for the verb).
+- *first word*: lower-cased first word of the instruction for Latin-script text; for Chinese the
+  first word of a real segmentation (jieba, when installed: ``pip install sft-curator[zh]``; else
+  the first 2 characters), so "写一首诗" counts under "写", "解释…" under "解释" (the Alpaca
+  paper's verb-noun view, simplified: the first word usually is the verb).
+- *language*: the record's prompt language by `curator.langid`, as `curate filter --lang` decides
+  it (see `curator.report.lang`); ``und`` when unknown.
+- *chars per role*: assistant turns that only call tools (no text) are left out of the assistant
+  length histogram and counted as ``tool_call_turns``, so they do not read as empty answers.
 - *distinct-n*: distinct n-grams / total n-grams over all instructions (words for Latin text,
   single characters for CJK). Estimated by KMV sketches above 4096 distinct n-grams.
 - *exact duplicates*: records whose normalised text (lower case, whitespace collapsed, all
@@ -23,7 +28,7 @@ import xxhash
 
 from curator.record import Conversation
 from curator.report.accum import Distinct, HashLog, LogHistogram, TopCounter, ValueHistogram
-from curator.report.lang import classify_language
+from curator.report.lang import record_language
 
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -47,11 +52,38 @@ def ngram_tokens(text: str) -> list[str]:
     return _TOKEN.findall(text.lower())
 
 
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_jieba: Any = None
+
+
+def _segment_first(text: str) -> str | None:
+    """First word of a Chinese text by jieba, or None when jieba is not installed."""
+    global _jieba
+    if _jieba is None:
+        try:
+            import logging
+
+            import jieba  # optional: pip install sft-curator[zh]
+
+            jieba.setLogLevel(logging.WARNING)  # its dictionary-loading notice is not ours to print
+            _jieba = jieba
+        except ImportError:
+            _jieba = False
+    if _jieba is False:
+        return None
+    for w in _jieba.cut(text[:64]):
+        if w.strip():
+            return w
+    return None
+
+
 def first_word(text: str) -> str:
     t = text.strip()
     if not t:
         return "(empty)"
-    if re.match(rf"[{_CJK}]", t[0]):
+    if _HAN_RUN.match(t[0]):
+        return _segment_first(t) or t[:2]
+    if re.match(rf"[{_CJK}]", t[0]):  # kana / Hangul: no segmenter here
         return t[:2]
     m = _FIRST_LATIN.match(t)
     if m:
@@ -139,6 +171,7 @@ class ReportStats:
         self.tool_calling = 0
         self.with_system = 0
         self.no_answer = 0
+        self.tool_call_turns = 0
         self.languages: Counter[str] = Counter()
         self.sources = TopCounter()
         self.tags = TopCounter()
@@ -171,7 +204,9 @@ class ReportStats:
             self.roles[m.role] += 1
             n = len(m.content)
             total_chars += n
-            if m.role in self.chars:
+            if m.tool_calls and not n:
+                self.tool_call_turns += 1  # a call, not an empty answer: kept out of the length bins
+            elif m.role in self.chars:
                 self.chars[m.role].add(n)
                 if self.count_tokens:
                     self.tokens[m.role].add(self.count_tokens(m.content))
@@ -196,7 +231,7 @@ class ReportStats:
                 self.reasoning_empty_answer += 1
 
         instruction = next((m.content for m in msgs if m.role == "user"), "")
-        self.languages[classify_language(instruction or conv.answer_text())] += 1
+        self.languages[record_language("\n".join(m.content for m in msgs if m.role == "user"), conv.answer_text())] += 1
         self.first_words.add(first_word(instruction))
         # hash each token once and combine the hashes into n-gram hashes (a multiply-xor mix,
         # then a final xxhash-quality scramble is unnecessary: KMV only needs roughly uniform bits)
@@ -255,6 +290,7 @@ class ReportStats:
             "tool_calling": self.tool_calling, "tool_calling_share": share(self.tool_calling),
             "with_system": self.with_system, "with_system_share": share(self.with_system),
             "no_answer": self.no_answer,
+            "tool_call_turns": self.tool_call_turns,
             "chars_per_role": {r: h.summary() for r, h in self.chars.items() if h.n},
             "chars_per_record": self.record_chars.summary(),
             "languages": dict(self.languages.most_common()),

@@ -1,0 +1,119 @@
+"""`curate dedup` as a stage: the two passes, the reject wording and the side reports.
+
+Pass 1 keeps only keys and MinHash signatures per record (`curator.dedup`), the plan decides
+what is kept, pass 2 re-reads the inputs and writes the kept records, sending every dropped one to
+the rejects with `duplicate_of` = the id kept in its place and `matched` = the record it actually
+matched. The Ray driver (`curator.engine.ray_dedup`) uses the same `drop_reason` and `finish`, so
+both engines word rejects and reports alike.
+"""
+
+from __future__ import annotations
+
+
+def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
+    """`--semantic`: embedding neighbours instead of MinHash (`curator.semantic_dedup`)."""
+    from curator.io import read_records
+    from curator.rejects import RejectSink
+    from curator.semantic_dedup import run_semantic
+
+    def read():
+        for path in inputs:
+            yield from run.read(path, from_, opts=ropts, encoding=encoding)
+
+    def reread():
+        quiet = RejectSink(None)
+        for path in inputs:
+            yield from read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet)
+
+    run_semantic(run, read, reread, on=cfg.on, keep=cfg.keep, score_key=cfg.score_key, threshold=threshold,
+                 embedder=emb, seed=cfg.minhash.seed)
+
+
+def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
+    """The body: pass 1 (sketch), plan, pass 2 (write kept, reject dropped), side reports."""
+    from curator.dedup import KEPT, plan, sketch_records
+    from curator.errors import UsageError
+    from curator.io import read_records
+    from curator.rejects import RejectSink
+
+    def pass1():
+        for path in inputs:
+            yield from run.read(path, from_, opts=ropts, encoding=encoding)
+
+    sk = sketch_records(pass1(), cfg, workers=workers)
+    pl = plan(sk, cfg)
+    ids, origins = sk.ids, sk.origins
+
+    # pass 2: the same valid records in the same order; bad rows were already rejected in pass 1
+    quiet = RejectSink(None)
+    i = 0
+    for path in inputs:
+        for conv in read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet):
+            if i >= len(ids) or conv.id != ids[i]:
+                raise UsageError(f"{path}: changed while dedup was reading it (record {i + 1} differs); run again")
+            if int(pl.status[i]) == KEPT:
+                conv.add_lineage("dedup")
+                run.write(conv)
+            else:
+                reason, message, extra = drop_reason(pl, i, ids, origins)
+                run.rejects.reject(conv, reason, message, **extra)
+            i += 1
+    if i != len(ids):
+        raise UsageError(f"{inputs[-1]}: changed while dedup was reading it (fewer records on the second pass)")
+    finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=workers)
+
+
+def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, dict]:
+    """(reason code, message, extra reject fields) for dropped record `i` — one wording for both engines."""
+    from curator.dedup import CONFLICT, REASONS, describe
+
+    st = int(pl.status[i])
+    if st == CONFLICT:
+        return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
+                            "in --conflicts and keep the right answer"), {}
+    k = int(pl.kept_of[i])
+    if REASONS[st] == "duplicate":
+        return "duplicate", f"exact duplicate of {describe(origins[k], ids[k])}, which is kept", {
+            "duplicate_of": ids[k], "similarity": 1.0}
+    # name the match that actually held (its similarity passed the threshold), which is not always
+    # the kept record: A~B and B~C drop C as a near-duplicate of B while A is kept
+    m = int(pl.matched[i]) if pl.matched is not None else k
+    sim = float(pl.similarity[i])
+    where = (f"{describe(origins[m], ids[m])}, which is kept" if m == k else
+             f"{describe(origins[m], ids[m])}, itself dropped for {describe(origins[k], ids[k])}, which is kept")
+    return "near_duplicate", f"near-duplicate (similarity {sim:.2f}) of {where}", {
+        "duplicate_of": ids[k], "matched": ids[m], "similarity": round(sim, 4)}
+
+
+def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, workers: int) -> None:
+    """The side reports (--report clusters, --conflicts) and the manifest's dedup section."""
+    import orjson
+
+    from curator.atomic import atomic_open
+    from curator.dedup import REASONS
+
+    def where(j: int) -> dict:
+        o_ = origins[j]
+        return {"id": ids[j], "source": o_[0] if o_ else None, "line": o_[1] if o_ else None}
+
+    if report:
+        with atomic_open(report, "wb") as fh:
+            for n, members in enumerate(pl.clusters):
+                kept = members[0]
+                row = {"cluster": n, "size": len(members), "kept": where(kept),
+                       "dropped": [{**where(j), "reason": REASONS.get(int(pl.status[j]), "kept"),
+                                    "matched": ids[int(pl.matched[j])] if pl.matched is not None else ids[kept],
+                                    "similarity": round(float(pl.similarity[j]), 4)} for j in members[1:]]}
+                fh.write(orjson.dumps(row) + b"\n")
+    if conflicts:
+        with atomic_open(conflicts, "wb") as fh:
+            for n, g in enumerate(pl.conflicts):
+                row = {"group": n, "size": len(g["members"]), "prompt_similarity": g["prompt_similarity"],
+                       "answer_similarity": g["answer_similarity"], "members": [where(j) for j in g["members"]],
+                       "dropped": cfg.drop_conflicts}
+                fh.write(orjson.dumps(row) + b"\n")
+    counts = pl.counts()
+    run.extra["dedup"] = {"clusters": len(pl.clusters), "conflict_groups": len(pl.conflicts),
+                          "conflict_records": sum(len(g["members"]) for g in pl.conflicts),
+                          "bands": pl.bands, "rows": pl.rows, "large_buckets": pl.large_buckets, "workers": workers,
+                          "dropped": {k: v for k, v in counts.items() if k != "kept"}}

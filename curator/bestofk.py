@@ -34,6 +34,8 @@ class BestOfKConfig:
     min_margin: float | None = None
     keep_candidates: bool = False
     system: str | None = None
+    answer_as_reference: str = "auto"  # auto (GSM8K #### only) | always | never
+    pair_min_margin: float = 0.0       # a DPO pair needs chosen - rejected > this (never a tie)
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Outcome:
     record: Conversation | None = None
     reject: tuple[Conversation, str, str, dict[str, Any]] | None = None
     pair: dict[str, Any] | None = None
+    pair_skipped: str | None = None  # why no pair was written for a kept record (no_margin, no_rejected)
     generated: int = 0
     score_seconds: float = 0.0
     total_seconds: float = 0.0
@@ -60,14 +63,24 @@ class Candidate:
         return Message("assistant", self.content, reasoning=self.reasoning)
 
 
-def split_prompt(conv: Conversation) -> Conversation:
-    """The prompt part of a record. An existing final assistant answer becomes the reference
-    (``meta.reference``) unless one is set: best-of-K over a dataset with gold answers
-    (GSM8K-style) then checks candidates against them."""
+def is_gold_answer(text: str) -> bool:
+    """Does an existing answer look like a gold answer (GSM8K ``#### 72``) rather than an old
+    generation? Only a gold answer is a reference: comparing fresh answers with an old free-text
+    answer rejected ~95% of best-of-K output as answer_mismatch (issue #18)."""
+    return "####" in text and bool(text.rsplit("####", 1)[1].strip())
+
+
+def split_prompt(conv: Conversation, answer_as_reference: str = "auto") -> Conversation:
+    """The prompt part of a record. An existing final assistant answer is kept as
+    ``meta.previous_answer``; it becomes the reference (``meta.reference``, unless one is set) only
+    when it is a gold answer: ``auto`` — GSM8K-style ``####``; ``always``; ``never``."""
     prompt = conv.copy()
     if prompt.messages and prompt.messages[-1].role == "assistant":
         last = prompt.messages.pop()
-        prompt.meta.setdefault("reference", last.content)
+        if answer_as_reference == "always" or (answer_as_reference == "auto" and is_gold_answer(last.content)):
+            prompt.meta.setdefault("reference", last.content)
+        else:
+            prompt.meta["previous_answer"] = last.content
     return prompt
 
 
@@ -132,17 +145,23 @@ def mark_duplicates(cands: Sequence[Candidate], threshold: float) -> None:
     """Exact (whitespace-normalised) and near-identical candidates point at the first such one."""
     from rapidfuzz import fuzz
 
-    kept: list[tuple[int, str]] = []
+    from curator.answer_match import last_number
+
+    kept: list[tuple[int, str, str | None]] = []
     for c in cands:
         if c.note:
             continue
         norm = " ".join(c.content.split())
-        for idx, other in kept:
-            if norm == other or (threshold < 1.0 and fuzz.ratio(norm, other) >= threshold * 100):
+        num = last_number(norm)
+        for idx, other, other_num in kept:
+            # Two solutions that differ only in the final number are different answers, not duplicates
+            # (a 0.95 ratio merged "the answer is 71" with "... 72" and hid the right one).
+            if norm == other or (threshold < 1.0 and num == other_num
+                                 and fuzz.ratio(norm, other) >= threshold * 100):
                 c.duplicate_of = idx
                 break
         else:
-            kept.append((c.sample, norm))
+            kept.append((c.sample, norm, num))
 
 
 def rank(cands: Sequence[Candidate]) -> list[Candidate]:
@@ -180,7 +199,7 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
     from curator.generation import GenerationFailed
 
     t_start = time.perf_counter()
-    prompt = split_prompt(conv)
+    prompt = split_prompt(conv, cfg.answer_as_reference)
     messages = request_messages(prompt, cfg)
     try:
         cands = await draw(engine, messages, cfg, use_n)
@@ -228,17 +247,29 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
     out.meta["bestofk"] = {**base, "chosen": chosen.sample, "margin": None if margin is None else round(margin, 6),
                            "candidates": trail}
     out.add_lineage(f"bestofk:k={cfg.k}:{rubric.name}")
-    pair = None
-    worst = _worst(cands, chosen)
-    if worst is not None:
-        pair = {"id": out.id, "prompt": messages, "chosen": [chosen.message().to_dict()],
-                "rejected": [worst.message().to_dict()],
-                "meta": {"score_chosen": chosen.score.value,
-                         "score_rejected": worst.score.value if worst.score else None,
-                         "rejected_status": worst.score.status if worst.score else None,
-                         "chosen_sample": chosen.sample, "rejected_sample": worst.sample}}
-    return Outcome(record=out, pair=pair, generated=len(cands), score_seconds=took,
+    pair, skipped = make_pair(out.id, messages, chosen, _worst(cands, chosen), cfg.pair_min_margin)
+    return Outcome(record=out, pair=pair, pair_skipped=skipped, generated=len(cands), score_seconds=took,
                    total_seconds=time.perf_counter() - t_start)
+
+
+def make_pair(rid: str, messages: list[dict[str, Any]], chosen: Candidate, worst: Candidate | None,
+              min_margin: float) -> tuple[dict[str, Any] | None, str | None]:
+    """(pair, None), or (None, why): a pair teaches a preference only when the chosen answer is
+    better. A gated "rejected" (ruled out by a gate) always qualifies; otherwise the scores must
+    differ by more than `min_margin` — 65 of 65 pairs on a real run were ties."""
+    if worst is None:
+        return None, "no_rejected"
+    gated = worst.score is not None and worst.score.status == GATED
+    w = worst.score.value if worst.score is not None else None
+    margin = None if w is None else chosen.score.value - w
+    if not gated and (margin is None or margin <= min_margin):
+        return None, "no_margin"
+    return {"id": rid, "prompt": messages, "chosen": [chosen.message().to_dict()],
+            "rejected": [worst.message().to_dict()],
+            "meta": {"score_chosen": chosen.score.value, "score_rejected": w,
+                     "margin": None if margin is None else round(margin, 6),
+                     "rejected_status": worst.score.status if worst.score else None,
+                     "chosen_sample": chosen.sample, "rejected_sample": worst.sample}}, None
 
 
 def _worst(cands: Sequence[Candidate], chosen: Candidate) -> Candidate | None:

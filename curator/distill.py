@@ -2,7 +2,10 @@
 
 Modes
 - ``fill`` (default): a record whose last turn is a user (or tool) turn gets the answer; records
-  that already end with an answer pass through unchanged.
+  that already end with an answer pass through unchanged — unless that answer was rejected (read
+  from a rejects file, ``meta.review.status = rejected``, a badcase export): its last answer is
+  regenerated, the old one kept in ``meta.previous_answer`` and the verdict in ``meta.regenerated``
+  (`regenerate_rejected=False` passes them through).
 - ``regenerate``: every assistant answer is replaced, in order, each generated from the turns
   before it (earlier answers already regenerated, so the conversation stays the teacher's own).
   Assistant turns that call tools are kept: rewriting them would orphan their tool results.
@@ -74,6 +77,7 @@ class DistillConfig:
     params: SamplingParams = SamplingParams()
     keep_truncated: bool = False
     think: ReadOptions = ReadOptions()
+    regenerate_rejected: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -89,6 +93,21 @@ class Outcome:
     records: list[Conversation] = field(default_factory=list)
     rejects: list[tuple[Conversation, str, str, dict[str, Any]]] = field(default_factory=list)
     generated: bool = False
+    action: str = "passed"  # filled | regenerated | passed (what happened to the record's answer)
+
+
+def rejected_verdict(conv: Conversation) -> dict[str, Any] | None:
+    """Why this record's answer was rejected, or None: a rejects-file verdict about the answer
+    (not a read error such as unknown_role, which says nothing of the answer) or a reviewer's."""
+    from curator.validate import CODES
+
+    rj = conv.meta.get("rejected")
+    if isinstance(rj, dict) and rj.get("reason") and rj["reason"] not in CODES:
+        return {"from": "rejects", **rj}
+    rv = conv.meta.get("review")
+    if isinstance(rv, dict) and rv.get("status") == "rejected":
+        return {"from": "review", **{k: rv[k] for k in ("reason", "tags", "queue_reason", "file") if k in rv}}
+    return None
 
 
 def request_messages(conv: Conversation, upto: list[Message], cfg: DistillConfig) -> list[dict[str, Any]]:
@@ -182,6 +201,15 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
     answers before it). Never raises for a per-record problem: it becomes a reject."""
     out = Outcome()
     plan = targets(conv.messages, cfg.mode)
+    verdict = None
+    if not plan and cfg.mode == "fill" and cfg.regenerate_rejected and conv.messages \
+            and conv.messages[-1].role == "assistant" and not conv.messages[-1].tool_calls:
+        verdict = rejected_verdict(conv)
+        if verdict is not None:
+            plan = [("replace", len(conv.messages) - 1)]
+            # A new draw, not the cached answer that was just rejected: each round is its own cache entry.
+            prev = conv.meta.get("regenerated")
+            verdict["round"] = (prev.get("round", 1) if isinstance(prev, dict) else 0) + 1
     if not plan:
         problem = first_problem(conv)
         if problem is not None:
@@ -190,6 +218,7 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
             out.records.append(conv)
         return out
     out.generated = True
+    out.action = "regenerated" if (verdict is not None or cfg.mode == "regenerate") else "filled"
     ident = engine.backend.identity()
     model, backend = str(ident.get("model", "")), str(ident.get("backend", engine.backend.name))
     msgs = list(conv.messages)
@@ -201,7 +230,8 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         upto = msgs[:j] if action == "replace" else msgs[: j + 1]
         where = f"answer to turn {sum(1 for m in upto if m.role == 'user')}"
         try:
-            req = GenerationRequest(request_messages(conv, upto, cfg), cfg.params, tag=conv.id)
+            req = GenerationRequest(request_messages(conv, upto, cfg), cfg.params, tag=conv.id,
+                                    sample=verdict["round"] if verdict is not None else 0)
             result = await engine.call(req)
             choice_answers = [split_answer(c, cfg.think) for c in result.choices]
         except GenerationFailed as e:
@@ -246,7 +276,12 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         if cfg.params.n > 1:
             gen["sample"] = k
         rec.meta["generation"] = gen
-        rec.add_lineage(f"distill:{cfg.mode}")
+        if verdict is not None:
+            rec.meta["previous_answer"] = conv.messages[-1].content
+            rec.meta["regenerated"] = verdict
+            rec.meta.pop("rejected", None)
+            rec.meta.pop("review", None)  # the reviewer judged the old answer, not this one
+        rec.add_lineage(f"distill:{cfg.mode}" + (":regenerated" if verdict is not None else ""))
         problem = first_problem(rec)
         if problem is not None and not (ans.truncated and problem.code == "empty_content"):
             out.rejects.append((rec, problem.code, f"after generation: {problem.sentence()}", {}))

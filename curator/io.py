@@ -138,6 +138,21 @@ def _position(text: str, pos: int) -> str:
     return f"line {line}, column {col}"
 
 
+def looks_like_json_array(head: bytes) -> bool:
+    """Is this the start of a JSON array saved as .jsonl? Yes when the first line is not a whole
+    JSON value ("[" alone, a pretty-printed array). A one-line list stays one JSONL row: every line
+    is one row in, and its reject says it is a JSON array on one line."""
+    head = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head[:1] != b"[":
+        return False
+    first = head.partition(b"\n")[0]
+    try:
+        orjson.loads(first)
+    except orjson.JSONDecodeError:
+        return True  # "[" alone, a pretty-printed array, or one line longer than the peek
+    return False  # a whole JSON list on the first line is a JSONL row (rejected, saying what it is)
+
+
 def _iter_json_array(p: Path, encoding: str | None) -> Iterator[RawRow]:
     data = _read_bytes(p)
     if data.startswith(b"\xef\xbb\xbf"):
@@ -264,13 +279,23 @@ def iter_rows(source: Any, encoding: str | None = None) -> Iterator[RawRow]:
         if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
             opener = gzip.open if name.endswith(".gz") else open
             with opener(p, "rb") as fh:
-                yield from _iter_jsonl(fh, encoding)
+                # peek, never seek: the input may be a pipe or a FIFO
+                is_array = looks_like_json_array(fh.peek(65536)[:65536])
+                if not is_array:
+                    yield from _iter_jsonl(fh, encoding)
+            if is_array:  # a JSON array saved as .jsonl: read it as the array it is
+                yield from _iter_json_array(p, encoding)
         elif name.endswith((".json", ".json.gz")):
             yield from _iter_json_array(p, encoding)
         elif name.endswith(".parquet"):
             yield from _iter_parquet(p)
+        elif name.endswith((".csv", ".tsv", ".xlsx")):
+            from curator.tabular import iter_table  # spreadsheets: header row + --map, like Alpaca
+
+            yield from iter_table(p, encoding)
         else:
-            raise UsageError(f"{p}: unknown file type (use .jsonl, .jsonl.gz, .json, .parquet or a datasets folder)")
+            raise UsageError(f"{p}: unknown file type (use .jsonl, .jsonl.gz, .json, .parquet, .csv, .tsv, .xlsx "
+                             f"or a datasets folder)")
     except (OSError, EOFError, gzip.BadGzipFile) as e:
         raise UsageError(f"{p}: cannot read ({e})") from None
 
@@ -348,8 +373,11 @@ def parse_rows(
         if err is None:
             try:
                 if not isinstance(raw.row, dict):
-                    raise RowError("bad_structure", f"row is a {type(raw.row).__name__}, not a JSON object",
-                                   fix='each row must be an object such as {"messages": [...]}')
+                    many = isinstance(raw.row, list) and raw.row and all(isinstance(r, dict) for r in raw.row)
+                    raise RowError("bad_structure", f"row is a {type(raw.row).__name__}, not a JSON object"
+                                   + (f" (a JSON array of {len(raw.row)} objects on one line)" if many else ""),
+                                   fix="save the file as .json, or write one object per line" if many else
+                                   'each row must be an object such as {"messages": [...]}')
                 conv = parse(raw.row, opts)  # type: ignore[misc]
                 err = _meta_problem(conv.meta)
                 if err is None and validate:

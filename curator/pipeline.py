@@ -17,9 +17,15 @@ into its options, so the recipe accepts exactly what the command line accepts an
 never drift apart: keys are checked against the command's own parameters, and an unknown key is
 an error naming the stage, the key and the closest real one. A stage's positional input is the
 recipe key of the same name (``inputs``, ``sources``…, where ``@prev`` means the previous stage's
-output, ``@LABEL`` an earlier stage's and ``@LABEL.eval`` a split's eval file) or, when absent,
+output, ``@LABEL`` an earlier stage's, ``@LABEL.eval`` a split's eval file and ``@LABEL.rejects`` its
+rejects file, read back as ordinary input) or, when absent,
 the previous stage's output. Path-typed options, and any value written ``./x`` or ``../x`` (a model
 folder given to ``--model``, say), are resolved relative to the recipe file.
+
+The human step is a stage too: ``- review: {file: "@filter.rejects"}`` exports the decisions made
+with ``curate review FILE`` (stored in ``FILE.review.sqlite``) — accepted rows are its output,
+rejected ones ``@LABEL.badcases`` for a later ``distill`` to regenerate. Review first, then re-run:
+the stage re-runs whenever the decisions change.
 
 Safety (see docs/safety.md): stage names are plain names (letters, digits, ``-``, ``_``), so
 every derived output lands inside the run folder; side outputs written in the recipe must resolve
@@ -58,7 +64,8 @@ from curator.manifest import file_hash
 from curator.redact import redact_text
 from curator.rejects import manifest_path
 
-STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "dedup", "select", "mix", "split",
+STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "review", "dedup", "select", "mix",
+               "split",
                "report", "train")
 _RESERVED = {"name"}
 # Options that name files a stage writes (beside its main output) or keeps as state: they are
@@ -322,6 +329,10 @@ def _resolve_token(value: str, recipe: Recipe, outputs: dict[str, dict[str, Path
         if ref is None or ref not in outputs:
             raise UsageError(f"{value}: no earlier stage output called '{path[1:]}'")
         key = which or "data"
+        if key == "rejects" and "rejects" not in outputs[ref] and "data" in outputs[ref]:
+            from curator.rejects import rejects_path
+
+            return str(rejects_path(outputs[ref]["data"])) + suffix
         if key not in outputs[ref]:
             raise UsageError(f"{value}: stage '{ref}' has no '{key}' output (it has {sorted(outputs[ref])})")
         return str(outputs[ref][key]) + suffix
@@ -335,6 +346,8 @@ def _stage_outputs(st: Stage, cmd, workdir: Path) -> dict[str, Path]:
         return {"model": workdir / st.label}
     if st.command == "report":
         return {"data": workdir / f"{st.label}.html"}
+    if st.command == "review":
+        return {"data": workdir / f"{st.label}.jsonl", "badcases": workdir / f"{st.label}.badcases.jsonl"}
     outs: dict[str, Path] = {}
     if "train" in known and "eval" in known and st.command == "split":
         outs = {"data": workdir / f"{st.label}.train.jsonl", "eval": workdir / f"{st.label}.eval.jsonl"}
@@ -349,6 +362,8 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
     cmd = _command(st.command)
     if cmd is None:
         raise UsageError(f"stage {st.index} ({st.label}): '{st.command}' is not available")
+    if st.command == "review":
+        return _review_args(st, recipe, outputs, prev)
     known = _params(cmd)
     positional = next((p for p in cmd.params if p.param_type_name == "argument"), None)
     args: list[str] = []
@@ -412,6 +427,23 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
     return args, outs
 
 
+def _review_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], prev: str | None
+                 ) -> tuple[list[str], dict[str, Path]]:
+    """`curate review export FILE --accepted OUT --badcases BAD [--db DB]` for a review stage."""
+    params = dict(st.params)
+    unknown = set(params) - {"file", "db"}
+    if unknown:
+        raise UsageError(f"stage {st.index} ({st.label}): review takes 'file' and 'db', not {sorted(unknown)}")
+    src = params.get("file") or "@prev"
+    if src == "@prev" and prev is None:
+        raise UsageError(f"stage {st.index} ({st.label}): no input — give 'file' or put a stage before it")
+    file = _resolve_token(str(src), recipe, outputs, prev)
+    db = _resolve_token(str(params["db"]), recipe, outputs, prev) if params.get("db") else file + ".review.sqlite"
+    outs = _stage_outputs(st, None, recipe.workdir)
+    # The decisions database is an input: new decisions make the stage run again.
+    return ["export", file, "--accepted", str(outs["data"]), "--badcases", str(outs["badcases"]), "--db", db], outs
+
+
 def _fingerprint(st: Stage, args: list[str], outs: dict[str, Path]) -> str:
     """Hash of the command line and the content of every input file it names (not its outputs)."""
     from curator import __version__
@@ -424,7 +456,7 @@ def _fingerprint(st: Stage, args: list[str], outs: dict[str, Path]) -> str:
         if str(p) in own:
             continue
         if a.startswith("/") and p.exists() and not p.is_dir() and p.suffix in (".jsonl", ".json", ".gz", ".parquet",
-                                                                                   ".yaml", ".yml", ".md"):
+                                                                                   ".yaml", ".yml", ".md", ".sqlite"):
             h.update(file_hash(p).encode())
     return h.hexdigest()
 

@@ -217,6 +217,11 @@ class CommandRun:
         counts["balanced"] = self.n_in + n_add == self.n_out + n_rej + n_exc
         rate = n_rej / self.n_in if self.n_in else 0.0
         counts["error_rate"] = round(rate, 6)
+        # Every row rejected looks like success from the exit code alone: say so loudly (issue #18);
+        # --max-error-rate makes it exit 1. The manifest carries it for scripts.
+        self.all_rejected = self.n_in > 0 and self.n_out == 0 and n_rej == self.n_in
+        if self.all_rejected:
+            counts["all_rejected"] = True
         outputs = {}
         if self.out:
             outputs = {"data": str(self.out), "rejects": str(rejects_path(self.out))}
@@ -268,7 +273,10 @@ class CommandRun:
             err_console.print(f"  [yellow]{reason}[/]: {n}  {tr('e.g. {example}', example=escape(first))}", soft_wrap=True)
         if self.out and len(self.rejects):
             err_console.print(tr("  rejects: {path}", path=rejects_path(self.out)), soft_wrap=True)
-        if self.exit_code == EXIT_ERROR_RATE:
+        if getattr(self, "all_rejected", False):
+            err_console.print(f"[bold red]WARNING: every one of the {self.n_in} input rows was rejected — nothing "
+                              f"was written; see the reasons above (--max-error-rate 0.99 makes this exit 1)[/]")
+        elif self.exit_code == EXIT_ERROR_RATE:
             err_console.print("[bold red]" + tr("error rate {rate} is above --max-error-rate {limit}",
                                                  rate=f"{rate:.1%}", limit=f"{self.max_error_rate:.1%}") + "[/]")
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from curator import lexicon
 from curator.errors import RowError
 from curator.record import Conversation
 
@@ -31,12 +32,13 @@ CODES = ("invalid_json", "encoding", "bad_structure", "missing_field", "unknown_
          "empty_content", "non_text_content", "turn_order", "tool_without_call", "no_assistant",
          "system_not_first", "placeholder", "bad_characters", "unterminated_think", "unrepresentable")
 
-_PLACEHOLDER = re.compile(r"\{\{\s*[A-Za-z_][\w.\-]*\s*\}\}")
+# The row check knows only the unmistakable slot, {{name}}; the rules (code, LaTeX, a template
+# the user asked for) are the shared lexicon's, so validate and the placeholder filter agree.
+_SLOT = (lexicon.PLACEHOLDER_PATTERNS[0],)
 _BAD_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 # A JSON escape that can spell a control character. A regex with a literal prefix is several
 # times faster here than `b"\\u" in line`, whose search trips over every "u" in the text.
 _ESCAPE = re.compile(rb"\\[ubf]")
-_FENCE = re.compile(r"```.*?(```|$)", re.S)
 
 
 def _describe_char(ch: str) -> str:
@@ -58,16 +60,16 @@ def line_is_clean(line: bytes) -> bool:
     return line.isascii() or (b"\xc2" not in line and b"\xef\xbf\xbd" not in line)
 
 
-def _text_problems(text: str, where: str) -> list[RowError]:
+def _text_problems(text: str, where: str, prompt: str = "", is_prompt: bool = False, answer: str = "") -> list[RowError]:
     # Two cheap screens instead of one regex with an alternation: a pure character class lets
     # `re` use its fast scan, and `in` is memchr speed. Most texts pass both.
     bad = _BAD_CHAR.search(text)
     if bad is None and "{{" not in text:
         return []
     out = []
-    m = _PLACEHOLDER.search(_FENCE.sub("", text)) if "{{" in text else None
+    m = lexicon.find_placeholder(text, prompt, patterns=_SLOT, is_prompt=is_prompt, answer=answer) if "{{" in text else None
     if m:
-        out.append(RowError("placeholder", f"{where} has an unfilled placeholder {m.group(0)}", field=where,
+        out.append(RowError("placeholder", f"{where} has an unfilled placeholder {m}", field=where,
                             fix="fill the template before training, or drop the row"))
     if bad is not None:
         out.append(RowError("bad_characters", f"{where} contains {_describe_char(bad.group(0))} at offset {bad.start()}",
@@ -124,9 +126,12 @@ def check(conv: Conversation, *, scan_chars: bool = True) -> list[RowError]:
             problems.append(RowError("empty_content", f"messages[{i}] ({role}) is empty", field=f"messages[{i}].content",
                                      fix="fill it in or drop the row"))
         if "{{" in text or (scan_chars and _BAD_CHAR.search(text) is not None):
-            problems.extend(_text_problems(text, f"messages[{i}].content"))
+            slot_check = "{{" in text
+            problems.extend(_text_problems(text, f"messages[{i}].content", conv.prompt_text() if slot_check else "",
+                                           role in ("system", "user"), conv.answer_text() if slot_check else ""))
         if m.reasoning and ("{{" in m.reasoning or (scan_chars and _BAD_CHAR.search(m.reasoning) is not None)):
-            problems.extend(_text_problems(m.reasoning, f"messages[{i}].reasoning_content"))
+            problems.extend(_text_problems(m.reasoning, f"messages[{i}].reasoning_content",
+                                           conv.prompt_text() if "{{" in m.reasoning else ""))
         prev = role
     if not has_assistant:
         problems.append(RowError("no_assistant", "no assistant turn: nothing to train on",

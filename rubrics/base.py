@@ -52,6 +52,8 @@ class Score:
 def reference_of(conv: Conversation, field: str = "reference") -> str | None:
     """The reference answer for a prompt: ``meta[field]``, as a string, or None."""
     ref = conv.meta.get(field)
+    if isinstance(ref, dict) and "content" in ref:  # a message dict (train generate): its text, not {'role': ...}
+        ref = ref["content"]
     if ref is None:
         return None
     return ref if isinstance(ref, str) else str(ref)

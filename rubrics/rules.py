@@ -15,6 +15,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
+from curator import lexicon
 from curator.answer_match import match as answer_match
 from curator.answer_match import reference_text
 from curator.record import Conversation, Message
@@ -134,11 +135,26 @@ def script_language(text: str) -> str | None:
     return "other"
 
 
+_NON_LATIN = {"ru", "uk", "bg", "sr", "mk", "be", "kk", "el", "ar", "fa", "ur", "he", "yi", "hi", "mr", "ne", "bn",
+              "ta", "te", "th", "ka", "hy", "am", "my", "km", "lo"}
+
+
+def _expected_script(expected: str) -> str:
+    """`expected` as a script name: zh, ja, ko, latin or other. Language codes go through the shared
+    lexicon, so cn, zh-CN, en-US mean here what they mean to the language filter."""
+    if expected in ("latin", "other"):
+        return expected
+    code = lexicon.normalize_lang(expected, "language_match: expected")
+    if code in ("zh", "yue", "wuu", "ja", "ko"):
+        return "zh" if code in ("yue", "wuu") else code
+    return "other" if code in _NON_LATIN else "latin"
+
+
 @rule("language_match")
 def language_match(conv: Conversation, cand: Message, *, expected: str | None = None) -> Score:
     """The answer is written in the prompt's language (or in `expected`: zh, ja, ko, latin)."""
     # Code is language-neutral: compare the prose only.
-    want = expected or script_language(_strip_code(conv.prompt_text()))
+    want = _expected_script(expected) if expected else script_language(_strip_code(conv.prompt_text()))
     got = script_language(_strip_code(cand.content))
     if want is None:
         return Score(1.0, True, "prompt has no letters to compare with")
@@ -171,51 +187,36 @@ def forbidden_phrases(conv: Conversation, cand: Message, *, phrases: list[str]) 
     return _binary(not hits, "no forbidden phrase", f"contains: {', '.join(hits)}")
 
 
-REFUSAL_EN = [
-    "i'm sorry, but i can't", "i am sorry, but i cannot", "i'm sorry, but i cannot", "sorry, i can't",
-    "i cannot help with", "i can't help with", "i can't assist with", "i cannot assist with",
-    "i'm unable to help", "i am unable to", "i'm not able to provide", "i won't be able to",
-    "as an ai language model", "as an ai, i", "i cannot fulfill", "i can't fulfill", "i must decline",
-    "i cannot comply", "i can't comply", "i cannot provide", "i can't provide that",
-]
-REFUSAL_ZH = [
-    "我无法", "我不能", "抱歉，我不能", "对不起，我不能", "抱歉，我无法", "很抱歉，我无法", "作为一个人工智能",
-    "作为一个ai", "作为ai语言模型", "作为一个语言模型", "我不能提供", "我无法提供", "无法满足你的要求",
-    "无法满足您的要求", "我拒绝",
-]
+# Refusal phrases and placeholder rules are curator.lexicon's, shared with validate and the
+# filters: a record the refusal filter keeps passes no_refusal, and the reverse.
+REFUSAL_EN = lexicon.REFUSAL_EN
+REFUSAL_ZH = lexicon.REFUSAL_ZH
 
 
 @rule("no_refusal")
-def no_refusal(conv: Conversation, cand: Message, *, head_chars: int = 400, extra: list[str] | None = None) -> Score:
+def no_refusal(conv: Conversation, cand: Message, *, head_chars: int = 400, extra: list[str] | None = None,
+               helpful_declines: bool = True) -> Score:
     """No refusal phrase (English or Chinese lists) in the first `head_chars` characters: refusals
-    open the answer, while a long helpful answer may legitimately say "I cannot stress enough"."""
-    head = _norm(cand.content[:head_chars]).replace("’", "'")
-    for p in REFUSAL_EN + REFUSAL_ZH + [_norm(x) for x in (extra or [])]:
-        if p in head:
-            return Score(0.0, False, f"refusal: {p!r}")
+    open the answer, while a long helpful answer may legitimately say "I cannot stress enough".
+    A decline that goes on to help ("I can't book flights, but I can…") is not a refusal."""
+    phrases = tuple(lexicon.REFUSAL_PHRASES) + tuple(_norm(x) for x in (extra or []))
+    hit = lexicon.find_refusal(_norm(cand.content), phrases=phrases, within_chars=head_chars,
+                               helpful_declines=helpful_declines, tool_data=bool(conv.tools))
+    if hit:
+        return Score(0.0, False, f"refusal: {hit!r}")
     return Score(1.0, True, "no refusal")
-
-
-_PLACEHOLDER = re.compile(
-    r"\[(?:your|insert|name|company|date|placeholder|todo)[^\]\n]{0,40}\]"
-    r"|<(?:insert|your)[^>\n]{0,40}>"
-    r"|\{\{?\s*[a-z_]+\s*\}?\}"
-    r"|【[^】\n]{0,20}(?:此处|填写|插入|姓名|名称)[^】\n]{0,20}】"
-    r"|\[(?:此处|请填写|插入|填写)[^\]\n]{0,20}\]"
-    r"|\bTODO\b|\bTBD\b|lorem ipsum|\bXXX\b",
-    re.I,
-)
 
 
 @rule("no_placeholders")
 def no_placeholders(conv: Conversation, cand: Message) -> Score:
-    """No unfilled template slots: [Your Name], <insert date>, {name}, 【此处填写】, TODO, lorem ipsum."""
-    m = _PLACEHOLDER.search(_strip_code(cand.content))
-    return _binary(m is None, "no placeholder", f"unfilled placeholder {m.group(0)!r}" if m else "")
+    """No unfilled template slots: {{name}}, [Your Name], <YOUR NAME>, 【此处填写】, lorem ipsum — not
+    LaTeX or code braces, and not a slot the user asked for."""
+    hit = lexicon.find_placeholder(cand.content, conv.prompt_text())
+    return _binary(hit is None, "no placeholder", f"unfilled placeholder {hit!r}" if hit else "")
 
 
 def _strip_code(text: str) -> str:
-    # Braces and TODOs are normal inside code; only prose placeholders count.
+    # Braces and TODOs are normal inside code; only prose counts.
     return re.sub(r"```.*?(```|$)", "", text, flags=re.S)
 
 

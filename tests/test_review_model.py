@@ -171,7 +171,7 @@ def test_export_applies_edits_and_decisions(tmp_path):
     c = m["counts"]
     assert (c["in"], c["out"], c["rejected"]) == (6, 1, 1)
     assert c["excluded_by_reason"] == {"pending": 3, "review_rejected": 1} and c["balanced"] is True
-    assert m["review"]["badcases"] == str(bad) or m.get("extra", m)["review"]["badcases"] == str(bad)
+    assert m["review"]["badcases_file"] == str(bad) and m["review"]["badcases"] == 1
 
 
 def test_export_usage_errors(tmp_path):

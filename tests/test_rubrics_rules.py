@@ -76,8 +76,10 @@ def test_no_refusal(answer, ok):
     ("Dear [Your Name], thanks.", False),
     ("Meet me on <insert date>.", False),
     ("您好，【此处填写姓名】先生。", False),
-    ("Hello {name}, welcome.", False),
-    ("TODO: finish this", False),
+    ("Hello {{name}}, welcome.", False),
+    # single braces are code/f-strings and LaTeX, not template slots (issue #18)
+    ('Use f"Hello {name}" to greet.', True),
+    ("The derivative \\frac{d}{dx} x^2 = 2x.", True),
     ("Here is code:\n```python\nd = {x}\n# TODO later\n```\nDone.", True),
     ('The JSON is {"a": 1}.', True),
     ("A complete answer.", True),

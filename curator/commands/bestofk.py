@@ -20,7 +20,7 @@ from curator.runner import CommandRun, usage_guard
 def register(app: typer.Typer) -> None:
     @app.command()
     def bestofk(
-        inputs: list[Path] = typer.Argument(..., help="Prompts (any format; an existing answer becomes meta.reference)."),
+        inputs: list[Path] = typer.Argument(..., help="Prompts (any format; an existing answer is kept as meta.previous_answer, and is the reference only when it is a gold answer, see --answer-as-reference)."),
         out: Path = o.OUT,
         model: str = typer.Option(..., "--model", help="Generating model (server model name or local folder)."),
         rubric: list[str] = RUBRIC,
@@ -43,6 +43,11 @@ def register(app: typer.Typer) -> None:
         keep_candidates: bool = typer.Option(False, "--keep-candidates", help="Store every candidate's text in meta."),
         pairs: Optional[Path] = typer.Option(None, "--pairs", help="Also write chosen/rejected (best vs worst) "
                                              "preference pairs for DPO to this JSONL file."),
+        pair_min_margin: float = typer.Option(0.0, "--pair-min-margin", help="A --pairs pair is written only when "
+                                              "chosen - rejected score > this (ties never); skipped pairs are counted."),
+        answer_as_reference: str = typer.Option("auto", "--answer-as-reference", help="An input's existing answer "
+                                                "becomes meta.reference: auto (only a GSM8K-style '#### N' gold answer), "
+                                                "always, never; otherwise it is kept as meta.previous_answer."),
         judge_model: Optional[str] = JUDGE_MODEL,
         judge_base_url: Optional[str] = JUDGE_BASE_URL,
         judge_api_key_env: str = JUDGE_KEY_ENV,
@@ -67,13 +72,18 @@ def register(app: typer.Typer) -> None:
                       max_tokens=max_tokens, seed=seed, system=system, min_score=min_score, min_margin=min_margin,
                       near_dup=near_dup, keep_candidates=keep_candidates, pairs=str(pairs) if pairs else None,
                       judge_model=judge_model, judge_base_url=judge_base_url,
-                      client_processes=client_processes)
+                      client_processes=client_processes, pair_min_margin=pair_min_margin,
+                      answer_as_reference=answer_as_reference)
         with usage_guard():
             o.check_inputs(inputs)
             if k < 1 or concurrency < 1:
                 raise UsageError("--k and --concurrency must be >= 1")
             if n_mode not in ("auto", "n", "seeds"):
                 raise UsageError(f"--n-mode {n_mode!r}: choose auto, n or seeds")
+            if answer_as_reference not in ("auto", "always", "never"):
+                raise UsageError(f"--answer-as-reference {answer_as_reference!r}: choose auto, always or never")
+            if pair_min_margin < 0:
+                raise UsageError("--pair-min-margin must be >= 0")
             if not 0 < near_dup <= 1:
                 raise UsageError("--near-dup must be in (0, 1]")
             ropts = o.read_options(mapping)
@@ -91,7 +101,8 @@ def register(app: typer.Typer) -> None:
                               concurrency=concurrency, client_processes=o.client_processes(client_processes))
             cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
                                 n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
-                                keep_candidates=keep_candidates, system=system)
+                                keep_candidates=keep_candidates, system=system,
+                                answer_as_reference=answer_as_reference, pair_min_margin=pair_min_margin)
             run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              side_outputs=[("--pairs", pairs), ("--cache", cache_path)])
         with run:
@@ -134,7 +145,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     first = next(stream, None)
     use_n = False
     if first is not None:
-        use_n = await probe_n(engine, request_messages(split_prompt(first), cfg), cfg)
+        use_n = await probe_n(engine, request_messages(split_prompt(first, cfg.answer_as_reference), cfg), cfg)
 
     def all_records():
         if first is not None:
@@ -145,6 +156,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     score_s = 0.0
     prompt_s = 0.0
     n_pairs = 0
+    pairs_skipped: dict[str, int] = {}
     pairs_cm = atomic_open(pairs_path, "wb") if pairs_path else None
     pairs_fh = pairs_cm.__enter__() if pairs_cm else None
     ok = False
@@ -162,6 +174,8 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
             if oc.pair is not None and pairs_fh is not None:
                 pairs_fh.write(orjson.dumps(oc.pair) + b"\n")
                 n_pairs += 1
+            elif oc.record is not None and oc.pair_skipped and pairs_fh is not None:
+                pairs_skipped[oc.pair_skipped] = pairs_skipped.get(oc.pair_skipped, 0) + 1
         ok = True
     finally:
         bar.__exit__(None, None, None)
@@ -173,6 +187,13 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, 
     run.extra["generation"] = {**engine.stats.to_dict(), "n_mode": "n" if use_n else "seeds"}
     if judge is not None:
         run.extra["judge_calls"] = judge.stats()
+    if pairs_path is not None:
+        from curator.runner import err_console
+
+        why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(pairs_skipped.items()))
+        err_console.print(f"  pairs: {n_pairs} written to {pairs_path}" + (f"; {sum(pairs_skipped.values())} "
+                          f"skipped ({why}; --pair-min-margin {cfg.pair_min_margin})" if pairs_skipped else ""))
     run.extra["bestofk"] = {"k": cfg.k, "rubric": rubric.name, "pairs": n_pairs,
+                            "pairs_skipped": dict(sorted(pairs_skipped.items())),
                             "scoring_seconds_summed": round(score_s, 3),
                             "prompt_seconds_summed": round(prompt_s, 3), "seconds": round(time.perf_counter() - t0, 3)}

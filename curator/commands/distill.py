@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
                                         "API key (never pass the key itself)."),
         mode: str = typer.Option("fill", "--mode", help="fill (answer prompts without answers), regenerate (replace "
                                  "every answer), multi-turn (answer each user turn in order)."),
+        regenerate_rejected: bool = typer.Option(True, "--regenerate-rejected/--keep-rejected-answers",
+                                                 help="fill mode: regenerate the answer of records whose answer was "
+                                                 "rejected (a rejects file, review status rejected, a badcase export)."),
         system: Optional[str] = typer.Option(None, "--system", help="System prompt sent with every request."),
         template: Optional[str] = typer.Option(None, "--template", help="Jinja2 template for the user text sent "
                                                "({{ prompt }}, {{ id }}, input columns); @FILE reads it from a file."),
@@ -87,7 +90,8 @@ def register(app: typer.Typer) -> None:
                       top_p=top_p, max_tokens=max_tokens, stop=stop, seed=seed, n=n, concurrency=concurrency,
                       rpm=rpm, tpm=tpm, max_retries=max_retries, timeout=timeout, client_processes=client_processes,
                       cache=None if no_cache else str(cache or default_cache_path(out)),
-                      keep_truncated=keep_truncated, from_=from_, to=to, reasoning=reasoning, allow=allow)
+                      keep_truncated=keep_truncated, from_=from_, to=to, reasoning=reasoning, allow=allow,
+                      regenerate_rejected=regenerate_rejected)
         with usage_guard():
             o.check_inputs(inputs)
             if n < 1 or concurrency < 1 or max_retries < 0:
@@ -102,7 +106,8 @@ def register(app: typer.Typer) -> None:
             sampling = SamplingParams(temperature=temperature, top_p=top_p, max_tokens=max_tokens,
                                       stop=tuple(stop) if stop else None, seed=seed, n=n)
             cfg = DistillConfig(mode=mode, system=system, template=PromptTemplate(template) if template else None,
-                                params=sampling, keep_truncated=keep_truncated, think=ropts)
+                                params=sampling, keep_truncated=keep_truncated, think=ropts,
+                                regenerate_rejected=regenerate_rejected)
             # MT-Bench `turns` rows are consecutive user turns by design; multi-turn answers them.
             read_allow = {"no_assistant", "no_final_answer", *(allow or ())}  # every mode answers a last user turn
             if mode == "multi-turn":
@@ -170,6 +175,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, concurre
     bar = GenerationProgress(engine.stats, count_rows(inputs), price_in=price_in, price_out=price_out,
                              enabled=show_progress and enabled() and not run.quiet)
     generated = 0
+    actions = {"filled": 0, "regenerated": 0, "passed": 0}
     try:
         with bar:
             async for outcome in engine.map_ordered(records(), lambda c: distill_record(c, engine, cfg)):
@@ -178,6 +184,7 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, concurre
                 for conv, code, message, extra in outcome.rejects:
                     run.rejects.reject(conv, code, message, **extra)
                 generated += outcome.generated
+                actions[outcome.action] += 1
                 bar.advance()
     finally:
         await be.aclose()
@@ -187,6 +194,9 @@ async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, concurre
     if cost is not None:
         stats["estimated_cost"] = round(cost, 6)
     run.extra["generation"] = stats
+    run.extra["answers"] = actions
+    err_console.print(f"  answers: {actions['filled']} filled, {actions['regenerated']} regenerated (answer was "
+                      f"rejected), {actions['passed']} passed through unchanged")
     if cfg.params.n > 1:
         # n records per answered prompt: in = out + rejects holds per sample, not per input row.
         run.extra["samples_per_prompt"] = cfg.params.n

@@ -78,6 +78,9 @@ def register(app: typer.Typer) -> None:
         min_score: Optional[str] = typer.Option(None, "--min-score", help="KEY=N: keep records with meta.scores.KEY >= N."),
         require_reasoning: Optional[str] = typer.Option(None, "--require-reasoning",
                                                         help="present or absent: reasoning must (not) be there."),
+        recheck_reviewed: bool = typer.Option(False, "--recheck-reviewed", help="Also filter records a reviewer "
+                                              "accepted (meta.review.status = accepted); by default they are kept "
+                                              "and counted apart."),
         list_: bool = typer.Option(False, "--list", help="Print every filter with its parameters and defaults, then exit."),
         from_: Optional[str] = o.FROM,
         to: str = o.TO,
@@ -127,16 +130,18 @@ def register(app: typer.Typer) -> None:
             wopts = o.write_options(reasoning, False, think_tags)
             params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,
                           from_=from_, to=to, mapping=mapping, encoding=encoding, reasoning=reasoning, allow=allow,
-                          filters=pipe.describe(), engine=engine, workers=workers)
+                          filters=pipe.describe(), engine=engine, workers=workers, recheck_reviewed=recheck_reviewed)
             run = CommandRun("filter", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
+        masked = kept_reviewed = 0
         with run:
             import orjson
 
             from curator.engine import run_stage
             from curator.engine.tasks import Filter
 
-            stage = Filter(orjson.dumps(_stage_items(items)), str(recipe) if recipe else "filters")
+            stage = Filter(orjson.dumps(_stage_items(items)), str(recipe) if recipe else "filters",
+                           recheck_reviewed=recheck_reviewed)
             counts = run_stage(engine, run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
                                stage=stage, address=ray_address, workers=n_workers, out_format=to, write_opts=wopts)
             dropped_by, codes_by, masked = Filter.tally(counts)
@@ -144,4 +149,13 @@ def register(app: typer.Typer) -> None:
                                      "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in pipe.labels]
             if masked:
                 run.extra["pii_masked_records"] = masked
+            kept_reviewed = counts.get("kept_reviewed", 0)
+            run.extra["kept_reviewed"] = kept_reviewed
+        from curator.runner import err_console
+
+        if kept_reviewed:
+            err_console.print(f"  reviewed: {kept_reviewed} record(s) accepted in review kept without filtering "
+                              f"(--recheck-reviewed to filter them too)")
+        if masked:
+            err_console.print(f"  pii: masked PII in {masked} kept record(s) (see meta.pii_masked)")
         raise typer.Exit(run.exit_code)

@@ -101,7 +101,8 @@ def _export(session, path: Path, accepted: Path, badcases: Optional[Path], db: O
                          side_outputs=[("--badcases", badcases), ("--db", session.store.path)])
     with run:
         counts = export(run, session, badcases)
+        # the badcase count, not overwritten by the file name (which has its own key)
         run.extra["review"] = {**counts, "decisions_db": str(session.store.path),
-                               "badcases": str(badcases) if badcases else None}
+                               "badcases_file": str(badcases) if badcases else None}
     session.close()
     raise typer.Exit(run.exit_code)

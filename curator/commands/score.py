@@ -85,4 +85,16 @@ def register(app: typer.Typer) -> None:
         loop.close()
         for r in rubrics:
             r.close()
+        _print_missing_verdicts(counts)
         raise typer.Exit(run.exit_code)
+
+
+def _print_missing_verdicts(counts: Counter) -> None:
+    """Say on the terminal, not only in the manifest, how many verdicts are missing and why."""
+    from curator.runner import err_console
+
+    for key, n in sorted(counts.items()):
+        name, _, status = key.rpartition(":")
+        if n and status not in ("ok", "passed", "gated"):
+            err_console.print(f"  [bold yellow]{name}: {n} verdict(s) {status}[/] — kept without a score for this "
+                              f"rubric (see meta.score_details; judge retries: --judge-retries)")

@@ -39,7 +39,12 @@ class Range:
 
 
 def _plain_jsonl(p: Path) -> bool:
-    return p.is_file() and p.name.lower().endswith((".jsonl", ".ndjson"))
+    if not (p.is_file() and p.name.lower().endswith((".jsonl", ".ndjson"))):
+        return False
+    from curator.io import looks_like_json_array
+
+    with open(p, "rb") as fh:  # a JSON array saved as .jsonl is read whole (curator.io), never cut in ranges
+        return not looks_like_json_array(fh.read(65536))
 
 
 def jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:

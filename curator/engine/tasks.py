@@ -94,10 +94,17 @@ class Filter:
 
     items_json: bytes  # orjson of [(name, params), ...]
     where: str = "filters"
+    recheck_reviewed: bool = False
 
     def __call__(self, convs, reject, counts):
         pipe = _pipeline(self.items_json, self.where)
         for conv in convs:
+            if not self.recheck_reviewed and _reviewed_accepted(conv):
+                # A human decision outranks a heuristic: a record accepted in review is not dropped again.
+                counts["kept_reviewed"] += 1
+                conv.add_lineage("filter:reviewed")
+                yield conv
+                continue
             kept, dropped = pipe.check(conv)
             if dropped is not None:
                 counts[f"dropped{SEP}{dropped.filter}"] += 1
@@ -107,6 +114,7 @@ class Filter:
                 continue
             if "pii_masked" in kept.meta:
                 counts["masked"] += 1
+            kept.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
             kept.add_lineage("filter")
             yield kept
 
@@ -123,6 +131,12 @@ class Filter:
             elif parts[0] == "code":
                 codes_by.setdefault(parts[1], Counter())[parts[2]] += n
         return dropped_by, codes_by, counts.get("masked", 0)
+
+
+def _reviewed_accepted(conv: Any) -> bool:
+    """A reviewer accepted this record (`curate review export` writes meta.review.status)."""
+    rv = conv.meta.get("review")
+    return isinstance(rv, dict) and rv.get("status") == "accepted"
 
 
 SEP = "\x1f"  # joins parts of a counter key; never in a filter label or reason code

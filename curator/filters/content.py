@@ -3,7 +3,9 @@
 Refusals: a phrase list in English and Chinese, matched case-insensitively near the start of
 the answer (where refusals and "As an AI language model" disclaimers live; a long answer that
 says "我无法确定" in paragraph five is usually fine). `action: tag` keeps the record and adds
-`refusal` to `meta.tags`, for sets that want refusals on purpose (safety data).
+`refusal` to `meta.tags`, for sets that want refusals on purpose (safety data). A decline that
+goes on to help ("I can't book flights, but I can check the weather") is not a refusal: the
+phrases and that rule live in `curator.lexicon`, shared with validate and the rubrics.
 
 Repetition: the classic sign of a model stuck in a loop. Two measures on answers (and reasoning,
 where R1-style loops are common): the share of non-trivial lines that repeat an earlier line, and
@@ -16,24 +18,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
 from curator.record import Conversation
 
-REFUSAL_PHRASES_EN = [
-    "as an ai language model", "as an ai model", "as a language model", "as an ai assistant, i",
-    "i'm sorry, but i can't", "i am sorry, but i cannot", "i'm sorry, but i cannot", "i cannot fulfill",
-    "i can't fulfill", "i cannot assist with", "i can't assist with", "i cannot help with",
-    "i can't help with that", "i'm unable to", "i am unable to", "i cannot provide", "i can't provide",
-    "i do not have personal", "i don't have personal", "i don't have the ability", "i do not have the ability",
-    "my knowledge cutoff", "i'm just an ai", "i am just an ai", "openai's use case policy", "against my programming",
-]
-REFUSAL_PHRASES_ZH = [
-    "作为一个人工智能", "作为一个ai", "作为一名人工智能", "作为人工智能", "作为ai语言模型", "作为一个语言模型",
-    "作为一个大语言模型", "我无法", "我不能提供", "我不能回答", "很抱歉，我不能", "抱歉，我无法", "对不起，我不能",
-    "我只是一个人工智能", "我没有个人", "我没有能力",
-]
+# The phrase lists live in curator.lexicon, shared with validate and the rubrics.
+REFUSAL_PHRASES_EN = lexicon.REFUSAL_EN
+REFUSAL_PHRASES_ZH = lexicon.REFUSAL_ZH
 
 
 @register
@@ -49,22 +42,22 @@ class Refusal(Filter):
     roles: list[str] = field(default_factory=lambda: ["assistant"], metadata={"help": "roles checked"})
     within_chars: int = field(default=300, metadata={"help": "look only at the first N characters (0 = all)"})
     action: str = field(default="drop", metadata={"help": "drop, or tag (keep and add 'refusal' to meta.tags)"})
+    helpful_declines: bool = field(default=True, metadata={
+        "help": "a decline that goes on to help ('I can't book flights, but I can…') is not a refusal"})
 
     def setup(self) -> None:
         check_roles(self.roles)
         if self.action not in ("drop", "tag"):
             raise UsageError(f"action {self.action!r}: choose drop or tag")
-        words = [p.lower() for p in self.phrases + self.extra_phrases if p.strip()]
-        self._re = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))) if words else None
+        self._phrases = tuple(p for p in self.phrases + self.extra_phrases if p.strip())
         self.edits = self.action == "tag"  # type: ignore[misc]
 
     def filter(self, conv: Conversation) -> Verdict:
-        if self._re is None:
+        if not self._phrases:
             return True
         for i, m in messages_of(conv, self.roles):
-            text = m.content[: self.within_chars] if self.within_chars else m.content
-            # Curly apostrophes are common in model output; fold them so "I’m" matches "i'm".
-            hit = self._re.search(text.lower().replace("\u2019", "'"))
+            hit = lexicon.find_refusal(m.content, phrases=self._phrases, within_chars=self.within_chars,
+                                       helpful_declines=self.helpful_declines, tool_data=bool(conv.tools))
             if hit:
                 if self.action == "tag":
                     tags = conv.meta.setdefault("tags", [])
@@ -72,7 +65,7 @@ class Refusal(Filter):
                         tags.append("refusal")
                     return True
                 return Drop("refusal", f"{m.role} message {i} contains the refusal/boilerplate phrase "
-                            f"{hit.group(0)!r} (in its first {self.within_chars or len(m.content)} characters)")
+                            f"{hit!r} (in its first {self.within_chars or len(m.content)} characters)")
         return True
 
 

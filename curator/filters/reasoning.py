@@ -92,6 +92,8 @@ class AnswerMatch(Filter):
 
     def filter(self, conv: Conversation) -> Verdict:
         ref = meta_lookup(conv, self.reference)
+        if isinstance(ref, dict):  # `train generate` keeps the eval answer as a message: compare its text
+            ref = ref.get("content")
         if ref is None or (isinstance(ref, str) and not ref.strip()):
             if self.missing == "drop":
                 return Drop("no_reference", f"no reference answer at {self.reference} and missing=drop")

@@ -11,19 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
 from curator.record import Conversation
 
-_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
-
-DEFAULT_PLACEHOLDERS = [
-    r"\{\{\s*[A-Za-z_][\w.\-]*\s*\}\}",                      # {{name}} (Jinja / mustache)
-    r"\[(?:INSERT|YOUR|PLACEHOLDER|TODO)[ _A-Z]*\]",      # [INSERT NAME], [YOUR NAME]
-    r"<(?:PLACEHOLDER|INSERT[ _A-Z]*|YOUR[ _A-Z]*)>",     # <YOUR NAME>
-    r"【[^】]{0,12}(?:姓名|名字|名称|公司|地址)】",            # 【姓名】
-]
+# Shared with validate and the no_placeholders rubric (curator.lexicon): only real template slots.
+DEFAULT_PLACEHOLDERS = list(lexicon.PLACEHOLDER_PATTERNS)
 
 
 @register
@@ -37,25 +32,24 @@ class Placeholder(Filter):
                              metadata={"help": "roles whose messages are checked"})
     patterns: list[str] = field(default_factory=lambda: list(DEFAULT_PLACEHOLDERS),
                                 metadata={"help": "regular expressions of unfilled template slots"})
-    ignore_code: bool = field(default=True, metadata={"help": "skip fenced code (templates there are legitimate)"})
+    ignore_code: bool = field(default=True, metadata={"help": "skip code and LaTeX math (braces are legitimate there)"})
 
     def setup(self) -> None:
         check_roles(self.roles)
-        try:
-            self._re = re.compile("|".join(f"(?:{p})" for p in self.patterns)) if self.patterns else None
-        except re.error as e:
-            raise UsageError(f"patterns: bad regular expression: {e}") from None
+        self._patterns = tuple(self.patterns)
+        lexicon.placeholder_re(self._patterns)  # a bad pattern is a usage error now, not mid-run
 
     def filter(self, conv: Conversation) -> Verdict:
-        if self._re is None:
+        if not self._patterns:
             return True
+        # A slot the user asked for (a template request, or the slot is in the prompt) is not unfilled.
+        prompt = conv.prompt_text()
         for i, m in messages_of(conv, self.roles):
-            text = m.content
-            if self.ignore_code and "```" in text:
-                text = _FENCED.sub("", text)
-            hit = self._re.search(text)
+            is_prompt = m.role in ("system", "user")
+            hit = lexicon.find_placeholder(m.content, prompt, patterns=self._patterns, ignore_code=self.ignore_code,
+                                           is_prompt=is_prompt, answer=conv.answer_text() if is_prompt else "")
             if hit:
-                return Drop("placeholder", f"{m.role} message {i} has an unfilled placeholder {hit.group(0)!r} "
+                return Drop("placeholder", f"{m.role} message {i} has an unfilled placeholder {hit!r} "
                                            f"— fill the template or drop the row")
         return True
 

@@ -11,16 +11,17 @@ from types import ModuleType
 from typing import Any, Iterable
 
 from curator.errors import RowError, UsageError
-from curator.formats import alpaca, messages, prompt_completion, sharegpt, turns
+from curator.formats import alpaca, messages, prompt_completion, rejects, sharegpt, turns
 from curator.formats.common import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
 
 FORMATS: dict[str, ModuleType] = {
-    m.NAME: m for m in (messages, sharegpt, alpaca, prompt_completion, turns)
+    m.NAME: m for m in (messages, sharegpt, alpaca, prompt_completion, turns, rejects)
 }
 ALIASES = {"openai": "messages", "ark": "messages", "canonical": "messages", "chatml": "messages",
            "fastchat": "sharegpt", "mt_bench": "turns", "questions": "turns", "trl": "prompt_completion", "prompt-completion": "prompt_completion"}
-# Detection order matters: a messages row may carry an "instruction" extra column, not vice versa.
-_DETECT_ORDER = (messages, sharegpt, prompt_completion, alpaca, turns)
+# Detection order matters: a messages row may carry an "instruction" extra column, not vice versa;
+# a rejects row wraps a record of any format under "record" (curator.formats.rejects).
+_DETECT_ORDER = (messages, sharegpt, prompt_completion, alpaca, turns, rejects)
 
 __all__ = ["FORMATS", "ReadOptions", "WriteOptions", "DEFAULT_READ", "DEFAULT_WRITE", "get_format",
            "detect_format", "parse_row", "render_row", "RowError"]

@@ -28,6 +28,7 @@ from curator.errors import UsageError
 from curator.i18n import is_zh, tr
 from curator.review import render
 from curator.review.config import ReviewConfig
+from curator.review.fix_actions import FixActions
 from curator.review.safe_text import one_line, safe, visible
 from curator.review.screens import MODAL_CSS, ChoiceScreen, ConfirmScreen, EditScreen, HelpScreen, PromptScreen
 from curator.review.session import ReviewSession
@@ -111,9 +112,10 @@ class RecordList(ScrollView, can_focus=True):
         return int(v[self.cursor]) if len(v) and self.cursor < len(v) else None
 
 
-class ReviewScreen(Screen):
+class ReviewScreen(FixActions, Screen):
     BINDINGS = [
         Binding("a", "accept", "Accept"), Binding("r", "reject", "Reject"), Binding("e", "edit", "Edit"),
+        Binding("x", "fix", "Fix"), Binding("E", "edit_raw", "Edit JSON", show=False),
         Binding("t", "tag", "Tag"), Binding("u", "undo", "Undo"), Binding("slash", "search", "Search"),
         Binding("n", "search_next(1)", "Next match"), Binding("N", "search_next(-1)", "Prev match", show=False),
         Binding("f", "filter", "Filter"), Binding("p", "next_pending", "Next pending"),
@@ -277,7 +279,7 @@ class ReviewScreen(Screen):
         mi, msg_i = self.sel
         conv = self.session.conversation(idx, mi)
         if conv is None or not conv.messages:
-            self.notify_text(tr("this row is not a conversation; nothing to edit"), "warning")
+            self.action_edit_raw()  # not a valid conversation: edit the row as JSON (validated on save)
             return
         msg_i = min(msg_i, len(conv.messages) - 1)
         original = conv.messages[msg_i].content

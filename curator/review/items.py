@@ -146,13 +146,17 @@ def _candidate(i: int, prompt: Conversation, cand: Any) -> Member:
 def _reference(conv: Conversation) -> list[Member]:
     """A model output with ``meta.reference`` (train generate, curate eval --badcases): the
     reference answer is shown beside the model's answer, as a second member."""
-    ref = conv.meta.get("reference")
-    text = ref.get("content") if isinstance(ref, dict) else ref
-    if not isinstance(text, str):
-        return []
     from curator.record import Message
 
-    return [Member("reference", Conversation(conv.prompt_messages() + [Message("assistant", text)], id=f"{conv.id}#ref"))]
+    # meta.previous_answer: the answer this one replaced or is compared with (train generate when the
+    # old answer is not a gold one, a regenerated badcase, best-of-K input) — shown the same way.
+    for key, label in (("reference", "reference"), ("previous_answer", "previous answer")):
+        ref = conv.meta.get(key)
+        text = ref.get("content") if isinstance(ref, dict) else ref
+        if isinstance(text, str) and text.strip():
+            return [Member(label, Conversation(conv.prompt_messages() + [Message("assistant", text)],
+                                               id=f"{conv.id}#ref"))]
+    return []
 
 
 def interpret(index: int, line: int, row: Any) -> ReviewItem:
@@ -168,6 +172,13 @@ def interpret(index: int, line: int, row: Any) -> ReviewItem:
         return ReviewItem(index, line, "reject", str(rid), [m], reason=str(row.get("reason")),
                           message=row.get("message"), stage=row.get("stage"), source=row.get("source"),
                           duplicate_of=row.get("duplicate_of"), score=m.score, meta=m.conv.meta if m.conv else {}, row=row)
+    if isinstance(row.get("kept"), dict) and isinstance(row.get("dropped"), list):
+        # a `curate dedup --report` cluster: the kept record, then what was dropped as its duplicate
+        members = [Member("kept", None, row["kept"])] + [Member(f"dropped {i + 1}", None, d)
+                                                          for i, d in enumerate(row["dropped"])]
+        gid = row.get("cluster", f"line {line}")
+        return ReviewItem(index, line, "group", f"cluster {gid}", members, reason="duplicate_cluster",
+                          meta={k: v for k, v in row.items() if k not in ("kept", "dropped")}, row=row)
     for gk in _GROUP_KEYS:
         group = row.get(gk)
         if isinstance(group, list) and gk != "candidates" and not ("messages" in row or "conversations" in row):

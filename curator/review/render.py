@@ -102,7 +102,8 @@ def metadata(item: ReviewItem, st: RecordState, path_name: str) -> RenderableTyp
     if st.tags:
         t.add_row(tr("tags"), safe(", ".join(st.tags), "blue"))
     if st.edits:
-        t.add_row(tr("edited"), Text(", ".join(f"member {m + 1} message {i}" for m, i in sorted(st.edits)), "magenta"))
+        t.add_row(tr("edited"), Text(", ".join(f"member {m + 1} " + ("whole row (JSON)" if i < 0 else f"message {i}")
+                                               for m, i in sorted(st.edits)), "magenta"))
     message = reject_sentence(item.reason, item.message) if item.reason and item.message else item.message
     for label, val in (("queue reason", item.reason), ("message", message), ("stage", item.stage),
                        ("source", item.source), ("duplicate_of", item.duplicate_of)):
@@ -131,7 +132,9 @@ def detail(item: ReviewItem, st: RecordState, convs: list[Conversation | None], 
             title += "  (shown raw: not a record in a known format)"
         panels.append(Panel(body, title=safe(title), title_align="left",
                             border_style="bright_white" if mi == selected[0] else "grey37"))
-    if item.kind in ("group", "bestofk") and 2 <= len(panels) <= 3:
+    # a model's answer beside its reference (or the answer it replaced): items.py adds it as a member
+    beside = item.kind == "record" and len(panels) == 2
+    if (item.kind in ("group", "bestofk") or beside) and 2 <= len(panels) <= 3:
         # Clusters, conflict groups and small candidate sets side by side: differences jump out.
         grid = Table.grid(expand=True, padding=(0, 1))
         for _ in panels:

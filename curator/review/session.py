@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+import orjson
 
 from curator.errors import UsageError
 from curator.record import Conversation
+from curator.review.fixes import RAW_EDIT, parse_raw_edit, suggest_fix
 from curator.review.items import ReviewItem, interpret
+from curator.review.resolve import MemberResolver
 from curator.review.source import RowSource
 from curator.review.store import DecisionStore, RecordState, db_path
 
@@ -47,6 +50,7 @@ class ReviewSession:
         self._cache_size = cache_size
         self.filter: tuple[str, str] | None = None
         self.view: np.ndarray = np.arange(len(self.source), dtype=np.int64)
+        self.resolver = MemberResolver(self.path.parent)
 
     def __len__(self) -> int:
         return len(self.source)
@@ -66,6 +70,8 @@ class ReviewSession:
         it = self._cache.get(idx)
         if it is None:
             it = interpret(idx, self.source.line(idx), self.source.row(idx))
+            if it.kind == "group":
+                self.resolver.fill(it)  # dedup/conflict members given as source + line: show their text
             self._cache[idx] = it
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -79,13 +85,46 @@ class ReviewSession:
     def conversation(self, idx: int, member: int = 0) -> Conversation | None:
         """The member's conversation with the reviewer's edits applied (a copy)."""
         it = self.item(idx)
-        if member >= len(it.members) or it.members[member].conv is None:
+        if member >= len(it.members):
             return None
-        conv = it.members[member].conv.copy()  # type: ignore[union-attr]
-        for (mem, msg), content in self.state(idx).edits.items():
+        edits = self.state(idx).edits
+        raw = edits.get((member, RAW_EDIT))
+        if raw is not None:  # the whole row was fixed or edited as JSON (validated before it was saved)
+            conv, _ = parse_raw_edit(raw)
+        else:
+            conv = it.members[member].conv.copy() if it.members[member].conv is not None else None
+        if conv is None:
+            return None
+        for (mem, msg), content in edits.items():
             if mem == member and 0 <= msg < len(conv.messages):
                 conv.messages[msg].content = content
         return conv
+
+    def raw_text(self, idx: int, member: int = 0) -> str:
+        """The member's row as JSON for a raw edit: the last raw edit, the record, or the raw row."""
+        it = self.item(idx)
+        raw = self.state(idx).edits.get((member, RAW_EDIT))
+        if raw is not None:
+            return raw
+        mem = it.members[member] if member < len(it.members) else None
+        obj = mem.conv.to_dict() if mem is not None and mem.conv is not None else (mem.raw if mem else it.row)
+        return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode()
+
+    def edit_raw(self, idx: int, member: int, text: str) -> str | None:
+        """Save a raw JSON edit when it is a valid record; else return what is wrong (nothing saved)."""
+        conv, problem = parse_raw_edit(text)
+        if conv is None:
+            return problem
+        self.store.record(idx, "edit", self._rid(idx), member=member, message=RAW_EDIT, content=text)
+        return None
+
+    def suggested_fix(self, idx: int, member: int = 0) -> tuple[str, dict] | None:
+        """The reader's suggested fix for an invalid member row (see `curator.review.fixes`)."""
+        it = self.item(idx)
+        if member >= len(it.members) or self.conversation(idx, member) is not None:
+            return None
+        mem = it.members[member]
+        return suggest_fix(mem.raw)
 
     def reason(self, idx: int) -> str | None:
         """The reviewer's reject reason, else the queue's reason."""

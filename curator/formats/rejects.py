@@ -1,0 +1,67 @@
+"""A rejects file (`<out>.rejects.jsonl`) read back as ordinary input.
+
+Every command writes its drops as ``{"reason", "message", "stage", "source", "line", "id", "record"}``
+so they "can be fixed and fed back"; this format makes that true: the row's `record` (canonical or
+the original raw row, in any format) is unwrapped and parsed by its own format. The verdict that
+rejected it is kept in ``meta.rejected`` (reason, stage, message, where it came from): `curate
+distill` regenerates the answer of a record whose answer was rejected, and a filter that now keeps
+it clears the mark.
+
+A row whose `record` is not a record (a line that was not JSON) is rejected again with the original
+message and where to fix it. A record that is still invalid (``asistant``) is rejected again with
+the reader's own message — fix it in `curate review` (one key) or in the source.
+Input only: writing "rejects" is not a format (each command writes its own rejects file).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from curator.errors import RowError
+from curator.formats.common import ReadOptions, WriteOptions
+from curator.record import Conversation
+
+NAME = "rejects"
+_MARK = "rejected"
+
+
+def matches(row: dict[str, Any]) -> bool:
+    return "record" in row and "reason" in row and "messages" not in row
+
+
+def _inner_format(rec: dict[str, Any]):
+    from curator.formats import detect_row
+
+    fmt = detect_row(rec)
+    return None if fmt is None or fmt.NAME == NAME else fmt
+
+
+def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
+    # A reject of a reject (a rejects file whose record was still invalid) wraps the same record
+    # again: unwrap to the innermost, whose verdict is the one about the record itself.
+    while isinstance(row.get("record"), dict) and matches(row["record"]):
+        row = row["record"]
+    if not matches(row):  # a plain record among the rejects (a fixed row appended by hand): read it as is
+        fmt = _inner_format(row)
+        if fmt is None:
+            raise RowError("bad_structure", f"neither a reject nor a record in a known format (keys {sorted(row)[:8]})",
+                           fix="pass --from for its format")
+        return fmt.parse(row, opts)
+    rec = row.get("record")
+    where = f"{row.get('source')}:{row.get('line')}" if row.get("source") else "its source"
+    if not isinstance(rec, dict):
+        raise RowError(str(row.get("reason") or "bad_structure"),
+                       f"this reject holds no record, only the raw text ({row.get('message')})",
+                       fix=f"fix the original line in {where} and read that file again")
+    fmt = _inner_format(rec)
+    if fmt is None:
+        raise RowError("bad_structure", f"the rejected record has no known format (keys {sorted(rec)[:8]})",
+                       fix=f"fix it in {where}, or pass --from for its format")
+    conv = fmt.parse(rec, opts)
+    conv.meta[_MARK] = {k: row[k] for k in ("reason", "stage", "message", "source", "line") if row.get(k) is not None}
+    return conv
+
+
+def render(conv: Conversation, opts: WriteOptions) -> dict[str, Any]:
+    raise RowError("unrepresentable", "'rejects' is an input format only",
+                   fix="write messages (the default) or another format")

@@ -231,6 +231,8 @@ class CommandRun:
         )
         if self.out:
             self._commit(outputs)
+        else:  # a command with no record output (eval) may still keep rejects: publish them
+            self.rejects.commit()
         if self.max_error_rate is not None and rate > self.max_error_rate:
             self.exit_code = EXIT_ERROR_RATE
         if not self.quiet:

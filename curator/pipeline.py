@@ -22,6 +22,11 @@ rejects file, read back as ordinary input) or, when absent,
 the previous stage's output. Path-typed options, and any value written ``./x`` or ``../x`` (a model
 folder given to ``--model``, say), are resolved relative to the recipe file.
 
+The evaluation loop is stages too (curator/pipeline_eval.py): ``train-eval`` scores the previous
+``train`` stage's model (``@LABEL`` is its ``train_eval.json``, what ``compare`` takes;
+``@LABEL.badcases`` its mistakes), ``eval`` runs `curate eval`, and a stage after either that
+names no input reads the badcases — ``augment`` turns them into new prompts.
+
 The human step is a stage too: ``- review: {file: "@filter.rejects"}`` exports the decisions made
 with ``curate review FILE`` (stored in ``FILE.review.sqlite``) — accepted rows are its output,
 rejected ones ``@LABEL.badcases`` for a later ``distill`` to regenerate. Review first, then re-run:
@@ -64,13 +69,13 @@ from curator.manifest import file_hash
 from curator.redact import redact_text
 from curator.rejects import manifest_path
 
-STAGE_ORDER = ("convert", "validate", "distill", "bestofk", "score", "filter", "review", "dedup", "select", "mix",
-               "split",
-               "report", "train")
+STAGE_ORDER = ("convert", "validate", "augment", "distill", "bestofk", "score", "filter", "review", "dedup", "select",
+               "mix", "split",
+               "report", "train", "train-eval", "eval")
 _RESERVED = {"name"}
 # Options that name files a stage writes (beside its main output) or keeps as state: they are
 # not inputs, so their content must not change the stage's fingerprint.
-_SIDE_OUTPUTS = {"pairs", "report", "conflicts"}
+_SIDE_OUTPUTS = {"pairs", "report", "conflicts", "html", "badcases"}
 _STATE_FILES = {"cache"}
 _RATIO = re.compile(r"^(?P<path>.+):(?P<ratio>[0-9]*\.?[0-9]+)$")
 
@@ -161,6 +166,10 @@ def _command(name: str):
 
     if name == "train":
         return _train_command()
+    if name == "train-eval":
+        from curator.pipeline_eval import train_eval_command
+
+        return train_eval_command(_TrainParam, _TrainCommand)
     from curator.cli import app
 
     group = typer.main.get_command(app)
@@ -172,6 +181,9 @@ class _TrainParam:
     name: str
     opts: list[str]
     param_type_name: str = "option"
+    path: bool = False  # a file or folder: recipe values are relative to the recipe file
+    is_flag: bool = False
+    secondary_opts: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -205,6 +217,8 @@ def _params(cmd) -> dict[str, Any]:
 
 def _is_path_param(prm) -> bool:
     """Whether a parameter is declared as a Path (then recipe values are recipe-relative)."""
+    if isinstance(prm, _TrainParam):
+        return prm.path
     ann = getattr(getattr(prm, "type_descriptor", None), "annotation", None)
     if ann is None:  # plain click
         import click
@@ -219,11 +233,15 @@ def validate_recipe(recipe: Recipe) -> list[str]:
     for st in recipe.stages:
         cmd = _command(st.command)
         if cmd is None:
-            if st.command != "train":
+            if st.command not in ("train", "train-eval"):
                 problems.append(f"stage {st.index} ({st.label}): the '{st.command}' command is not available in this install")
             continue
         known = _params(cmd)
         for key in st.params:
+            if key.replace("-", "_") in ("out", "o"):  # the run folder names every output
+                problems.append(f"stage {st.index} ({st.label}): '{key}' is not a recipe key — a stage writes "
+                                f"into the run folder under its name (name: LABEL)")
+                continue
             if key.replace("-", "_") in known:
                 continue
             hint = suggest(key, [k for k in known if k not in ("out", "o", "help")])
@@ -328,7 +346,7 @@ def _resolve_token(value: str, recipe: Recipe, outputs: dict[str, dict[str, Path
         ref = prev if ref == "prev" else ref
         if ref is None or ref not in outputs:
             raise UsageError(f"{value}: no earlier stage output called '{path[1:]}'")
-        key = which or "data"
+        key = which or ("model" if "data" not in outputs[ref] and "model" in outputs[ref] else "data")
         if key == "rejects" and "rejects" not in outputs[ref] and "data" in outputs[ref]:
             from curator.rejects import rejects_path
 
@@ -348,6 +366,10 @@ def _stage_outputs(st: Stage, cmd, workdir: Path) -> dict[str, Path]:
         return {"data": workdir / f"{st.label}.html"}
     if st.command == "review":
         return {"data": workdir / f"{st.label}.jsonl", "badcases": workdir / f"{st.label}.badcases.jsonl"}
+    if st.command in ("eval", "train-eval"):
+        from curator.pipeline_eval import eval_outputs
+
+        return eval_outputs(st.command, st.label, workdir)
     outs: dict[str, Path] = {}
     if "train" in known and "eval" in known and st.command == "split":
         outs = {"data": workdir / f"{st.label}.train.jsonl", "eval": workdir / f"{st.label}.eval.jsonl"}
@@ -371,6 +393,10 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
     pos_values = params.pop(positional.name, None) if positional is not None else None
     if positional is not None:
         if pos_values is None:
+            from curator.pipeline_eval import default_input
+
+            pos_values = default_input(st, recipe, outputs, prev)
+        if pos_values is None:
             if prev is None:
                 raise UsageError(f"stage {st.index} ({st.label}): no input — give '{positional.name}' "
                                  f"or put a stage before it")
@@ -384,7 +410,11 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
         if "test" in outs:
             args += ["--test", str(outs["test"])]
     elif "out" in known:
-        args += ["--out", str(outs.get("data", outs.get("model")))]
+        from curator.pipeline_eval import out_arg
+
+        args += ["--out", str(out_arg(st.command, outs))]
+    if st.command == "eval" and "badcases" not in params:  # the mistakes, for a later augment stage
+        args += ["--badcases", str(outs["badcases"])]
     if st.command == "train" and "eval" in known and "eval" not in params and prev and "eval" in outputs.get(prev, {}):
         params["eval"] = "@prev.eval"
     if st.command == "train":
@@ -450,11 +480,17 @@ def _fingerprint(st: Stage, args: list[str], outs: dict[str, Path]) -> str:
 
     h = xxhash.xxh3_128()
     h.update(orjson.dumps({"command": st.command, "args": args, "version": __version__}))
-    own = {str(p) for p in outs.values()}
+    own = {str(p) for p in outs.values()} | {str(p.parent) for p in outs.values()}
     for a in args:
+        if st.command == "train" and "=" in a and not a.startswith("/"):
+            a = a.split("=", 1)[1]  # train's key=value: init_adapter=/run/round1
         p = Path(a.rsplit(":", 1)[0]) if _RATIO.match(a) else Path(a)
         if str(p) in own:
             continue
+        if a.startswith("/") and p.is_dir():  # a model folder: retrained means changed
+            from curator.pipeline_eval import folder_stamp
+
+            h.update(folder_stamp(p))
         if a.startswith("/") and p.exists() and not p.is_dir() and p.suffix in (".jsonl", ".json", ".gz", ".parquet",
                                                                                    ".yaml", ".yml", ".md", ".sqlite"):
             h.update(file_hash(p).encode())
@@ -527,8 +563,8 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
     prev: str | None = None
     for i, st in enumerate(recipe.stages):
         cmd = _command(st.command)
-        if cmd is None:  # only `train` can be missing: the [train] extra is not installed
-            echo(f"[{st.label}] skipped: install the [train] extra to run the train stage")
+        if cmd is None:  # only `train`/`train-eval` can be missing: the [train] extra is not installed
+            echo(f"[{st.label}] skipped: install the [train] extra to run the {st.command} stage")
             results.append(StageResult(st, "unavailable"))
             continue
         args, outs = build_args(st, recipe, outputs, prev)
@@ -544,10 +580,12 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
             echo(f"[{st.label}] unchanged, skipped")
             results.append(StageResult(st, "skipped", outputs=outs, counts=_counts(outs)))
         else:
-            module = "trainer" if st.command == "train" else "curator"
-            argv = stage_python(module) + ([] if st.command == "train" else [st.command]) + args
+            from curator.pipeline_eval import stage_launch
+
+            module, sub, words = stage_launch(st.command)
+            argv = stage_python(module) + sub + args
             # Echo the command a user would type (`curate …` / `train …`), quoted for copy and paste.
-            typed = ["train", *args] if st.command == "train" else ["curate", st.command, *args]
+            typed = words + args
             echo(redact_text(f"[{st.label}] {shlex.join(_shorten(a, recipe) for a in typed)}"))
             t0 = time.perf_counter()
             rc = subprocess.call(argv, env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"})

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 
 
-def cmd_eval(argv: list[str]) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser, also read by `curate run` to check a `train-eval` stage's keys."""
     ap = argparse.ArgumentParser(prog="train eval", description="Answer an eval set and a sample of the training "
                                  "data with a trained model, score both (curate eval's metrics), and say whether "
                                  "the model overfits. Writes OUT/train_eval.json, predictions and badcases.jsonl.")
@@ -26,7 +27,15 @@ def cmd_eval(argv: list[str]) -> int:
     ap.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for intervals (0 = none)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--compare", help="an earlier train_eval.json or eval.json: before/after deltas")
-    a = ap.parse_args(argv)
+    return ap
+
+
+# Options naming files or folders: a recipe's values for them are relative to the recipe file.
+PATH_OPTIONS = {"run", "data", "out", "train_data", "base", "compare"}
+
+
+def cmd_eval(argv: list[str]) -> int:
+    a = build_parser().parse_args(argv)
     from rich.console import Console
 
     from trainer.evaluate import summary_lines, train_eval

@@ -48,3 +48,22 @@ def test_report_of_a_plain_file_embeds_it_and_escapes_examples(tmp_path):
     assert "<script>" not in page and "&lt;script&gt;" in page
     r = run_cli("report", str(src), "-o", str(tmp_path / "n.html"), "--no-semantic")
     assert r.returncode == 0 and "Semantic diversity" not in (tmp_path / "n.html").read_text()
+
+
+def test_a_large_file_is_measured_on_a_seeded_sample(tmp_path, monkeypatch):
+    """Beyond SAMPLE prompts the section embeds a reservoir sample (bounded time and memory),
+    the same one on every run, and says so."""
+    import curator.report.diversity as div
+
+    monkeypatch.setattr(div, "SAMPLE", 40)
+    src = tmp_path / "big.jsonl"
+    with src.open("w", encoding="utf-8") as fh:
+        for i in range(300):
+            fh.write(json.dumps({"id": f"r{i}", "messages": [{"role": "user", "content": f"question {i} on topic {i % 7}"},
+                                                             {"role": "assistant", "content": f"answer {i}"}]}) + "\n")
+    a, b = div.semantic_diversity(src), div.semantic_diversity(src)
+    assert a["records"] == 40 and a["sampled_from"] == 300 and a == b
+    assert "a seeded sample of 300" in div.render(a)
+    monkeypatch.setattr(div, "SAMPLE", 1000)
+    whole = div.semantic_diversity(src)
+    assert whole["records"] == 300 and "sampled_from" not in whole

@@ -12,21 +12,11 @@ from __future__ import annotations
 
 def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
     """`--semantic`: embedding neighbours instead of MinHash (`curator.semantic_dedup`)."""
-    from curator.io import read_records
-    from curator.rejects import RejectSink
     from curator.semantic_dedup import run_semantic
 
-    def read():
-        for path in inputs:
-            yield from run.read(path, from_, opts=ropts, encoding=encoding)
-
-    def reread():
-        quiet = RejectSink(None)
-        for path in inputs:
-            yield from read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet)
-
-    run_semantic(run, read, reread, on=cfg.on, keep=cfg.keep, score_key=cfg.score_key, threshold=threshold,
-                 embedder=emb, seed=cfg.minhash.seed)
+    run_semantic(run, lambda: run.read_all(inputs, from_, opts=ropts, encoding=encoding),
+                 lambda: run.reread_all(inputs, from_, opts=ropts, encoding=encoding), on=cfg.on, keep=cfg.keep,
+                 score_key=cfg.score_key, threshold=threshold, embedder=emb, seed=cfg.minhash.seed)
 
 
 def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:

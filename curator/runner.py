@@ -124,6 +124,21 @@ class CommandRun:
         ticker = self.progress_ticker()
         return records if ticker is None else ticker.wrap(records)
 
+    def read_all(self, inputs: Iterable[str | Path], fmt: str | None = None, *, opts: ReadOptions = DEFAULT_READ,
+                 encoding: str | None = None) -> Iterator[Conversation]:
+        """Every input in order (a whole-dataset stage's first pass): rows counted, bad rows rejected."""
+        for path in inputs:
+            yield from self.read(path, fmt, opts=opts, encoding=encoding)
+
+    @staticmethod
+    def reread_all(inputs: Iterable[str | Path], fmt: str | None = None, *, opts: ReadOptions = DEFAULT_READ,
+                   encoding: str | None = None) -> Iterator[Conversation]:
+        """A second pass over inputs `read_all` already read: the same valid records in the same
+        order; bad rows are neither counted nor rejected again."""
+        quiet = RejectSink(None)
+        for path in inputs:
+            yield from read_records(path, fmt, opts=opts, encoding=encoding, rejects=quiet)
+
     def progress_ticker(self) -> Any:
         """The command's progress line (`curator.progress_line.RecordProgress`), started on first
         use; None when progress is off (piped without --progress, or a generation command)."""

@@ -94,16 +94,7 @@ def register(app: typer.Typer) -> None:
                                    lambda p: read_records(p, None, encoding=encoding, rejects=quiet), n=ngram)
                 run.extra["against_prompts"] = index.prompts
 
-            def read():
-                for path in inputs:
-                    yield from run.read(path, from_, opts=ropts, encoding=encoding)
-
-            def reread():
-                from curator.io import read_records
-
-                quiet = RejectSink(None)
-                for path in inputs:
-                    yield from read_records(path, from_, opts=ropts, encoding=encoding, rejects=quiet)
-
-            run_select(run, read, reread, cfg, emb, against_index=index, score_fn=score_fn)
+            run_select(run, lambda: run.read_all(inputs, from_, opts=ropts, encoding=encoding),
+                       lambda: run.reread_all(inputs, from_, opts=ropts, encoding=encoding), cfg, emb,
+                       against_index=index, score_fn=score_fn)
         raise typer.Exit(run.exit_code)

@@ -102,3 +102,12 @@ class ResponseCache:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def default_cache_path(out) -> Path:
+    """The cache a generating command keeps beside its output: `data.jsonl` -> `data.cache.sqlite`
+    (`answers.v2.jsonl` -> `answers.v2.cache.sqlite`), named like the rejects and manifest files."""
+    from curator.rejects import manifest_path
+
+    m = manifest_path(out)
+    return m.with_name(m.name[: -len(".manifest.json")] + ".cache.sqlite")

@@ -64,11 +64,9 @@ def register(app: typer.Typer) -> None:
             # teacher, never trained on, so it does not make the badcase unusable
             allow = ("no_assistant", "empty_content", "bad_characters")
             badcases = [c for p in inputs for c in run.read(p, allow=allow)]
-            from curator.cache import ResponseCache
-            from curator.rejects import manifest_path
+            from curator.cache import ResponseCache, default_cache_path
 
-            m = manifest_path(out)  # data.jsonl -> data.cache.sqlite, as distill names its cache
-            rc = None if no_cache else ResponseCache(cache or m.with_name(m.name[: -len(".manifest.json")] + ".cache.sqlite"))
+            rc = None if no_cache else ResponseCache(cache or default_cache_path(out))
             try:
                 replies = asyncio.run(_ask(be, rc, badcases, cfg, seed, concurrency, max_retries))
             finally:

@@ -88,10 +88,11 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--near-dup must be in (0, 1]")
             ropts = o.read_options(mapping)
             from curator.backends import make_backend
-            from curator.cache import ResponseCache
+            from curator.cache import ResponseCache, default_cache_path
+            from curator.bestofk_run import run_bestofk
             from curator.score import load_rubrics
 
-            cache_path = None if no_cache else cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
+            cache_path = None if no_cache else cache or default_cache_path(out)
             rubrics, judge = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                           judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                           cache=cache_path, concurrency=concurrency)
@@ -110,8 +111,8 @@ def register(app: typer.Typer) -> None:
             try:
                 with throughput_gc():
                     read_allow = {"no_assistant", "no_final_answer", *(allow or ())}
-                    asyncio.run(_run(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc,
-                                     rubrics[0], judge, concurrency, max_retries, pairs))
+                    asyncio.run(run_bestofk(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc,
+                                            rubrics[0], judge, concurrency, max_retries, pairs))
             finally:
                 if rc is not None:
                     rc.close()
@@ -119,81 +120,3 @@ def register(app: typer.Typer) -> None:
                     judge.close_cache()
         rubrics[0].close()
         raise typer.Exit(run.exit_code)
-
-
-async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, rubric, judge, concurrency, max_retries,
-               pairs_path) -> None:
-    import time
-
-    import orjson
-
-    from curator.atomic import atomic_open
-    from curator.bestofk import best_of_k, probe_n, request_messages, split_prompt
-    from curator.generation import Engine, RetryPolicy
-    from curator.progress import GenerationProgress
-    from curator.progress_line import count_rows, enabled
-
-    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
-    run.show_progress = False  # the bar below counts finished prompts, not rows read
-    bar = GenerationProgress(engine.stats, count_rows(inputs), label="bestofk", enabled=enabled() and not run.quiet)
-
-    def records():
-        for path in inputs:
-            yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow)
-
-    stream = records()
-    first = next(stream, None)
-    use_n = False
-    if first is not None:
-        use_n = await probe_n(engine, request_messages(split_prompt(first, cfg.answer_as_reference), cfg), cfg)
-
-    def all_records():
-        if first is not None:
-            yield first
-        yield from stream
-
-    t0 = time.perf_counter()
-    score_s = 0.0
-    prompt_s = 0.0
-    n_pairs = 0
-    pairs_skipped: dict[str, int] = {}
-    pairs_cm = atomic_open(pairs_path, "wb") if pairs_path else None
-    pairs_fh = pairs_cm.__enter__() if pairs_cm else None
-    ok = False
-    try:
-        bar.__enter__()
-        async for oc in engine.map_ordered(all_records(), lambda c: best_of_k(c, engine, rubric, cfg, use_n)):
-            bar.advance()
-            score_s += oc.score_seconds
-            prompt_s += oc.total_seconds
-            if oc.record is not None:
-                run.write(oc.record)
-            if oc.reject is not None:
-                conv, code, message, extra = oc.reject
-                run.rejects.reject(conv, code, message, **extra)
-            if oc.pair is not None and pairs_fh is not None:
-                pairs_fh.write(orjson.dumps(oc.pair) + b"\n")
-                n_pairs += 1
-            elif oc.record is not None and oc.pair_skipped and pairs_fh is not None:
-                pairs_skipped[oc.pair_skipped] = pairs_skipped.get(oc.pair_skipped, 0) + 1
-        ok = True
-    finally:
-        bar.__exit__(None, None, None)
-        if pairs_cm is not None:
-            pairs_cm.__exit__(None if ok else RuntimeError, None if ok else RuntimeError("aborted"), None)
-        await be.aclose()
-        if judge is not None:
-            await judge.aclose()
-    run.extra["generation"] = {**engine.stats.to_dict(), "n_mode": "n" if use_n else "seeds"}
-    if judge is not None:
-        run.extra["judge_calls"] = judge.stats()
-    if pairs_path is not None:
-        from curator.runner import err_console
-
-        why = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(pairs_skipped.items()))
-        err_console.print(f"  pairs: {n_pairs} written to {pairs_path}" + (f"; {sum(pairs_skipped.values())} "
-                          f"skipped ({why}; --pair-min-margin {cfg.pair_min_margin})" if pairs_skipped else ""))
-    run.extra["bestofk"] = {"k": cfg.k, "rubric": rubric.name, "pairs": n_pairs,
-                            "pairs_skipped": dict(sorted(pairs_skipped.items())),
-                            "scoring_seconds_summed": round(score_s, 3),
-                            "prompt_seconds_summed": round(prompt_s, 3), "seconds": round(time.perf_counter() - t0, 3)}

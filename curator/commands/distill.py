@@ -14,17 +14,11 @@ from typing import Optional
 import orjson
 import typer
 
+from curator.cache import default_cache_path
 from curator.commands import _options as o
 from curator.errors import UsageError
 from curator.gc_tuning import throughput_gc
-from curator.rejects import manifest_path
 from curator.runner import CommandRun, err_console, usage_guard
-
-
-def default_cache_path(out: Path) -> Path:
-    """`data.jsonl` -> `data.cache.sqlite` beside the output."""
-    m = manifest_path(out)
-    return m.with_name(m.name[: -len(".manifest.json")] + ".cache.sqlite")
 
 
 def register(app: typer.Typer) -> None:
@@ -124,11 +118,13 @@ def register(app: typer.Typer) -> None:
         with run:
             from curator.cache import ResponseCache
 
+            from curator.distill_run import run_distill
+
             rc = None if no_cache else ResponseCache(cache or default_cache_path(out))
             try:
                 with throughput_gc():
-                    asyncio.run(_run(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc, concurrency, rpm, tpm,
-                                     max_retries, price_in, price_out, progress))
+                    asyncio.run(run_distill(run, inputs, from_, ropts, encoding, read_allow, cfg, be, rc, concurrency,
+                                            rpm, tpm, max_retries, price_in, price_out, progress))
             finally:
                 if rc is not None:
                     rc.close()
@@ -154,50 +150,3 @@ def _dry_run(inputs, from_, ropts, encoding, allow, cfg, model, limit, first_req
                 return
     if sink.counts:
         err_console.print(f"dry run: {len(sink)} input rows would be rejected: {dict(sink.counts)}")
-
-
-async def _run(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, concurrency, rpm, tpm, max_retries,
-               price_in, price_out, show_progress) -> None:
-    from curator.distill import distill_record
-    from curator.generation import Engine, RetryPolicy
-    from curator.progress import GenerationProgress
-
-    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries), rpm=rpm,
-                    tpm=tpm)
-
-    def records():
-        for path in inputs:
-            yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow)
-
-    from curator.progress_line import count_rows, enabled
-
-    run.show_progress = False  # this bar counts finished prompts, not rows read
-    bar = GenerationProgress(engine.stats, count_rows(inputs), price_in=price_in, price_out=price_out,
-                             enabled=show_progress and enabled() and not run.quiet)
-    generated = 0
-    actions = {"filled": 0, "regenerated": 0, "passed": 0}
-    try:
-        with bar:
-            async for outcome in engine.map_ordered(records(), lambda c: distill_record(c, engine, cfg)):
-                for rec in outcome.records:
-                    run.write(rec)
-                for conv, code, message, extra in outcome.rejects:
-                    run.rejects.reject(conv, code, message, **extra)
-                generated += outcome.generated
-                actions[outcome.action] += 1
-                bar.advance()
-    finally:
-        await be.aclose()
-    stats = engine.stats.to_dict()
-    stats["records_generated"] = generated
-    cost = engine.stats.cost(price_in, price_out)
-    if cost is not None:
-        stats["estimated_cost"] = round(cost, 6)
-    run.extra["generation"] = stats
-    run.extra["answers"] = actions
-    err_console.print(f"  answers: {actions['filled']} filled, {actions['regenerated']} regenerated (answer was "
-                      f"rejected), {actions['passed']} passed through unchanged")
-    if cfg.params.n > 1:
-        # n records per answered prompt: in = out + rejects holds per sample, not per input row.
-        run.extra["samples_per_prompt"] = cfg.params.n
-    err_console.print(bar.summary())

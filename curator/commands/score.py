@@ -51,7 +51,9 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--batch-size must be >= 1")
             if engine == "ray":
                 ray_rule_rubrics_only(refs=rubric)
-            cache_path = None if no_cache else cache or out.with_name(out.name.split(".")[0] + ".cache.sqlite")
+            from curator.cache import default_cache_path
+
+            cache_path = None if no_cache else cache or default_cache_path(out)
             rubrics, client = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                            cache=cache_path, concurrency=concurrency, rm_batch_size=min(batch_size, 32))

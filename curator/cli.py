@@ -8,18 +8,15 @@ function, keeping `curate --help` fast.
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 
 from typing import Any, Optional
 
 import typer
 from typer.core import TyperGroup
 
-import curator.commands
-from curator import __version__
-from curator import i18n
+from curator import __version__, i18n
+from curator.commands import register_all
 
 
 def _set_ui_lang(value: Optional[str]) -> Optional[str]:
@@ -122,6 +119,4 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     install_excepthook()
 
 
-for _mod in sorted(pkgutil.iter_modules(curator.commands.__path__), key=lambda m: m.name):
-    if not _mod.name.startswith("_"):
-        importlib.import_module(f"curator.commands.{_mod.name}").register(app)
+register_all(app)

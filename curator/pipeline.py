@@ -170,10 +170,24 @@ def _command(name: str):
         from curator.pipeline_eval import train_eval_command
 
         return train_eval_command(_TrainParam, _TrainCommand)
-    from curator.cli import app
-
-    group = typer.main.get_command(app)
+    group = typer.main.get_command(_stage_app())
     return group.commands.get(name)  # type: ignore[attr-defined]
+
+
+_STAGE_APP: Any = None
+
+
+def _stage_app() -> Any:
+    """The stage commands on an app of their own (not `curator.cli`'s, which holds `run` too)."""
+    global _STAGE_APP
+    if _STAGE_APP is None:
+        import typer
+
+        from curator.commands import register_all
+
+        _STAGE_APP = typer.Typer()
+        register_all(_STAGE_APP, skip={"run"})
+    return _STAGE_APP
 
 
 @dataclass

@@ -53,6 +53,27 @@ err_console = _console(stderr=True)
 EXIT_OK, EXIT_ERROR_RATE, EXIT_USAGE = 0, 1, 2
 
 
+def _plain(value: Any) -> Any:
+    """A parameter value as JSON can hold it (paths as strings)."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def bound_params(skip: Iterable[str] = ("ui_lang", "progress")) -> dict[str, Any]:
+    """The parameters of the `curate` command being run, as Click bound them (empty outside one).
+    Secrets never appear here: keys are read from environment variables named by options, and the
+    manifest passes every value through the one redactor."""
+    import click
+
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return {}
+    return {k: _plain(v) for k, v in ctx.params.items() if k not in skip}
+
+
 class CommandRun:
     """One command's bookkeeping. Use as a context manager around the command body."""
 
@@ -71,7 +92,9 @@ class CommandRun:
     ):
         self.command = command
         self.out = Path(out) if out is not None else None
-        self.params = params
+        # every option the command was called with, so the manifest is complete by construction;
+        # the command's own entries (derived values: a resolved cache path, the filter list) win
+        self.params = {**bound_params(), **params}
         self.inputs = [Path(p) for p in inputs]
         self._outputs: list[tuple[str, Path | None]] = []
         if self.out is not None:

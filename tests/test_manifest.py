@@ -53,3 +53,21 @@ def test_file_hash_of_folder_depends_on_names_and_contents(tmp_path):
     h1 = file_hash(tmp_path / "a")
     (tmp_path / "a" / "x").write_text("2")
     assert file_hash(tmp_path / "a") != h1
+
+
+def test_manifest_params_hold_every_option_the_command_was_called_with(tmp_path, sample):
+    """Complete by construction: the params come from what Click bound, not from a hand-made list."""
+    import typer
+
+    from curator.cli import app
+    from tests.conftest import run_cli
+
+    out = tmp_path / "o.jsonl"
+    r = run_cli("convert", str(sample / "alpaca.json"), "-o", str(out), "--encoding", "utf-8", "--think-tags",
+                "<t>,</t>", "--map", "instruction=instruction")
+    assert r.returncode == 0, r.stderr
+    params = json.loads((tmp_path / "o.manifest.json").read_text())["params"]
+    declared = {p.name for p in typer.main.get_command(app).commands["convert"].params} - {"ui_lang", "progress"}
+    assert declared <= set(params), declared - set(params)
+    assert params["think_tags"] == "<t>,</t>" and params["encoding"] == "utf-8"
+    assert params["mapping"] == ["instruction=instruction"] and params["inputs"] == [str(sample / "alpaca.json")]

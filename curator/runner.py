@@ -66,9 +66,12 @@ def bound_params(skip: Iterable[str] = ("ui_lang", "progress")) -> dict[str, Any
     """The parameters of the `curate` command being run, as Click bound them (empty outside one).
     Secrets never appear here: keys are read from environment variables named by options, and the
     manifest passes every value through the one redactor."""
-    import click
+    try:  # recent Typer releases ship their own copy of Click, with its own context stack
+        from typer._click.globals import get_current_context
+    except ImportError:
+        from click import get_current_context
 
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     if ctx is None:
         return {}
     return {k: _plain(v) for k, v in ctx.params.items() if k not in skip}

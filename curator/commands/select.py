@@ -105,4 +105,6 @@ def register(app: typer.Typer) -> None:
                        lambda: run.reread_all(inputs, from_, opts=ropts, encoding=encoding), cfg, emb,
                        against_index=index, score_fn=score_fn)
             run.extra["select"]["engine"] = engine
+            if engine == "ray":  # 0: a model embedder, run on the driver
+                run.extra["select"]["ray_embed_tasks"] = getattr(emb, "tasks", 0)
         raise typer.Exit(run.exit_code)

@@ -230,6 +230,29 @@ def recall(n: int) -> None:
           f"dropped in {tp:.1f} s; recall {part.dropped / max(exact.dropped, 1):.1%}")
 
 
+def ray_speed(n: int) -> None:
+    """--engine ray's embedding (curator.embed_ray) on a local Ray instance, beside the local one."""
+    from curator.embed import LexicalEmbedder
+    from curator.embed_ray import RayLexicalEmbedder
+    from curator.engine.ray_run import connect
+
+    texts = short_texts(n)
+    ray = connect(None)
+    cpus = int(ray.cluster_resources().get("CPU", 1))
+    print(f"\n== 3d. --engine ray embedding: {n} short texts, local Ray instance with {cpus} CPUs")
+    local, remote = LexicalEmbedder(), RayLexicalEmbedder()
+    local.embed(texts[:1000])
+    remote.embed(texts[:3000])  # warm the workers (imports, projection table)
+    t = time.perf_counter()
+    a = local.embed(texts)
+    tl = time.perf_counter() - t
+    t = time.perf_counter()
+    b = remote.embed(texts)
+    tr = time.perf_counter() - t
+    print(f"  local {n / tl:10,.0f} texts/s ({tl:.2f} s); ray {n / tr:10,.0f} texts/s ({tr:.2f} s, {remote.tasks} "
+          f"tasks); identical vectors: {np.array_equal(a, b)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=100_000)
@@ -237,6 +260,7 @@ def main() -> None:
     ap.add_argument("--coverage-budget", type=int, default=300)
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--speed-only", action="store_true")
+    ap.add_argument("--ray", action="store_true", help="also time --engine ray's embedding (needs the [ray] extra)")
     a = ap.parse_args()
     if not REAL.is_dir():
         raise SystemExit(f"{REAL}: the real data is needed")
@@ -249,6 +273,8 @@ def main() -> None:
         embed_speed(a.n)
         speed(a.n, a.budget)
         recall(10_000)
+    if a.ray:
+        ray_speed(a.n)
 
 
 if __name__ == "__main__":

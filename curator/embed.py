@@ -35,6 +35,7 @@ DEFAULT_DIM = 256
 MAX_CHARS = 2000
 _CHUNK = 2048
 CENTER_MIN = 1000  # texts: below this the lexical embedding is not centred
+Chunk = tuple  # (number of texts, doc index of each n-gram, its bucket): one run of <= _CHUNK texts
 
 
 @runtime_checkable
@@ -157,34 +158,53 @@ class LexicalEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         n = len(texts)
-        out = np.zeros((n, self.dim), dtype=np.float32)
         # Chunks of texts: a chunk's (docs x dim) accumulator stays in the CPU cache (one
         # corpus-sized accumulator was 4x slower) and memory stays flat in the corpus size.
-        chunks = [self._ngram_buckets(texts[i: i + _CHUNK]) for i in range(0, n, _CHUNK)]
-        nb = 1 << self.buckets_log2
+        chunks = self.chunks(texts)
         idf = None
         if self.idf and n:
-            # Collection frequency stands in for document frequency: no sort over every n-gram of
-            # the corpus (the costliest step by far), and in a short text an n-gram rarely repeats,
-            # so the two agree.
-            cf = np.zeros(nb, dtype=np.int64)
-            for _, bucket in chunks:
-                cf += np.bincount(bucket, minlength=nb)
-            idf = (np.log((1.0 + n) / (1.0 + cf)) + 1.0).astype(np.float32)
-        table = self._projection(sum(len(b) for _, b in chunks))
-        for c, (docs, bucket) in enumerate(chunks):
-            lo = c * _CHUNK
-            rows = min(_CHUNK, n - lo)
-            if len(docs) == 0:
-                continue
-            base = docs.astype(np.int64) * self.dim
-            w = idf[bucket] if idf is not None else None
-            acc = np.zeros(rows * self.dim, dtype=np.float64)
-            for j in range(self.hashes):
-                coord, sign = (table[0][j][bucket], table[1][j][bucket]) if table else self._coord_sign(bucket, j)
-                acc += np.bincount(base + coord, weights=sign if w is None else sign * w, minlength=rows * self.dim)
-            out[lo: lo + rows] = acc.reshape(rows, self.dim)
-        if self.center and n >= CENTER_MIN:
+            idf = self.idf_of(sum(self.bucket_counts(c) for c in chunks), n)
+        out = self.project(chunks, idf)
+        return self.finish(out)
+
+    def chunks(self, texts: Sequence[str]) -> list[Chunk]:
+        """(texts, doc index, bucket) per run of at most _CHUNK texts."""
+        return [(min(_CHUNK, len(texts) - i), *self._ngram_buckets(texts[i: i + _CHUNK]))
+                for i in range(0, len(texts), _CHUNK)]
+
+    def bucket_counts(self, chunk: Chunk) -> np.ndarray:
+        """How often each bucket occurs in one chunk (summed over chunks: the collection frequency)."""
+        return np.bincount(chunk[2], minlength=1 << self.buckets_log2)
+
+    @staticmethod
+    def idf_of(cf: np.ndarray, n: int) -> np.ndarray:
+        # Collection frequency stands in for document frequency: no sort over every n-gram of
+        # the corpus (the costliest step by far), and in a short text an n-gram rarely repeats,
+        # so the two agree.
+        return (np.log((1.0 + n) / (1.0 + cf)) + 1.0).astype(np.float32)
+
+    def project(self, chunks: list[Chunk], idf: np.ndarray | None) -> np.ndarray:
+        """Un-centred rows of the texts of `chunks` (each of at most _CHUNK texts, in order). A row
+        depends only on its own n-grams and `idf`, never on how the texts were cut into chunks, so
+        `--engine ray` projects ranges on workers and gets the same bits (curator.embed_ray)."""
+        out = np.zeros((sum(c[0] for c in chunks), self.dim), dtype=np.float32)
+        table = self._projection(sum(len(c[2]) for c in chunks))
+        lo = 0
+        for rows, docs, bucket in chunks:
+            if len(docs):
+                base = docs.astype(np.int64) * self.dim
+                w = idf[bucket] if idf is not None else None
+                acc = np.zeros(rows * self.dim, dtype=np.float64)
+                for j in range(self.hashes):
+                    coord, sign = (table[0][j][bucket], table[1][j][bucket]) if table else self._coord_sign(bucket, j)
+                    acc += np.bincount(base + coord, weights=sign if w is None else sign * w, minlength=rows * self.dim)
+                out[lo: lo + rows] = acc.reshape(rows, self.dim)
+            lo += rows
+        return out
+
+    def finish(self, out: np.ndarray) -> np.ndarray:
+        """Centre (on a corpus large enough) and normalise the projected rows of the whole corpus."""
+        if self.center and len(out) >= CENTER_MIN:
             # Remove the component every text shares (common n-grams of the language), which
             # otherwise makes any two texts of one script look alike; measured: +4-10 points of
             # neighbour accuracy (docs/select.md). Only on a corpus large enough that a text's own

@@ -90,7 +90,7 @@ def register(app: typer.Typer) -> None:
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
                               minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
                                                     ngram_cjk=ngram_cjk))
-            emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env)
+            emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env, ray_address)
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
         from curator.dedup_stage import finish, run_dedup, run_semantic_dedup
@@ -99,7 +99,7 @@ def register(app: typer.Typer) -> None:
             if emb is not None:
                 run_semantic_dedup(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
                 inputs = []
-            if engine == "ray":
+            if engine == "ray" and inputs:
                 from curator.engine.ray_dedup import run_dedup_ray
 
                 pl, ids, origins, timings = run_dedup_ray(run, inputs, cfg, fmt=from_, ropts=ropts, encoding=encoding,
@@ -113,7 +113,7 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(run.exit_code)
 
 
-def _semantic_setup(semantic, engine, embedder, base_url, key_env):
+def _semantic_setup(semantic, engine, embedder, base_url, key_env, ray_address=None):
     """The embedder for --semantic (None without it); usage errors for what cannot work."""
     if semantic is None:
         return None
@@ -122,6 +122,8 @@ def _semantic_setup(semantic, engine, embedder, base_url, key_env):
 
     if not 0.0 < semantic <= 1.0:
         raise UsageError(f"--semantic {semantic}: a cosine similarity in (0, 1], e.g. 0.9")
-    if engine != "local":
-        raise UsageError("--semantic runs with --engine local")
-    return make_embedder(embedder, base_url=base_url or os.environ.get("OPENAI_BASE_URL"), api_key_env=key_env)
+    from curator.embed_ray import for_engine
+
+    # --engine ray maps the (lexical) embedding over Ray; the plan and pass 2 run here, as locally
+    return for_engine(make_embedder(embedder, base_url=base_url or os.environ.get("OPENAI_BASE_URL"),
+                                    api_key_env=key_env), engine, ray_address)

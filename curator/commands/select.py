@@ -51,6 +51,8 @@ def register(app: typer.Typer) -> None:
         encoding: Optional[str] = o.ENCODING,
         to: str = o.TO,
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
+        engine: str = o.ENGINE,
+        ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Keep the best, most diverse N records; every other record is written with the reason it was left out."""
         import os
@@ -65,8 +67,10 @@ def register(app: typer.Typer) -> None:
         params = dict(inputs=[str(p) for p in inputs], out=str(out), budget=budget, fraction=fraction, method=method,
                       threshold=threshold, score=score, score_model=str(score_model) if score_model else None,
                       balance=balance, against=against_files, ngram=ngram, embedder=embedder, embed_on=embed_on,
-                      embed_base_url=embed_base_url, seed=seed, from_=from_, mapping=mapping, encoding=encoding, to=to)
+                      embed_base_url=embed_base_url, seed=seed, from_=from_, mapping=mapping, encoding=encoding, to=to,
+                      engine=engine)
         with usage_guard():
+            o.check_engine(engine)
             o.check_inputs(inputs)
             o.check_inputs([Path(a) for a in against_files])
             cfg = SelectConfig(budget=budget, fraction=fraction, method=method, threshold=threshold, score=score,
@@ -75,6 +79,9 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--batch-size must be >= 1")
             emb = make_embedder(embedder, base_url=embed_base_url or os.environ.get("OPENAI_BASE_URL"),
                                 api_key_env=embed_api_key_env, batch_size=batch_size)
+            from curator.embed_ray import for_engine
+
+            emb = for_engine(emb, engine, ray_address)  # --engine ray: the embedding mapped over Ray
             score_fn = None
             if score_model is not None:
                 from curator.select_lm import LMScorer
@@ -97,4 +104,7 @@ def register(app: typer.Typer) -> None:
             run_select(run, lambda: run.read_all(inputs, from_, opts=ropts, encoding=encoding),
                        lambda: run.reread_all(inputs, from_, opts=ropts, encoding=encoding), cfg, emb,
                        against_index=index, score_fn=score_fn)
+            run.extra["select"]["engine"] = engine
+            if engine == "ray":  # 0: a model embedder, run on the driver
+                run.extra["select"]["ray_embed_tasks"] = getattr(emb, "tasks", 0)
         raise typer.Exit(run.exit_code)

@@ -73,8 +73,13 @@ def _norm_refusal(text: str) -> str:
 
 
 @lru_cache(maxsize=64)
+def _phrase_words(phrases: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(sorted({p.lower() for p in phrases if p.strip()}, key=lambda w: (-len(w), w)))
+
+
+@lru_cache(maxsize=64)
 def _phrase_re(phrases: tuple[str, ...]) -> re.Pattern[str] | None:
-    words = sorted({p.lower() for p in phrases if p.strip()}, key=lambda w: (-len(w), w))
+    words = _phrase_words(phrases)
     return re.compile("|".join(re.escape(w) for w in words)) if words else None
 
 
@@ -95,6 +100,10 @@ def find_refusal(text: str, *, phrases: tuple[str, ...] | list[str] = tuple(REFU
     low = _norm_refusal(text)
     head = low[:within_chars] if within_chars else low
     pivot = _TOOL_PIVOT if tool_data else _PIVOT
+    # The alternation of literals matches only where one of them is a substring: `in` tests for all
+    # of them cost less than one regex scan, and most answers hold none.
+    if not any(map(head.__contains__, _phrase_words(tuple(phrases)))):
+        return None
     hit = rx.search(head)
     if hit is None:
         return None
@@ -125,14 +134,13 @@ _TEMPLATE_ASK = re.compile(r"templat|placeholder|fill[- ]in|boilerplate|模板|�
 
 # Every default pattern needs one of these in the text (stripping code/math only replaces spans by a
 # space, so it cannot create them): texts without any skip the eight-way alternation scan, which
-# is most of the placeholder filter's time. `[lL][oO][rR][eE][mM]` is exactly `(?i:lorem)` (no
-# non-ASCII character case-folds to those letters) and much faster than an IGNORECASE scan.
+# is most of the placeholder filter's time. `"lorem" in text.lower()` is exactly `(?i:lorem)`: only
+# ASCII letters lower-case to (or case-fold with) l, o, r, e, m, and it beats an IGNORECASE scan.
 _DEFAULT_PLACEHOLDERS = tuple(PLACEHOLDER_PATTERNS)
-_LOREM = re.compile(r"[lL][oO][rR][eE][mM]")
 
 
 def _may_hold_default_placeholder(text: str) -> bool:
-    return "[" in text or "<" in text or "{{" in text or "【" in text or _LOREM.search(text) is not None
+    return "[" in text or "<" in text or "{{" in text or "【" in text or "lorem" in text.lower()
 
 
 @lru_cache(maxsize=16)

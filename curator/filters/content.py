@@ -15,8 +15,6 @@ token. Short answers are not measured (a 3-line list can legitimately repeat).
 
 from __future__ import annotations
 
-import bisect
-import operator
 import re
 from dataclasses import dataclass, field
 
@@ -96,23 +94,6 @@ def word_tokens(text: str) -> list:
     return _TOKEN.findall(text.lower())
 
 
-def repeated_ngram_bound(toks: list, n: int) -> int:
-    """An upper bound on the number of repeated n-grams, computed without building them.
-
-    An n-gram that repeats an earlier one holds no token's first occurrence, so it lies inside a
-    run of non-first tokens: a run of g tokens holds at most g - n + 1 of them. Natural text has
-    first occurrences every few tokens, so the bound proves most answers clean at a fraction of
-    the cost of the n-gram set (all steps below run in C)."""
-    size = len(toks)
-    # Later keys overwrite earlier ones: fed in reverse, each token keeps its first position.
-    firsts = sorted(dict(zip(reversed(toks), range(size - 1, -1, -1))).values())
-    firsts.append(size)
-    # Consecutive first positions d apart leave a run of d - 1 tokens: d - n windows when d > n.
-    steps = sorted(map(operator.sub, firsts[1:], firsts[:-1]))
-    k = bisect.bisect_right(steps, n)
-    return sum(steps[k:]) - n * (len(steps) - k)
-
-
 def ngram_repeat_ratio(text: str, n: int) -> tuple[float, int]:
     """(share of word n-grams that are repeats, number of tokens). Han characters are tokens."""
     return ngram_repeat_ratio_of(word_tokens(text), n)
@@ -171,9 +152,6 @@ class Repetition(Filter):
             toks = word_tokens(text)
             if len(toks) < self.min_tokens or len(toks) < self.ngram:
                 return True
-            # Same float division as the ratio (rounding is monotone): bound <= max proves ratio <= max.
-            if repeated_ngram_bound(toks, self.ngram) / (len(toks) - self.ngram + 1) <= self.max_ngram_ratio:
-                return True  # the ratio cannot exceed the threshold: skip building the n-grams
             r, n = ngram_repeat_ratio_of(toks, self.ngram)
             if r > self.max_ngram_ratio:
                 return Drop("repeated_ngrams", f"{r:.0%} of its {self.ngram}-grams are repeats (over {n} tokens), "

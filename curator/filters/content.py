@@ -82,9 +82,24 @@ def duplicate_line_ratio(text: str, min_line_chars: int) -> tuple[float, int]:
     return (len(lines) - len(set(lines))) / len(lines), len(lines)
 
 
+# ASCII text has no Han characters and its `\\w` is [A-Za-z0-9_]: blanking every other byte and
+# splitting gives the same tokens as `_TOKEN` (as bytes, which compare and hash alike), all in C.
+_ASCII_NON_WORD = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256))
+
+
+def word_tokens(text: str) -> list:
+    """Lower-cased word tokens, each Han character its own token (bytes for ASCII text, else str)."""
+    if text.isascii():
+        return text.encode("ascii").lower().translate(_ASCII_NON_WORD).split()
+    return _TOKEN.findall(text.lower())
+
+
 def ngram_repeat_ratio(text: str, n: int) -> tuple[float, int]:
     """(share of word n-grams that are repeats, number of tokens). Han characters are tokens."""
-    toks = _TOKEN.findall(text.lower())
+    return ngram_repeat_ratio_of(word_tokens(text), n)
+
+
+def ngram_repeat_ratio_of(toks: list, n: int) -> tuple[float, int]:
     if len(toks) < n:
         return 0.0, len(toks)
     total = len(toks) - n + 1
@@ -134,8 +149,11 @@ class Repetition(Filter):
                 return Drop("repeated_lines", f"{r:.0%} of its {n} lines repeat an earlier line, above "
                                               f"max_dup_line_ratio={self.max_dup_line_ratio}")
         if self.max_ngram_ratio is not None and len(text) >= self.min_tokens:
-            r, n = ngram_repeat_ratio(text, self.ngram)
-            if n >= self.min_tokens and r > self.max_ngram_ratio:
+            toks = word_tokens(text)
+            if len(toks) < self.min_tokens or len(toks) < self.ngram:
+                return True
+            r, n = ngram_repeat_ratio_of(toks, self.ngram)
+            if r > self.max_ngram_ratio:
                 return Drop("repeated_ngrams", f"{r:.0%} of its {self.ngram}-grams are repeats (over {n} tokens), "
                                                f"above max_ngram_ratio={self.max_ngram_ratio}; starts {clip(text, 40)}")
         return True

@@ -20,6 +20,7 @@ from array import array
 from collections import Counter
 from typing import Any, Hashable
 
+import numpy as np
 import xxhash
 
 _PER_OCTAVE = 4
@@ -145,6 +146,15 @@ class Distinct:
 
     def add(self, item: str) -> None:
         self.add_hash(xxhash.xxh3_64_intdigest(item.encode("utf-8", "surrogatepass")))
+
+    def add_hashes(self, hs: Any) -> None:
+        """Add many hashes (a numpy uint64 array). Once the heap is full, only hashes below its
+        current maximum can enter; the maximum only falls, so screening by it first keeps the
+        result of adding them one by one."""
+        if len(self._heap) >= self.k:
+            hs = hs[hs < np.uint64(-self._heap[0])]
+        for h in hs.tolist():
+            self.add_hash(h)
 
     def add_hash(self, h: int) -> None:
         """Add an item by its (uniform) 64-bit hash."""

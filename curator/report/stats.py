@@ -24,6 +24,7 @@ import re
 from collections import Counter
 from typing import Any, Callable
 
+import numpy as np
 import xxhash
 
 from curator.record import Conversation
@@ -46,6 +47,18 @@ def _mix(a: int, b: int) -> int:
     x ^= x >> 31
     x = (x * 0xBF58476D1CE4E5B9) & _M64
     return x ^ (x >> 29)
+
+
+_C1, _C2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9)
+_S31, _S29 = np.uint64(31), np.uint64(29)
+
+
+def _mix_arrays(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`_mix` element-wise on uint64 arrays (uint64 arithmetic wraps exactly like `& _M64`)."""
+    x = (a * _C1) ^ b
+    x ^= x >> _S31
+    x = x * _C2
+    return x ^ (x >> _S29)
 
 
 def ngram_tokens(text: str) -> list[str]:
@@ -92,7 +105,9 @@ def first_word(text: str) -> str:
 
 
 def normalise(text: str) -> str:
-    return _WS.sub(" ", text.lower()).strip()
+    # Same as `_WS.sub(" ", text.lower()).strip()` (re's \s and str.split both use str.isspace),
+    # without a regex pass over every message.
+    return " ".join(text.lower().split())
 
 
 class NearDupCounter:
@@ -235,13 +250,16 @@ class ReportStats:
         self.first_words.add(first_word(instruction))
         # hash each token once and combine the hashes into n-gram hashes (a multiply-xor mix,
         # then a final xxhash-quality scramble is unnecessary: KMV only needs roughly uniform bits)
-        hs = [xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in ngram_tokens(instruction)]
+        # (`_mix_arrays` is `_mix` on numpy uint64 arrays: the same integers, without a Python call each.)
+        toks = ngram_tokens(instruction)
+        hs = np.fromiter((xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in toks),
+                         dtype=np.uint64, count=len(toks))
         prev = hs
         for n, sketch in self.ngrams.items():
             if n > 1:
-                prev = [_mix(a, b) for a, b in zip(prev, hs[n - 1:])]
-            for h in prev:
-                sketch.add_hash(h)
+                size = max(0, min(len(prev), len(hs) - n + 1))
+                prev = _mix_arrays(prev[:size], hs[n - 1:n - 1 + size])
+            sketch.add_hashes(prev)
             self.ngram_totals[n] += len(prev)
         self.dup_instructions.add(normalise(instruction))
         self.dup_records.add("\x1e".join(f"{m.role}\x1f{normalise(m.content)}" for m in msgs))

@@ -43,3 +43,14 @@ def _english_ui(monkeypatch):
     """Tests assert English messages; a developer's zh_* locale must not switch them to Chinese
     (tests of the Chinese UI set CURATE_UI_LANG or pass --ui-lang themselves)."""
     monkeypatch.setenv("CURATE_UI_LANG", "en")
+
+
+@pytest.fixture(scope="module")
+def ray_address():
+    """One local Ray instance (2 CPUs) per test module; CLI runs join it with --ray-address."""
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+    try:
+        yield ray.get_runtime_context().gcs_address
+    finally:
+        ray.shutdown()

@@ -22,15 +22,6 @@ from tests.conftest import run_cli
 ray = pytest.importorskip("ray")
 
 
-@pytest.fixture(scope="module")
-def ray_address():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-
-
 def _lines(path: Path) -> list[str]:
     return sorted(x for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
 

@@ -27,15 +27,6 @@ WORDS = ("python list reverse sort dictionary merge file read write error networ
 
 
 @pytest.fixture(scope="module")
-def ray_address():
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
-    try:
-        yield ray.get_runtime_context().gcs_address
-    finally:
-        ray.shutdown()
-
-
-@pytest.fixture(scope="module")
 def pool(tmp_path_factory) -> Path:
     rng = random.Random(7)
     path = tmp_path_factory.mktemp("pool") / "pool.jsonl"

@@ -55,9 +55,39 @@ class FilterPipeline:
 
     def check(self, conv: Conversation) -> tuple[Conversation, Rejected | None]:
         """Run every filter on one record: (record to keep — a copy when a filter edited it, or the drop)."""
+        return self._run(conv, self.steps)
+
+    def check_many(self, convs: Sequence[Conversation]) -> list[tuple[Conversation, Rejected | None]]:
+        """`check` of each record, the same results, with the filters' batch screens
+        (`curator.filters.screen`): each record runs only the filters not proven to keep it, in
+        the pipeline's order, so its first drop is the one `check` finds. Screens see the records
+        as they came in, so only filters before the first one that edits are screened."""
+        if not convs:
+            return []
+        import numpy as np
+
+        from curator.filters.screen import BatchView
+
+        head = next((k for k, s in enumerate(self.steps) if s.filter.edits), len(self.steps))
+        tail = self.steps[head:]
+        view = BatchView(convs)
+        sures = [s.filter.screen(view) for s in self.steps[:head]]
+        all_sure = np.ones(len(convs), dtype=bool)
+        for s in sures:
+            all_sure &= False if s is None else s
+        out: list[tuple[Conversation, Rejected | None]] = []
+        for i, conv in enumerate(convs):
+            if all_sure[i] and not tail:
+                out.append((conv, None))
+                continue
+            steps = [st for st, s in zip(self.steps, sures) if s is None or not s[i]] + tail
+            out.append(self._run(conv, steps))
+        return out
+
+    def _run(self, conv: Conversation, steps: Sequence[Step]) -> tuple[Conversation, Rejected | None]:
         if self._edits:
             conv = conv.copy()
-        for step in self.steps:
+        for step in steps:
             try:
                 v = step.filter.filter(conv)
             except UsageError:

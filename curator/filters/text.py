@@ -15,6 +15,7 @@ from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
+from curator.filters.screen import hit_texts
 from curator.record import Conversation
 
 # Shared with validate and the no_placeholders rubric (curator.lexicon): only real template slots.
@@ -52,6 +53,20 @@ class Placeholder(Filter):
                 return Drop("placeholder", f"{m.role} message {i} has an unfilled placeholder {hit!r} "
                                            f"— fill the template or drop the row")
         return True
+
+    def screen(self, view):
+        # With the default patterns `find_placeholder` returns None for a text without "[", "<",
+        # "{{", "【" or "lorem" in its lower case (`lexicon._may_hold_default_placeholder`); no
+        # character but the ASCII letters lowers to l, o, r, e or m, so an ASCII-case-insensitive
+        # search is exactly `"lorem" in text.lower()`. None of them holds the separator "\n".
+        if not self._patterns:
+            return view.sure_except([])
+        if self._patterns != lexicon._DEFAULT_PLACEHOLDERS:
+            return None
+        texts, owner = view.texts(self.roles)
+        j = view.joined(self.roles)
+        hits = j.with_any(("[", "<", "{{", "【")) | j.with_ascii_word(b"lorem")
+        return view.sure_except(owner[sorted(hits)])
 
 
 # UTF-8 read as cp1252/latin-1: a lead byte Ã Â â Ä Å Æ ç-ï shown as a letter, followed by a
@@ -103,6 +118,11 @@ class BadText(Filter):
                                     f"{b.start()} — UTF-8 text was decoded as Latin-1/cp1252 upstream")
         return True
 
+    def screen(self, view):
+        # `filter` skips every text `_SCREEN` does not match; `_SCREEN` never matches "\n"
+        texts, owner = view.texts(self.roles, reasoning=True)
+        return view.sure_except(owner[hit_texts(texts, _SCREEN)])
+
 
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.M)
 
@@ -131,3 +151,8 @@ class CodeFence(Filter):
                 return Drop("unbalanced_fence", f"{m.role} message {i} has {n} code fence lines (odd: a code "
                             f"block is never closed) — the answer was probably truncated")
         return True
+
+    def screen(self, view):
+        # `filter` skips a text without ``` or ~~~ (neither holds "\n")
+        texts, owner = view.texts(self.roles)
+        return view.sure_except(owner[sorted(view.joined(self.roles).with_any(("```", "~~~")))])

@@ -1,0 +1,158 @@
+"""A batch-wide, numpy upper bound on the repeated word n-gram share of many texts at once.
+
+The `repetition` filter's exact measure (`content.ngram_repeat_ratio`) builds a Python token list
+and a set of n-gram tuples per text: most of the default recipe's time. This module computes, for
+a whole batch of texts in a few array passes, a number that is never below that share, so a text
+whose bound is at or under the threshold is proven to pass, and only the rest (loops, and the odd
+unlucky text) are measured exactly.
+
+Why the bound holds (each step can only merge distinct n-grams, never split equal ones, so the
+count of distinct n-grams it sees is <= the true count, and the repeat share >= the true share):
+
+1. Tokens are exactly the exact measure's tokens: `_TOKEN.findall(text.lower())` — a Han character
+   is a token alone, a run of other `\\w` characters is a token. Lowering is done per code point
+   by table (`str.lower` maps every code point on its own except U+03A3 Σ, whose result depends
+   on its neighbours, and U+0130 İ, which becomes two characters); texts holding either, or a
+   lone surrogate, get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
+   `str.isalnum() or "_"` (both are `Py_UNICODE_ISALNUM`).
+2. A token's hash is a function of its lower-cased code points (the sum of their squares, the
+   first one and the length), an n-gram's a function of its token hashes: equal n-grams hash
+   equal; unequal ones may collide (merging them, which only raises the bound).
+3. Each text's n-gram hashes pick slots in a private range of 8 slots per n-gram; the count of
+   occupied slots is <= the count of distinct hashes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, Sequence
+
+_MAXCP = 0x110000
+_HAN = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
+_CONTEXT_CASED = (0x03A3, 0x0130)  # Σ (final-sigma rule) and İ (lowers to two characters)
+_MASK64 = (1 << 64) - 1
+
+
+@lru_cache(maxsize=1)
+def tables() -> Any:
+    """One uint32 per code point: bits 0-20 the lower-cased code point, bits 21-22 its class (0 =
+    not in a token, 1 = word character, 2 = Han: a token alone, of the lower-cased character), bit
+    23 set when a text holding it must be measured exactly. Built once per process (~0.1 s); the
+    filter command builds it before the worker pool forks."""
+    import numpy as np
+
+    cps = np.arange(_MAXCP, dtype="<u4")
+    chars = cps.tobytes().decode("utf-32-le", "surrogatepass")
+    for c in _CONTEXT_CASED:
+        chars = chars.replace(chr(c), "a")
+    low = chars.lower()
+    if len(low) != _MAXCP:  # a Python whose lower() expands another character: no table, no bound
+        raise RuntimeError("per-code-point lowering changed the length")
+    lower = np.frombuffer(low.encode("utf-32-le", "surrogatepass"), dtype="<u4").copy()
+    word = np.fromiter(map(str.isalnum, low), dtype=bool, count=_MAXCP)
+    word[ord("_")] = True
+    cls = word.astype(np.uint32)
+    han = np.zeros(_MAXCP, dtype=bool)
+    for lo, hi in _HAN:
+        han[lo:hi + 1] = True
+    cls[han[lower]] = 2
+    table = lower | (cls << np.uint32(21))
+    table[list(_CONTEXT_CASED)] |= np.uint32(1 << 23)
+    table[0xD800:0xE000] |= np.uint32(1 << 23)
+    return table
+
+
+def _mults(n: int, seed: int) -> Any:
+    import numpy as np
+
+    rng = np.random.Generator(np.random.PCG64(seed))
+    return rng.integers(1, 1 << 63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd
+
+
+_Q = None
+_SLOTS = 8  # slots per n-gram: a text with no repeat loses about 1/16 of its n-grams to shared slots
+_BUF: list = []
+
+
+def _buffer(size: int) -> Any:
+    """A scratch int32 array of at least `size`, kept between batches (no page faults per batch)."""
+    import numpy as np
+
+    if not _BUF or len(_BUF[0]) < size:
+        _BUF[:] = [np.empty(max(size, 1 << 20), dtype=np.int32)]
+    return _BUF[0]
+
+
+def ngram_bounds(texts: Sequence[str], n: int) -> tuple[Any, Any]:
+    """(tokens per text, upper bound of the repeated n-gram share per text; NaN = no bound).
+
+    The token count is exact (text with a special character: -1). A text with fewer than `n`
+    tokens gets 0.0."""
+    import numpy as np
+
+    global _Q
+    if _Q is None:
+        _Q = _mults(64, 7)
+    table = tables()
+    k = len(texts)
+    if not k or not any(texts):
+        return np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.float64)
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=k)
+    starts = np.cumsum(lens + 1) - (lens + 1)
+    big = "\n".join(texts)  # "\n" is no token character: no token spans two texts
+    cp = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    t = table.take(cp.astype(np.intp))
+    bad = np.zeros(k, dtype=bool)
+    if t.max() >= (1 << 23):
+        bad[np.searchsorted(starts, np.flatnonzero(t >= (1 << 23)), "right") - 1] = True
+    cls = t >> np.uint32(21)
+    intok = cls != 0
+    # boundaries: a token starts at a Han character or where a word run starts; a gap where a
+    # run of non-token characters starts. reduceat over them sums each token and each gap.
+    edge = np.empty_like(intok)
+    edge[0] = True
+    np.not_equal(cls[1:], cls[:-1], out=edge[1:])
+    edge |= cls == 2
+    bounds = np.flatnonzero(edge)
+    is_tok = intok[bounds]
+    first = bounds[is_tok]  # first character of each token
+    ntok = len(first)
+    tid = np.searchsorted(starts, first, "right") - 1
+    counts = np.bincount(tid, minlength=k).astype(np.int64)
+    ratio = np.zeros(k, dtype=np.float64)
+    if ntok >= n:
+        # a token's fingerprint: the (wrapping) sum of its table values, its first value and its
+        # length, all functions of its lower-cased characters
+        with np.errstate(over="ignore"):
+            nxt = np.append(bounds, len(t))[1:][is_tok]
+            cs = np.cumsum(t, dtype=np.uint32)  # wraps: differences are the sums mod 2**32
+            sums = (cs[nxt - 1] - cs[first] + t[first]).astype(np.uint64)
+            h = sums * np.uint64(0x9E3779B97F4A7C15) + t[first].astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F) \
+                + (nxt - first).astype(np.uint64) * np.uint64(0x165667B19E3779F9)
+            h ^= h >> np.uint64(31)
+            h *= np.uint64(0xBF58476D1CE4E5B9)
+            h ^= h >> np.uint64(29)
+            m = ntok - n + 1
+            g = h[:m] * _Q[0]
+            for j in range(1, n):
+                g += h[j:j + m] * _Q[j % 64]
+            g ^= g >> np.uint64(32)
+            g *= np.uint64(0xD6E8FEB86659FD93)
+        valid = tid[:m] == tid[n - 1:]
+        g, gt = g[valid], tid[:m][valid]
+        total = np.maximum(counts - n + 1, 0)
+        # per text, `_SLOTS` slots per n-gram; a slot written by several n-grams keeps one writer,
+        # so the writers that read themselves back count the occupied slots (<= distinct hashes)
+        size = total * _SLOTS + 1
+        offs = np.cumsum(size) - size
+        with np.errstate(over="ignore"):  # the slot in range: the top 32 bits scaled to the size
+            slot = offs[gt] + (((g >> np.uint64(32)) * size[gt].astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
+        who = np.arange(len(slot), dtype=np.int32)
+        buf = _buffer(int(size.sum()))
+        buf[slot] = who
+        occupied = np.bincount(gt[buf[slot] == who], minlength=k)
+        has = total > 0
+        ratio[has] = (total[has] - occupied[has]) / total[has]
+    ratio[bad] = np.nan
+    counts[bad] = -1
+    return counts, ratio

@@ -15,8 +15,8 @@ count of distinct n-grams it sees is <= the true count, and the repeat share >= 
    on its neighbours, and U+0130 İ, which becomes two characters); texts holding either, or a
    lone surrogate, get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
    `str.isalnum() or "_"` (both are `Py_UNICODE_ISALNUM`).
-2. A token's hash is a function of its lower-cased code points (the sum of their squares, the
-   first one and the length), an n-gram's a function of its token hashes: equal n-grams hash
+2. A token's hash is a function of its lower-cased code points (their sum, the first one and
+   the length; ASCII texts take a byte path that cuts tokens as `content.word_tokens` does), an n-gram's a function of its token hashes: equal n-grams hash
    equal; unequal ones may collide (merging them, which only raises the bound).
 3. Each text's n-gram hashes pick slots in a private range of 8 slots per n-gram; the count of
    occupied slots is <= the count of distinct hashes.
@@ -30,7 +30,6 @@ from typing import Any, Sequence
 _MAXCP = 0x110000
 _HAN = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _CONTEXT_CASED = (0x03A3, 0x0130)  # Σ (final-sigma rule) and İ (lowers to two characters)
-_MASK64 = (1 << 64) - 1
 
 
 @lru_cache(maxsize=1)
@@ -86,49 +85,95 @@ def _buffer(size: int) -> Any:
 def ngram_bounds(texts: Sequence[str], n: int) -> tuple[Any, Any]:
     """(tokens per text, upper bound of the repeated n-gram share per text; NaN = no bound).
 
-    The token count is exact (text with a special character: -1). A text with fewer than `n`
-    tokens gets 0.0."""
+    The token count is exact (a text with a special character: -1). A text with fewer than `n`
+    tokens gets 0.0. ASCII texts take a byte path, the others the code-point table."""
+    import numpy as np
+
+    k = len(texts)
+    counts = np.zeros(k, dtype=np.int64)
+    ratio = np.zeros(k, dtype=np.float64)
+    flags = np.fromiter(map(str.isascii, texts), dtype=bool, count=k)
+    for is_ascii in (True, False):
+        idx = np.flatnonzero(flags == is_ascii)
+        if not len(idx):
+            continue
+        part = [texts[i] for i in idx.tolist()]
+        toks = _ascii_tokens(part) if is_ascii else _unicode_tokens(part)
+        c, r = _bound(toks, len(part), n)
+        counts[idx], ratio[idx] = c, r
+    return counts, ratio
+
+
+def _starts(texts: Sequence[str]) -> Any:
+    import numpy as np
+
+    lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return np.cumsum(lens + 1) - (lens + 1)
+
+
+def _ascii_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
+    """Tokens of ASCII texts exactly as `content.word_tokens` cuts them (lower-case the bytes,
+    blank every non-word byte, runs of the rest): (first byte, last byte, byte values, bad texts)."""
+    import numpy as np
+
+    from curator.filters.content import _ASCII_NON_WORD
+
+    data = "\n".join(texts).encode("ascii").lower().translate(_ASCII_NON_WORD)  # "\n" -> blank
+    b = np.frombuffer(data, dtype=np.uint8)
+    w = b != 0x20
+    edge = np.empty(len(w) + 1, dtype=bool)
+    edge[0] = edge[-1] = True
+    np.not_equal(w[1:], w[:-1], out=edge[1:-1])
+    cut = np.flatnonzero(edge[:-1] & w)  # a token's first byte
+    end = np.flatnonzero(edge[1:] & w)  # its last byte
+    return cut, end, b, np.zeros(len(texts), dtype=bool), _starts(texts)
+
+
+def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
+    """Tokens as `_TOKEN.findall(text.lower())` cuts them, by the code-point table."""
+    import numpy as np
+
+    starts = _starts(texts)
+    cp = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    t = tables().take(cp)
+    bad = np.zeros(len(texts), dtype=bool)
+    if t.max() >= (1 << 23):
+        bad[np.searchsorted(starts, np.flatnonzero(t >= (1 << 23)), "right") - 1] = True
+    cls = (t >> np.uint32(21)).astype(np.uint8)
+    han = cls == 2
+    # a token starts where the class changes into a token class, or at any Han character; it
+    # ends before the next such start or class change
+    change = np.empty(len(cls) + 1, dtype=bool)
+    change[0] = change[-1] = True
+    np.not_equal(cls[1:], cls[:-1], out=change[1:-1])
+    change[:-1] |= han
+    change[1:] |= han
+    intok = cls != 0
+    cut = np.flatnonzero(change[:-1] & intok)
+    end = np.flatnonzero(change[1:] & intok)
+    return cut, end, t, bad, starts
+
+
+def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
     import numpy as np
 
     global _Q
     if _Q is None:
         _Q = _mults(64, 7)
-    table = tables()
-    k = len(texts)
-    if not k or not any(texts):
-        return np.zeros(k, dtype=np.int64), np.zeros(k, dtype=np.float64)
-    lens = np.fromiter(map(len, texts), dtype=np.int64, count=k)
-    starts = np.cumsum(lens + 1) - (lens + 1)
-    big = "\n".join(texts)  # "\n" is no token character: no token spans two texts
-    cp = np.frombuffer(big.encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    t = table.take(cp.astype(np.intp))
-    bad = np.zeros(k, dtype=bool)
-    if t.max() >= (1 << 23):
-        bad[np.searchsorted(starts, np.flatnonzero(t >= (1 << 23)), "right") - 1] = True
-    cls = t >> np.uint32(21)
-    intok = cls != 0
-    # boundaries: a token starts at a Han character or where a word run starts; a gap where a
-    # run of non-token characters starts. reduceat over them sums each token and each gap.
-    edge = np.empty_like(intok)
-    edge[0] = True
-    np.not_equal(cls[1:], cls[:-1], out=edge[1:])
-    edge |= cls == 2
-    bounds = np.flatnonzero(edge)
-    is_tok = intok[bounds]
-    first = bounds[is_tok]  # first character of each token
+    first, last, vals, bad, starts = toks
     ntok = len(first)
     tid = np.searchsorted(starts, first, "right") - 1
     counts = np.bincount(tid, minlength=k).astype(np.int64)
     ratio = np.zeros(k, dtype=np.float64)
     if ntok >= n:
-        # a token's fingerprint: the (wrapping) sum of its table values, its first value and its
-        # length, all functions of its lower-cased characters
         with np.errstate(over="ignore"):
-            nxt = np.append(bounds, len(t))[1:][is_tok]
-            cs = np.cumsum(t, dtype=np.uint32)  # wraps: differences are the sums mod 2**32
-            sums = (cs[nxt - 1] - cs[first] + t[first]).astype(np.uint64)
-            h = sums * np.uint64(0x9E3779B97F4A7C15) + t[first].astype(np.uint64) * np.uint64(0xC2B2AE3D27D4EB4F) \
-                + (nxt - first).astype(np.uint64) * np.uint64(0x165667B19E3779F9)
+            # a token's fingerprint: the (wrapping) sum of its values, its first value and its
+            # length, all functions of its lower-cased characters
+            cs = np.cumsum(vals, dtype=np.uint32)  # wraps: differences are the sums mod 2**32
+            fv = vals[first].astype(np.uint64)
+            sums = (cs[last] - cs[first]).astype(np.uint64) + fv
+            h = sums * np.uint64(0x9E3779B97F4A7C15) + fv * np.uint64(0xC2B2AE3D27D4EB4F) \
+                + (last - first).astype(np.uint64) * np.uint64(0x165667B19E3779F9)
             h ^= h >> np.uint64(31)
             h *= np.uint64(0xBF58476D1CE4E5B9)
             h ^= h >> np.uint64(29)

@@ -61,16 +61,27 @@ def tables() -> Any:
     return table
 
 
-def _mults(n: int, seed: int) -> Any:
-    import numpy as np
-
-    rng = np.random.Generator(np.random.PCG64(seed))
-    return rng.integers(1, 1 << 63, size=n, dtype=np.uint64) * np.uint64(2) + np.uint64(1)  # odd
-
-
-_Q = None
 _SLOTS = 8  # slots per n-gram: a text with no repeat loses about 1/16 of its n-grams to shared slots
 _BUF: list = []
+
+
+_R = 0x9E3779B97F4A7C15
+_POW: list = []
+
+
+def _powers(size: int) -> tuple[Any, Any]:
+    """(R**k, R**-k mod 2**64 for k < size), kept between batches."""
+    import numpy as np
+
+    if not _POW or len(_POW[0]) < size:
+        cap = max(size, 1 << 18)
+        with np.errstate(over="ignore"):
+            up = np.full(cap, _R, dtype=np.uint64)
+            up[0] = 1
+            down = np.full(cap, pow(_R, -1, 1 << 64), dtype=np.uint64)
+            down[0] = 1
+            _POW[:] = [np.cumprod(up, dtype=np.uint64), np.cumprod(down, dtype=np.uint64)]
+    return _POW[0], _POW[1]
 
 
 def _buffer(size: int) -> Any:
@@ -157,9 +168,6 @@ def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
 def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
     import numpy as np
 
-    global _Q
-    if _Q is None:
-        _Q = _mults(64, 7)
     first, last, vals, bad, starts = toks
     ntok = len(first)
     tid = np.searchsorted(starts, first, "right") - 1
@@ -177,10 +185,13 @@ def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
             h ^= h >> np.uint64(31)
             h *= np.uint64(0xBF58476D1CE4E5B9)
             h ^= h >> np.uint64(29)
+            # an n-gram's hash: sum of h[i + j] * R**j (mod 2**64), from one prefix sum of
+            # h[k] * R**k shifted back by R**-i (R is odd, so it has an inverse mod 2**64)
             m = ntok - n + 1
-            g = h[:m] * _Q[0]
-            for j in range(1, n):
-                g += h[j:j + m] * _Q[j % 64]
+            rpow, rinv = _powers(ntok)
+            prefix = np.zeros(ntok + 1, dtype=np.uint64)
+            np.cumsum(h * rpow[:ntok], out=prefix[1:])
+            g = (prefix[n:] - prefix[:m]) * rinv[:m]
             g ^= g >> np.uint64(32)
             g *= np.uint64(0xD6E8FEB86659FD93)
         valid = tid[:m] == tid[n - 1:]

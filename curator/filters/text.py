@@ -15,7 +15,7 @@ from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
-from curator.filters.screen import hit_texts
+from curator.filters.screen import SEP, hit_texts
 from curator.record import Conversation
 
 # Shared with validate and the no_placeholders rubric (curator.lexicon): only real template slots.
@@ -78,6 +78,7 @@ _MOJIBAKE = re.compile(
 )
 # One scan screens clean text: every problem below starts with one of these characters.
 _SCREEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffdÃÂâäåæçèéï]")
+_ASCII_CLEAN = bytes(c for c in range(128) if not _SCREEN.match(chr(c)))  # ASCII `_SCREEN` never matches
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -119,9 +120,18 @@ class BadText(Filter):
         return True
 
     def screen(self, view):
-        # `filter` skips every text `_SCREEN` does not match; `_SCREEN` never matches "\n"
+        # `filter` skips every text `_SCREEN` does not match; `_SCREEN` never matches "\n". In
+        # ASCII text it can only match a control character: deleting every other byte from the
+        # joined ASCII texts leaves nothing when none holds one (then only the rest are scanned).
         texts, owner = view.texts(self.roles, reasoning=True)
-        return view.sure_except(owner[hit_texts(texts, _SCREEN)])
+        ascii_ = [t.isascii() for t in texts]
+        rest = [i for i, a in enumerate(ascii_) if not a]
+        if len(rest) < len(texts):
+            data = SEP.join([t for t, a in zip(texts, ascii_) if a]).encode("ascii")
+            if data.translate(None, _ASCII_CLEAN):
+                rest = list(range(len(texts)))
+        hits = hit_texts([texts[i] for i in rest], _SCREEN)
+        return view.sure_except(owner[[rest[i] for i in hits]])
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.M)

@@ -12,8 +12,8 @@ count of distinct n-grams it sees is <= the true count, and the repeat share >= 
 1. Tokens are exactly the exact measure's tokens: `_TOKEN.findall(text.lower())` — a Han character
    is a token alone, a run of other `\\w` characters is a token. Lowering is done per code point
    by table (`str.lower` maps every code point on its own except U+03A3 Σ, whose result depends
-   on its neighbours, and U+0130 İ, which becomes two characters); texts holding either, or a
-   lone surrogate, get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
+   on its neighbours, and U+0130 İ, which becomes two characters); texts holding either, a
+   lone surrogate or a character beyond the BMP get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
    `str.isalnum() or "_"` (both are `Py_UNICODE_ISALNUM`).
 2. A token's hash is a function of its lower-cased code points (their sum, the first one and
    the length; ASCII texts take a byte path that cuts tokens as `content.word_tokens` does), an n-gram's a function of its token hashes: equal n-grams hash
@@ -27,7 +27,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Sequence
 
-_MAXCP = 0x110000
+_MAXCP = 0x10000  # the table covers the BMP; its last entry (U+FFFF) stands for every code point above
 _HAN = ((0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF))
 _CONTEXT_CASED = (0x03A3, 0x0130)  # Σ (final-sigma rule) and İ (lowers to two characters)
 
@@ -36,8 +36,8 @@ _CONTEXT_CASED = (0x03A3, 0x0130)  # Σ (final-sigma rule) and İ (lowers to two
 def tables() -> Any:
     """One uint32 per code point: bits 0-20 the lower-cased code point, bits 21-22 its class (0 =
     not in a token, 1 = word character, 2 = Han: a token alone, of the lower-cased character), bit
-    23 set when a text holding it must be measured exactly. Built once per process (~0.1 s); the
-    filter command builds it before the worker pool forks."""
+    23 set when a text holding it must be measured exactly (Σ, İ, surrogates, and U+FFFF, which
+    `take(mode="clip")` gives every code point above the BMP). Built once per process (~10 ms)."""
     import numpy as np
 
     cps = np.arange(_MAXCP, dtype="<u4")
@@ -58,6 +58,7 @@ def tables() -> Any:
     table = lower | (cls << np.uint32(21))
     table[list(_CONTEXT_CASED)] |= np.uint32(1 << 23)
     table[0xD800:0xE000] |= np.uint32(1 << 23)
+    table[0xFFFF] |= np.uint32(1 << 23)
     return table
 
 
@@ -146,7 +147,7 @@ def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
 
     starts = _starts(texts)
     cp = np.frombuffer("\n".join(texts).encode("utf-32-le", "surrogatepass"), dtype="<u4")
-    t = tables().take(cp)
+    t = tables().take(cp, mode="clip")
     bad = np.zeros(len(texts), dtype=bool)
     if t.max() >= (1 << 23):
         bad[np.searchsorted(starts, np.flatnonzero(t >= (1 << 23)), "right") - 1] = True

@@ -4,6 +4,10 @@
 (filters that edit — PII masking, refusal tagging — get a copy) and keeps no state between calls,
 so Ray Data can map it over blocks later. The command streams batches through it and turns each
 `Rejected` into a reject line; per-filter counts are summed by the caller from `dropped`.
+
+Batches go through `check_many`: each filter's batch screen (`curator.filters.screen`) first
+proves which records it keeps, and a record runs only the filters not proven, in order — the same
+verdicts as `check` record by record, in a fraction of the time (numpy and one scan per batch).
 """
 
 from __future__ import annotations
@@ -108,8 +112,7 @@ class FilterPipeline:
     def filter_batch(self, convs: Sequence[Conversation]) -> tuple[list[Conversation], list[Rejected]]:
         kept: list[Conversation] = []
         dropped: list[Rejected] = []
-        for conv in convs:
-            out, rej = self.check(conv)
+        for conv, (out, rej) in zip(convs, self.check_many(convs)):
             if rej is None:
                 kept.append(out)
             else:

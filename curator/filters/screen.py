@@ -120,11 +120,10 @@ class Joined:
     def __init__(self, texts: Sequence[str]):
         self.texts = texts
         self.big = SEP.join(texts)
-        self.starts: list[int] = []
-        at = 0
-        for t in texts:
-            self.starts.append(at)
-            at += len(t) + 1
+        import numpy as np
+
+        lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + len(SEP)
+        self.starts: list[int] = (np.cumsum(lens) - lens).tolist()
         self._utf8_lower: bytes | None = None
 
     def owner_of(self, pos: int) -> int:

@@ -157,3 +157,43 @@ def test_ngram_table_matches_lower_and_the_token_regex():
 def test_cover_needles_cover_every_word(words):
     needles = cover_needles(words)
     assert all(any(nd in w for nd in needles) for w in words)
+
+
+def test_batches_keep_bad_rows_and_drops_in_input_order(tmp_path, monkeypatch):
+    """The filter reads a batch ahead, but the reader's rejects (bad rows) are held and replayed,
+    so the rejects file lists bad rows and filter drops interleaved in input order, as the
+    record-by-record stage wrote them — across several batches (FILTER_BATCH made small)."""
+    import json
+
+    from curator.engine import tasks
+    from curator.rejects import rejects_path
+    from tests.conftest import run_cli
+
+    rows = []
+    for i in range(300):
+        if i % 7 == 3:
+            rows.append('{"broken": ')
+        answer = "I'm sorry, but I can't do that." if i % 5 == 0 else f"Answer number {i} is fine."
+        rows.append(json.dumps({"messages": [{"role": "user", "content": f"question {i}"},
+                                             {"role": "assistant", "content": answer}]}))
+    rows.append('{"broken')
+    src = tmp_path / "in.jsonl"
+    src.write_text("\n".join(rows) + "\n", "utf-8")
+    out = tmp_path / "out.jsonl"
+    r = run_cli("filter", str(src), "-o", str(out), "--workers", "1", "--max-error-rate", "1")
+    assert r.returncode == 0, r.stderr
+    lines = [json.loads(x)["line"] for x in rejects_path(out).read_text("utf-8").splitlines()]
+    assert len(lines) == 60 + 43 + 1 and lines == sorted(lines)
+
+    # the same in process, with batches of 16 records, through the stage itself
+    from collections import Counter
+
+    from curator.rejects import RejectSink, read_rejects
+
+    monkeypatch.setattr(tasks, "FILTER_BATCH", 16)
+    sink = RejectSink(tmp_path / "r.jsonl")
+    stage = tasks.Filter(json.dumps([[n, p] for n, p in DEFAULT_RECIPE]).encode())
+    kept = list(stage(read_records(src, rejects=sink), sink.reject, Counter()))
+    sink.close()
+    in_order = [e["line"] for e in read_rejects(tmp_path / "r.jsonl")]
+    assert len(kept) == 240 and in_order == lines

@@ -100,11 +100,15 @@ class Filter:
 
     def __call__(self, convs, reject, counts):
         pipe = _pipeline(self.items_json, self.where)
-        for batch in _batches(convs, FILTER_BATCH):
+        sink = getattr(reject, "__self__", None)
+        sink = sink if isinstance(sink, RejectSink) else None
+        for batch, held in _batches(convs, FILTER_BATCH, sink):
             # A human decision outranks a heuristic: a record accepted in review is not dropped again.
             reviewed = [not self.recheck_reviewed and _reviewed_accepted(c) for c in batch]
             checked = iter(pipe.check_many([c for c, r in zip(batch, reviewed) if not r]))
-            for conv, was_reviewed in zip(batch, reviewed):
+            for j, (conv, was_reviewed) in enumerate(zip(batch, reviewed)):
+                while held and held[0][0] <= j:  # the reader's rejects of rows before this record
+                    _replay(sink, held.pop(0)[1])
                 if was_reviewed:
                     counts["kept_reviewed"] += 1
                     conv.add_lineage("filter:reviewed")
@@ -122,6 +126,8 @@ class Filter:
                 kept.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
                 kept.add_lineage("filter")
                 yield kept
+            for _, entries in held:
+                _replay(sink, entries)
 
     @staticmethod
     def tally(counts: Counter) -> tuple[Counter, dict[str, Counter], int]:
@@ -141,15 +147,39 @@ class Filter:
 FILTER_BATCH = 1024  # records per batch screen: big enough to pay for the array passes
 
 
-def _batches(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for x in items:
-        batch.append(x)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _batches(items: Iterator[Any], size: int, sink: RejectSink | None) -> Iterator[tuple[list[Any], list]]:
+    """Batches of `size` items, each with the rejects the reader made while it was read, held
+    back (`RejectSink.held`) and tagged with how many of the batch's items came before them, so
+    the stage replays them in input order among its own rejects."""
+    it = iter(items)
+    while True:
+        batch: list[Any] = []
+        held: list[tuple[int, list]] = []
+        if sink is not None:
+            sink.held = []
+        try:
+            for x in it:
+                if sink is not None and sink.held:
+                    held.append((len(batch), sink.held))
+                    sink.held = []
+                batch.append(x)
+                if len(batch) >= size:
+                    break
+        finally:
+            if sink is not None:
+                if sink.held:
+                    held.append((len(batch), sink.held))
+                sink.held = None
+        if not batch and not held:
+            return
+        yield batch, held
+        if len(batch) < size:
+            return
+
+
+def _replay(sink: RejectSink, entries: list) -> None:
+    for reason, message, kw in entries:
+        sink.add(reason, message, **kw)
 
 
 def _reviewed_accepted(conv: Any) -> bool:

@@ -83,10 +83,9 @@ class Refusal(Filter):
         texts, owner = view.texts(self.roles)
         w = self.within_chars
         heads = [t[:w].lower() for t in texts] if w else [t.lower() for t in texts]
-        j = Joined(heads)
-        j.big = j.big.replace("\u2019", "'")  # as `_norm_refusal`; one character for one
+        j = Joined([h.replace("\u2019", "'") for h in heads])  # as `_norm_refusal`
         hits = j.with_any(cover_needles(words))
-        if "\u03a3" in j.big or "\u03c3" in j.big or "\u03c2" in j.big:
+        if any("\u03a3" in t for t in texts):
             hits.update(i for i, t in enumerate(texts) if "\u03a3" in (t[:w] if w else t))
         return view.sure_except(owner[sorted(hits)])
 

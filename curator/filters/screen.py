@@ -115,50 +115,51 @@ def cover_needles(words: tuple[str, ...]) -> tuple[str, ...]:
 
 
 class Joined:
-    """Texts joined by `SEP` once, for scans that find which texts hold a pattern."""
+    """Texts as UTF-8 joined by `SEP` once, for scans that find which texts hold a needle. Bytes,
+    because `bytes.find` outruns `str.find` on wide strings, and UTF-8 is self-synchronising: a
+    needle's encoding occurs in a text's encoding only where the needle occurs in the text."""
 
     def __init__(self, texts: Sequence[str]):
-        self.texts = texts
-        self.big = SEP.join(texts)
         import numpy as np
 
-        lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts)) + len(SEP)
+        self.texts = texts
+        enc = [t.encode("utf-8", "surrogatepass") for t in texts]
+        self.big = SEP.encode().join(enc)
+        lens = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)) + len(SEP)
         self.starts: list[int] = (np.cumsum(lens) - lens).tolist()
-        self._utf8_lower: bytes | None = None
+        self._lower: bytes | None = None
 
     def owner_of(self, pos: int) -> int:
         import bisect
 
         return bisect.bisect_right(self.starts, pos) - 1
 
-    def with_any(self, needles: Sequence[str]) -> set[int]:
-        """Indices of the texts holding one of `needles` (none may hold `SEP`, so no occurrence
-        spans two texts). Per needle, `str.find` from each text's start finds its first
-        occurrence at or after it; after a hit the scan resumes at the next text."""
+    def _find_all(self, data: bytes, needles: Sequence[bytes]) -> set[int]:
+        # per needle, `find` from each text's start gives its first occurrence at or after it;
+        # after a hit the scan resumes at the next text (no needle holds SEP: none spans texts)
         out: set[int] = set()
-        big, starts, k = self.big, self.starts, len(self.texts)
+        starts, k = self.starts, len(self.texts)
         for needle in needles:
-            pos = big.find(needle)
+            pos = data.find(needle)
             while pos != -1:
                 i = self.owner_of(pos)
                 out.add(i)
                 if i + 1 >= k:
                     break
-                pos = big.find(needle, starts[i + 1])
+                pos = data.find(needle, starts[i + 1])
         return out
 
+    def with_any(self, needles: Sequence[str]) -> set[int]:
+        """Indices of the texts holding one of `needles` (none may hold `SEP`)."""
+        return self._find_all(self.big, [n.encode("utf-8", "surrogatepass") for n in needles])
+
     def with_ascii_word(self, word: bytes) -> set[int]:
-        """Indices of the texts holding `word` (ASCII lower case) in any letter case. In UTF-8
-        every byte of a non-ASCII character is >= 0x80, so `bytes.lower` (A-Z only) and a byte
-        search find exactly the ASCII-case-insensitive occurrences."""
-        if self._utf8_lower is None:
-            self._utf8_lower = self.big.encode("utf-8", "surrogatepass").lower()
-        data, out = self._utf8_lower, set()
-        pos = data.find(word)
-        while pos != -1:
-            out.add(self.owner_of(len(data[:pos].decode("utf-8", "surrogatepass"))))
-            pos = data.find(word, pos + 1)
-        return out
+        """Indices of the texts holding `word` (ASCII lower case) in any letter case: every byte
+        of a non-ASCII character is >= 0x80, so `bytes.lower` (A-Z only) and a byte search find
+        exactly the ASCII-case-insensitive occurrences."""
+        if self._lower is None:
+            self._lower = self.big.lower()
+        return self._find_all(self._lower, [word])
 
 
 def hit_texts(texts: Sequence[str], rx: re.Pattern[str], sep: str = SEP,

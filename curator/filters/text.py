@@ -165,4 +165,4 @@ class CodeFence(Filter):
     def screen(self, view):
         # `filter` skips a text without ``` or ~~~ (neither holds "\n")
         texts, owner = view.texts(self.roles)
-        return view.sure_except(owner[sorted(view.joined(self.roles).with_any(("```", "~~~")))])
+        return view.sure_except(owner[[i for i, t in enumerate(texts) if "```" in t or "~~~" in t]])

@@ -24,6 +24,7 @@ count of distinct n-grams it sees is <= the true count, and the repeat share >= 
 
 from __future__ import annotations
 
+import threading
 from functools import lru_cache
 from typing import Any, Sequence
 
@@ -63,7 +64,7 @@ def tables() -> Any:
 
 
 _SLOTS = 8  # slots per n-gram: a text with no repeat loses about 1/16 of its n-grams to shared slots
-_BUF: list = []
+_SCRATCH = threading.local()  # per thread: two threads never share a buffer
 
 
 _R = 0x9E3779B97F4A7C15
@@ -89,9 +90,10 @@ def _buffer(size: int) -> Any:
     """A scratch int32 array of at least `size`, kept between batches (no page faults per batch)."""
     import numpy as np
 
-    if not _BUF or len(_BUF[0]) < size:
-        _BUF[:] = [np.empty(max(size, 1 << 20), dtype=np.int32)]
-    return _BUF[0]
+    buf = getattr(_SCRATCH, "buf", None)
+    if buf is None or len(buf) < size:
+        buf = _SCRATCH.buf = np.empty(max(size, 1 << 20), dtype=np.int32)
+    return buf
 
 
 def ngram_bounds(texts: Sequence[str], n: int) -> tuple[Any, Any]:

@@ -113,7 +113,7 @@ _texts = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join).map(lambda
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.lists(st.tuples(st.sampled_from(["system", "user", "assistant", "tool"]), _texts,
+@given(st.lists(st.lists(st.tuples(st.sampled_from(["system", "user", "assistant", "tool", "function"]), _texts,
                                    st.one_of(st.none(), _texts)), max_size=5), min_size=1, max_size=12))
 def test_check_many_equals_check_property(rows):
     convs = [Conversation([Message(r, c, reasoning=rs) for r, c, rs in row], id=str(i)) for i, row in enumerate(rows)]

@@ -50,8 +50,9 @@ class BatchView:
         key = ("roles", tuple(sorted(roles)))
         if key not in self._cache:
             if "codes" not in self._cache:
-                self._cache["codes"] = np.fromiter(map(_ROLE_CODE.get, [m.role for m in self.msgs]),
-                                                   dtype=np.int8, count=len(self.msgs))
+                code = _ROLE_CODE.get  # a role outside ROLES (let in by --allow) matches no filter's roles
+                self._cache["codes"] = np.fromiter([code(m.role, -1) for m in self.msgs], dtype=np.int8,
+                                                   count=len(self.msgs))
             want = [_ROLE_CODE[r] for r in roles if r in _ROLE_CODE]
             self._cache[key] = np.flatnonzero(np.isin(self._cache["codes"], want)).tolist()
         return self._cache[key]

@@ -1,7 +1,8 @@
 """A rejects file (`<out>.rejects.jsonl`) read back as ordinary input.
 
 Every command writes its drops as ``{"reason", "message", "stage", "source", "line", "id", "record"}``
-so they "can be fixed and fed back"; this format makes that true: the row's `record` (canonical or
+so they "can be fixed and fed back"; this format makes that true (a `dedup --rejects-mode ref` row holds a
+`ref` to its input line instead of the record; it is read back from there, see `curator.reject_refs`): the row's `record` (canonical or
 the original raw row, in any format) is unwrapped and parsed by its own format. The verdict that
 rejected it is kept in ``meta.rejected`` (reason, stage, message, where it came from): `curate
 distill` regenerates the answer of a record whose answer was rejected, and a filter that now keeps
@@ -49,6 +50,10 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
         return fmt.parse(row, opts)
     rec = row.get("record")
     where = f"{row.get('source')}:{row.get('line')}" if row.get("source") else "its source"
+    if rec is None and isinstance(row.get("ref"), dict):  # `dedup --rejects-mode ref`: read the line back
+        conv = _from_ref(row, opts)
+        conv.meta[_MARK] = {k: row[k] for k in ("reason", "stage", "message", "source", "line") if row.get(k) is not None}
+        return conv
     if not isinstance(rec, dict):
         raise RowError(str(row.get("reason") or "bad_structure"),
                        f"this reject holds no record, only the raw text ({row.get('message')})",
@@ -59,6 +64,28 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
                        fix=f"fix it in {where}, or pass --from for its format")
     conv = fmt.parse(rec, opts)
     conv.meta[_MARK] = {k: row[k] for k in ("reason", "stage", "message", "source", "line") if row.get(k) is not None}
+    return conv
+
+
+def _from_ref(row: dict[str, Any], opts: ReadOptions) -> Conversation:
+    """The record a reference reject points at (`curator.reject_refs`), parsed as its input was."""
+    from pathlib import Path
+
+    from curator.formats import get_format
+    from curator.reject_refs import resolve
+
+    ref = row["ref"]
+    rec = resolve(ref)
+    fmt = get_format(ref["format"]) if ref.get("format") else _inner_format(rec)
+    if fmt is None:
+        raise RowError("bad_structure", f"the referenced record has no known format (keys {sorted(rec)[:8]})",
+                       fix="pass --from for its format")
+    conv = fmt.parse(rec, opts)
+    if "source" not in conv.meta and row.get("source"):  # as the reader that first read it set it
+        conv.meta["source"] = Path(str(row["source"])).name
+    if row.get("id") is not None and conv.id != row["id"]:
+        raise RowError("ref_changed", f"the referenced line {ref.get('file')}:{ref.get('line')} holds record "
+                       f"{conv.id!r}, not {row['id']!r}", fix="restore the file dedup read, or run dedup again")
     return conv
 
 

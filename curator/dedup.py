@@ -427,19 +427,19 @@ def _conflicts(sig_p: np.ndarray, sig_a: np.ndarray, empty_p: np.ndarray, empty_
     if not len(a):
         return [], members
     roots = connected_components(n, a, b)
-    groups: dict[int, dict[str, Any]] = {}
-    for x, y, p, q in zip(a.tolist(), b.tolist(), sp.tolist(), sa.tolist()):
-        g = groups.setdefault(int(roots[x]), {"members": set(), "prompt_similarity": 1.0, "answer_similarity": 1.0})
-        g["members"].update((x, y))
-        g["prompt_similarity"] = min(g["prompt_similarity"], p)
-        g["answer_similarity"] = min(g["answer_similarity"], q)
-    out = []
-    for root in sorted(groups):
-        g = groups[root]
-        m = sorted(g["members"])
-        members[m] = True
-        out.append({"members": m, "prompt_similarity": round(g["prompt_similarity"], 4),
-                    "answer_similarity": round(g["answer_similarity"], 4)})
+    # groups by root, vectorised (a Python loop over the pairs cost 0.35 s per 40k records): the
+    # members of each group, and the lowest prompt and answer similarity among its pairs
+    r = roots[a]
+    order = np.argsort(r, kind="stable")
+    group_roots, starts = np.unique(r[order], return_index=True)
+    p_min = np.minimum.reduceat(sp[order], starts)
+    a_min = np.minimum.reduceat(sa[order], starts)
+    nodes = np.unique(np.concatenate([a, b]))
+    members[nodes] = True
+    by_root = nodes[np.argsort(roots[nodes], kind="stable")]  # ascending index within each root
+    bounds = np.searchsorted(roots[by_root], group_roots, side="left").tolist() + [len(by_root)]
+    out = [{"members": by_root[bounds[g]:bounds[g + 1]].tolist(), "prompt_similarity": round(float(p_min[g]), 4),
+            "answer_similarity": round(float(a_min[g]), 4)} for g in range(len(group_roots))]
     return out, members
 
 

@@ -53,6 +53,27 @@ def test_signatures_do_not_depend_on_batching():
     assert np.array_equal(whole, parts)
 
 
+@pytest.mark.parametrize("ngram", [1, 2, 5])
+def test_signatures_equal_a_per_text_minimum(ngram, monkeypatch):
+    """The chunked, gather-free signature code against the definition: per text, per permutation,
+    the top 32 bits of min((a*x + b) mod 2^64) over its shingles' x (tiny chunks force many)."""
+    import curator.minhash as mh
+
+    monkeypatch.setattr(mh, "_CHUNK", 64)
+    texts = [normalize(SKY), "", "a", "ab", normalize(SKY_ZH), "", normalize(SKY)[:7], "x" * 200]
+    p = MinHashParams(num_perm=16, ngram=ngram, ngram_cjk=0)
+    got = signatures(texts, p)
+    a, b, _ = mh._coefficients(p.num_perm, p.ngram, p.seed)
+    for i, t in enumerate(texts):
+        h, counts = mh.shingle_hashes([t], ngram, p.seed)
+        if not counts[0]:
+            assert (got[i] == mh.EMPTY).all()
+            continue
+        x = h >> np.uint64(32)
+        want = [min(int(v) for v in (x * a[k] + b[k])) >> 32 for k in range(p.num_perm)]
+        assert got[i].tolist() == [min(w, int(mh.EMPTY) - 1) for w in want]
+
+
 def _roots_by_union_find(n: int, edges: list[tuple[int, int]]) -> list[int]:
     parent = list(range(n))
 

@@ -91,10 +91,11 @@ def concat_sketches(parts: list[BatchSketch], sigs: bool, num_perm: int) -> Batc
 
 # ----------------------------------------------------------------------------------- pass 2
 def drops_payload(pl: Any, ids: list[str], origins: list, base: int, n: int, r: Range, read: ReadSpec,
-                  rejects_mode: str = "full") -> bytes:
+                  rejects_mode: str = "full", skip: list[int] | None = None) -> bytes:
     """What range `r` (records base..base+n-1 of the plan) is told on pass 2: its record count, for
     each record to drop (index in the range, id, reason, message, extra reject fields), and with
-    `--rejects-mode ref` on a plain UTF-8 JSONL range, what its duplicates' references need."""
+    `--rejects-mode ref` on a plain UTF-8 JSONL range, what its duplicates' references need. `skip`:
+    the lines of the rows pass 1 rejected, for a pass 2 that reads without validating."""
     from curator.dedup_stage import drop_reason
 
     dropped = np.flatnonzero(pl.status[base:base + n] != 0)
@@ -109,7 +110,7 @@ def drops_payload(pl: Any, ids: list[str], origins: list, base: int, n: int, r: 
     ref = None
     if rejects_mode == "ref" and r.kind == "jsonl" and _is_utf8(read.encoding) and len(dropped):
         ref = {"range": r.to_dict(), "format": read.formats.get(r.path)}
-    return orjson.dumps({"n": n, "drops": drops, "ref": ref})
+    return orjson.dumps({"n": n, "drops": drops, "ref": ref, "skip": skip or []})
 
 
 @dataclass
@@ -119,17 +120,23 @@ class KeepStage:
     n: int = -1
     drops: dict[int, list] | None = None
     ref: dict[str, Any] | None = None
+    skip: frozenset = frozenset()
 
     def bind(self, payload: bytes) -> "KeepStage":
         p = orjson.loads(payload)
-        return KeepStage(p["n"], {int(d[0]): d[1:] for d in p["drops"]}, p.get("ref"))
+        return KeepStage(p["n"], {int(d[0]): d[1:] for d in p["drops"]}, p.get("ref"), frozenset(p.get("skip") or ()))
 
     def __call__(self, convs, reject, counts):
         from curator.errors import UsageError
 
         drops = self.drops or {}
         lines = _RangeLines(Range(**self.ref["range"])) if self.ref and drops else None
-        for i, conv in enumerate(convs):
+        skip = self.skip
+        i = -1
+        for conv in convs:
+            if skip and conv.origin and conv.origin[1] in skip:
+                continue  # rejected by pass 1 (read here without validation)
+            i += 1
             counts["records"] += 1
             d = drops.get(i)
             if d is None:

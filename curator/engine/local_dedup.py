@@ -62,13 +62,17 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
     # ---- pass 1
     sk = Sketches()
     counts: list[int] = []
+    bad: list[list[int]] = []  # per range: lines of the rows pass 1 rejected (pass 2 skips them unvalidated)
     ticker = run.progress_ticker() if hasattr(run, "progress_ticker") else None
     for rs in ordered_map(sketch_range, ((r, spec, cfg) for r in ranges), n_proc):
         sk.add(rs.sketch, rs.ids, rs.origins, rs.lengths.tolist(), rs.scores.tolist())
         counts.append(rs.n)
         run.read_stats.rows += rs.rows
+        bad.append([])
         for line in rs.rejects:  # bad rows, in input order, as a single process rejects them
-            run.rejects.add(**orjson.loads(line))
+            entry = orjson.loads(line)
+            bad[-1].append(entry.get("line"))
+            run.rejects.add(**entry)
         if ticker is not None:
             ticker.advance(rs.rows)
 
@@ -77,13 +81,14 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
     del sk  # the signatures: pass 2 needs only the plan, the ids and the origins
 
     # ---- pass 2
-    quiet = ReadSpec(formats=formats, opts=ropts, encoding=encoding, report_bad_rows=False)
+    # pass 2 reads the rows pass 1 validated: validation is not repeated, the bad rows' lines are skipped
+    quiet = ReadSpec(formats=formats, opts=ropts, encoding=encoding, report_bad_rows=False, validate=False)
     write = WriteSpec(out_format)
 
     def items():
         base = 0
-        for r, n in zip(ranges, counts):
-            yield r, drops_payload(pl, ids, origins, base, n, r, spec, rejects_mode)
+        for r, n, skip in zip(ranges, counts, bad):
+            yield r, drops_payload(pl, ids, origins, base, n, r, spec, rejects_mode, skip)
             base += n
 
     def keep(r: Range, payload: bytes) -> tuple[list[str], list[bytes]]:

@@ -381,7 +381,15 @@ def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -
     return DedupPlan(status, kept_of, similarity, clusters, conflicts, bands, rows, matched, large)
 
 
-def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """`_on_similarity_of` over chunks of a million pairs: its ten or so temporaries per pair then
+    stay at ~100 MB instead of growing with the candidate count (~8 pairs a record)."""
+    if len(a) <= chunk:
+        return _on_similarity_of(on, arr, a, b)
+    return np.concatenate([_on_similarity_of(on, arr, a[s:s + chunk], b[s:s + chunk]) for s in range(0, len(a), chunk)])
+
+
+def _on_similarity_of(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Estimated Jaccard of pairs on the `--on` text.
 
     For the conversation, the two sides' estimates are combined by their shingle counts:

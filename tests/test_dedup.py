@@ -234,3 +234,17 @@ def test_real_alpaca_zh_and_en_together(tmp_path, real):
     man = json.loads((tmp_path / "out.manifest.json").read_text())
     assert man["counts"]["balanced"] and man["counts"]["in"] == 1999
     assert 1900 < man["counts"]["out"] < 1999  # a few real duplicates, not a collapse
+
+
+def test_pair_similarity_in_chunks_equals_one_pass():
+    from curator.dedup import Sketches, _on_similarity, sketch_batch
+
+    texts = [(normalize(f"question {i % 7}"), normalize(SKY[: 40 + i])) for i in range(60)] + [("", ""), ("a", "")]
+    sk = Sketches()
+    sk.add(sketch_batch(texts, MinHashParams()), [str(i) for i in range(len(texts))], [None] * len(texts),
+           [0] * len(texts), [0.0] * len(texts))
+    arr = sk.arrays()
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, len(texts), 500), rng.integers(0, len(texts), 500)
+    for on in ("prompt", "answer", "conversation"):
+        assert np.array_equal(_on_similarity(on, arr, a, b, chunk=7), _on_similarity(on, arr, a, b))

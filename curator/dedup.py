@@ -45,7 +45,7 @@ from curator.dedup_graph import (Buckets, band_buckets, connected_components, fi
 from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
                              signatures)
 from curator.record import Conversation
-from curator.textnorm import normalize
+from curator.textnorm import normalize_many
 
 ON_CHOICES = ("prompt", "answer", "conversation")
 KEEP_CHOICES = ("first", "longest", "best-score")
@@ -114,8 +114,8 @@ def _key(norm: str) -> int:
 
 def sketch_batch(texts: Sequence[tuple[str, str]], params: MinHashParams | None) -> BatchSketch:
     """Pure: exact keys and (unless `params` is None) MinHash signatures of (prompt, answer) pairs."""
-    np_ = [normalize(p) for p, _ in texts]
-    na = [normalize(a) for _, a in texts]
+    np_ = normalize_many([p for p, _ in texts])
+    na = normalize_many([a for _, a in texts])
     kp = np.fromiter((_key(t) for t in np_), dtype=np.uint64, count=len(texts))
     ka = np.fromiter((_key(t) for t in na), dtype=np.uint64, count=len(texts))
     if params is None:

@@ -248,3 +248,16 @@ def test_pair_similarity_in_chunks_equals_one_pass():
     a, b = rng.integers(0, len(texts), 500), rng.integers(0, len(texts), 500)
     for on in ("prompt", "answer", "conversation"):
         assert np.array_equal(_on_similarity(on, arr, a, b, chunk=7), _on_similarity(on, arr, a, b))
+
+
+def test_normalize_many_equals_normalize_on_random_unicode():
+    import random
+
+    from curator.textnorm import normalize_many
+
+    rnd = random.Random(1)
+    ranges = [(32, 127), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF), (0x10000, 0x110000), (0xD800, 0xE000), (0x80, 0x3000)]
+    texts = ["".join(chr(rnd.randrange(*rnd.choice(ranges))) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
+    texts += ["", "abc", "İstanbul ǅ ß ﬁ", "_under_score_", "x\u0301y", "ＡＢＣ１２３，", "你好，世界。", "\0\0"]
+    assert normalize_many(texts) == [normalize(t) for t in texts]
+    assert normalize_many(texts[-3:]) == [normalize(t) for t in texts[-3:]]  # the few-texts path

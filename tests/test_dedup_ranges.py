@@ -164,3 +164,16 @@ def test_ref_mode_keeps_full_records_for_inputs_without_offsets(tmp_path):
 def test_rejects_mode_usage_error(tmp_path, data):
     r = run_cli("dedup", str(data), "-o", str(tmp_path / "o.jsonl"), "--rejects-mode", "links")
     assert r.returncode == 2 and "--rejects-mode" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_review_shows_the_record_a_reference_points_at(tmp_path, data):
+    from curator.review.items import interpret
+
+    out = _run(tmp_path, "ref", str(data), "--workers", "1", "--rejects-mode", "ref")
+    row = next(r for r in read_rejects(rejects_path(out)) if r.get("ref"))
+    item = interpret(0, 1, row)
+    assert item.kind == "reject" and item.members[0].conv is not None
+    assert item.members[0].conv.id == row["id"] and item.duplicate_of == row["duplicate_of"]
+    gone = dict(row, ref=dict(row["ref"], file=str(tmp_path / "moved.jsonl")))
+    item = interpret(0, 1, gone)
+    assert item.members[0].conv is None and "ref_unreadable" in str(item.members[0].raw)

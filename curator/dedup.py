@@ -137,16 +137,16 @@ class Sketches:
         self._parts: list[BatchSketch] = []
         self.ids: list[str] = []
         self.origins: list[tuple[str, int] | None] = []
-        self._lengths: list[int] = []
-        self._scores: list[float] = []
+        self._lengths: list[np.ndarray] = []  # one int64 / float64 array per batch, not a Python
+        self._scores: list[np.ndarray] = []  # number per record (~60 MB less at 1M records)
 
     def add(self, batch: BatchSketch, ids: list[str], origins: list[tuple[str, int] | None],
-            lengths: list[int], scores: list[float]) -> None:
+            lengths: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> None:
         self._parts.append(batch)
         self.ids.extend(ids)
         self.origins.extend(origins)
-        self._lengths.extend(lengths)
-        self._scores.extend(scores)
+        self._lengths.append(np.asarray(lengths, dtype=np.int64))
+        self._scores.append(np.asarray(scores, dtype=np.float64))
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -180,8 +180,9 @@ class Sketches:
             out["key_prompt"] = out["key_answer"] = np.empty(0, np.uint64)
         self._parts = [BatchSketch(out["key_prompt"], out["key_answer"], out["sig_prompt"], out["sig_answer"],
                                    out["n_prompt"], out["n_answer"])]
-        out["length"] = np.asarray(self._lengths, dtype=np.int64)
-        out["score"] = np.asarray(self._scores, dtype=np.float64)
+        out["length"] = np.concatenate(self._lengths) if self._lengths else np.empty(0, np.int64)
+        out["score"] = np.concatenate(self._scores) if self._scores else np.empty(0, np.float64)
+        self._lengths, self._scores = [out["length"]], [out["score"]]
         return out
 
 

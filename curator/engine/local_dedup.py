@@ -65,7 +65,7 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
     bad: list[list[int]] = []  # per range: lines of the rows pass 1 rejected (pass 2 skips them unvalidated)
     ticker = run.progress_ticker() if hasattr(run, "progress_ticker") else None
     for rs in ordered_map(sketch_range, ((r, spec, cfg) for r in ranges), n_proc):
-        sk.add(rs.sketch, rs.ids, rs.origins, rs.lengths.tolist(), rs.scores.tolist())
+        sk.add(rs.sketch, rs.ids, rs.origins, rs.lengths, rs.scores)
         counts.append(rs.n)
         run.read_stats.rows += rs.rows
         bad.append([])

@@ -201,7 +201,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
                          arr("sig_a", np.uint32, (n, perm)) if sigs else None,
                          arr("n_p", np.int32) if sigs else None, arr("n_a", np.int32) if sigs else None)
         origins = [tuple(o) if o else None for o in orjson.loads(d["origins"])]
-        sk.add(bs, orjson.loads(d["ids"]), origins, arr("length", np.int64).tolist(), arr("score", np.float64).tolist())
+        sk.add(bs, orjson.loads(d["ids"]), origins, arr("length", np.int64), arr("score", np.float64))
         per_range[no] = n
     for no in sorted(rejects):  # bad rows: in input order, as the local pass 1 rejects them
         for line in rejects[no].splitlines():

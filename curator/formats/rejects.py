@@ -1,9 +1,10 @@
 """A rejects file (`<out>.rejects.jsonl`) read back as ordinary input.
 
 Every command writes its drops as ``{"reason", "message", "stage", "source", "line", "id", "record"}``
-so they "can be fixed and fed back"; this format makes that true (a `dedup --rejects-mode ref` row holds a
-`ref` to its input line instead of the record; it is read back from there, see `curator.reject_refs`): the row's `record` (canonical or
-the original raw row, in any format) is unwrapped and parsed by its own format. The verdict that
+so they "can be fixed and fed back"; this format makes that true: the row's `record` (canonical or
+the original raw row, in any format) is unwrapped and parsed by its own format (a `dedup
+--rejects-mode ref` row holds a `ref` to its input line instead: the line is read back from there
+and verified, see `curator.reject_refs`). The verdict that
 rejected it is kept in ``meta.rejected`` (reason, stage, message, where it came from): `curate
 distill` regenerates the answer of a record whose answer was rejected, and a filter that now keeps
 it clears the mark.
@@ -51,9 +52,7 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
     rec = row.get("record")
     where = f"{row.get('source')}:{row.get('line')}" if row.get("source") else "its source"
     if rec is None and isinstance(row.get("ref"), dict):  # `dedup --rejects-mode ref`: read the line back
-        conv = _from_ref(row, opts)
-        conv.meta[_MARK] = {k: row[k] for k in ("reason", "stage", "message", "source", "line") if row.get(k) is not None}
-        return conv
+        return _marked(_from_ref(row, opts), row)
     if not isinstance(rec, dict):
         raise RowError(str(row.get("reason") or "bad_structure"),
                        f"this reject holds no record, only the raw text ({row.get('message')})",
@@ -62,7 +61,11 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
     if fmt is None:
         raise RowError("bad_structure", f"the rejected record has no known format (keys {sorted(rec)[:8]})",
                        fix=f"fix it in {where}, or pass --from for its format")
-    conv = fmt.parse(rec, opts)
+    return _marked(fmt.parse(rec, opts), row)
+
+
+def _marked(conv: Conversation, row: dict[str, Any]) -> Conversation:
+    """The verdict that rejected the record, kept in its meta."""
     conv.meta[_MARK] = {k: row[k] for k in ("reason", "stage", "message", "source", "line") if row.get(k) is not None}
     return conv
 

@@ -46,7 +46,10 @@ _CREATIVE = ("文案", "脚本", "广告", "标语", "口播", "种草", "小红
 
 
 def _mentions(text: str, phrases: tuple[str, ...]) -> bool:
-    return any(p in text for p in phrases)
+    for p in phrases:  # a plain loop: `any()` over a generator costs as much as the tests themselves
+        if p in text:
+            return True
+    return False
 
 
 def answer_format(text: str) -> str:
@@ -169,9 +172,31 @@ class PracticeStats:
         if self._own_near:
             self.near.add(conv)
 
+    def merge(self, other: "PracticeStats") -> None:
+        """Add the counts of the records that follow ours in the file (`curate report` counts byte
+        ranges in worker processes). The near-duplicate sketches are the report's and merge there."""
+        for name in ("records", "with_reasoning", "labelled", "json_answers", "answers", "reference_prompts",
+                     "creative_prompts", "prompt_chars", "answer_chars", "multi_turn", "tool_calling", "scored",
+                     "score_sum", "low_scored"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("sources", "system", "labels", "keys", "task_tags", "tokens"):
+            getattr(self, name).merge(getattr(other, name))
+        self.schema_missing.update(other.schema_missing)
+        for key, text in other.system_sample.items():  # the first _SAMPLES system prompts in file order
+            if key not in self.system_sample and len(self.system_sample) < _SAMPLES:
+                self.system_sample[key] = text
+        for group, c in other.formats.items():  # the same cap as `add`, keys in first-seen order
+            if group in self.formats or len(self.formats) < 1000:
+                self.formats.setdefault(group, Counter()).update(c)
+
     def near_result(self) -> dict[str, Any]:
-        """Duplicates and conflict groups as `curate dedup` (default settings) would find them."""
-        return self.near.practice_result()
+        """Duplicates and conflict groups as `curate dedup` (default settings) would find them;
+        with ``sample`` = (records sketched, records) when the report sketched a sample only."""
+        res = self.near.practice_result()
+        sketched = len(self.near.ordinals)
+        if sketched < self.records:
+            res["sample"] = (sketched, self.records)
+        return res
 
     def share(self, x: int) -> float:
         return x / self.records if self.records else 0.0

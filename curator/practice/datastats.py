@@ -17,6 +17,7 @@ Definitions:
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Any
@@ -101,6 +102,7 @@ class PracticeStats:
         self.system_sample: dict[str, str] = {}
         self.with_reasoning = 0
         self.formats: dict[str, Counter[str]] = {}  # task group -> {json, prose}
+        self.format_groups: float = 1000  # at most this many task groups are told apart
         self.labels = TopCounter(limit=10_000)
         self.labelled = 0
         self.json_answers = 0  # answers that are JSON objects
@@ -150,7 +152,7 @@ class PracticeStats:
             self.answer_chars += len(last.content)
             fmt = answer_format(last.content)
             group = str(task) if isinstance(task, str) and task else (f"system:{key}" if key else "(untagged)")
-            if group in self.formats or len(self.formats) < 1000:
+            if group in self.formats or len(self.formats) < self.format_groups:
                 self.formats.setdefault(group, Counter())[fmt] += 1
             obj = json_object(last.content) if fmt == "json" else None
             if obj is not None:
@@ -186,8 +188,14 @@ class PracticeStats:
             if key not in self.system_sample and len(self.system_sample) < _SAMPLES:
                 self.system_sample[key] = text
         for group, c in other.formats.items():  # the same cap as `add`, keys in first-seen order
-            if group in self.formats or len(self.formats) < 1000:
+            if group in self.formats or len(self.formats) < self.format_groups:
                 self.formats.setdefault(group, Counter()).update(c)
+
+    def uncap(self) -> None:
+        """Count every key (no caps): a worker's part, merged into a capped total by `merge`."""
+        for c in (self.sources, self.system, self.labels, self.keys, self.task_tags):
+            c.limit = math.inf
+        self.format_groups = math.inf
 
     def near_result(self) -> dict[str, Any]:
         """Duplicates and conflict groups as `curate dedup` (default settings) would find them;

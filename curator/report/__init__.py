@@ -44,7 +44,7 @@ def rejects_beside(path: str | Path) -> dict[str, Any] | None:
 
 def describe(path: str | Path, fmt: str | None = None, *, encoding: str | None = None,
              count_tokens: Callable[[str], int] | None = None, practice: Any = None, semantic: bool = False,
-             workers: int | None = None) -> dict[str, Any]:
+             workers: int | None = None, range_bytes: int | None = None) -> dict[str, Any]:
     """One input's report dict. Invalid rows are counted by reason, not described; prompts without
     answers are described (they are data too). `practice`: a `curator.practice.PracticeConfig`
     adds the practice checks (same pass, same near-duplicate sketches). `semantic`: add the
@@ -52,7 +52,7 @@ def describe(path: str | Path, fmt: str | None = None, *, encoding: str | None =
     large JSONL file (None: one per core when it pays; `curator.report.scan`)."""
     from curator.report.scan import scan
 
-    part = scan(path, fmt, encoding, count_tokens, practice, workers)
+    part = scan(path, fmt, encoding, count_tokens, practice, workers, range_bytes)
     st, ps = part.stats, part.practice
     d: dict[str, Any] = {"input": str(path), "version": __version__,
                          "format": next(iter(part.formats.values()), None), "rows": part.rows,

@@ -229,7 +229,9 @@ class TopCounter:
 
     def merge(self, other: "TopCounter") -> None:
         """Add a later part's counts: a key this counter would not have admitted goes to "(other)",
-        as it would have when added one by one (keys are replayed in the order they were first seen)."""
+        as it would have when added one by one (keys are replayed in the order they were first seen).
+        Exact when `other` was not capped (`limit=math.inf`): a key admitted early in the file may
+        come back in a later part after that part's own cap was reached."""
         for key, n in other.counts.items():
             self.add(key, n)
 

@@ -51,9 +51,9 @@ def count_lines(path: str | Path) -> int:
     return n + (last != b"\n")
 
 
-def step_for(lines: int, sample: int = SAMPLE) -> int:
+def step_for(lines: int, sample: int | None = None) -> int:
     """k: every k-th line is in the sample (1 = all of them)."""
-    return max(1, math.ceil(lines / sample))
+    return max(1, math.ceil(lines / (sample or SAMPLE)))
 
 
 def in_sample(line: int, k: int) -> bool:
@@ -66,8 +66,8 @@ class PromptSample:
     records). Parts from worker processes are concatenated in file order; they hold at most
     `limit` prompts together (the line sample caps them), so the reservoir never runs there."""
 
-    def __init__(self, limit: int = SAMPLE, seed: int = 0) -> None:
-        self.limit = limit
+    def __init__(self, limit: int | None = None, seed: int = 0) -> None:
+        self.limit = limit or SAMPLE
         self.rng = random.Random(seed)
         self.kept: list[tuple[int, str, str]] = []
         self.n = 0

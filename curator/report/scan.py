@@ -66,8 +66,9 @@ def _plain_jsonl(path: Path) -> bool:
 
 
 def scan(path: str | Path, fmt: str | None, encoding: str | None, count_tokens: Callable[[str], int] | None,
-         practice: Any, workers: int | None = None) -> Part:
-    """Count every record of `path`. `workers`: None for auto, 1 for this process only."""
+         practice: Any, workers: int | None = None, range_bytes: int | None = None) -> Part:
+    """Count every record of `path`. `workers`: None for auto, 1 for this process only;
+    `range_bytes`: the size of a worker's range (default: 8 ranges per worker, 1-16 MiB)."""
     p = Path(path)
     plain = _plain_jsonl(p)
     k = step_for(count_lines(p)) if plain else 1
@@ -76,7 +77,7 @@ def scan(path: str | Path, fmt: str | None, encoding: str | None, count_tokens: 
 
         n = resolve_workers(workers, [p])
         if n > 1:
-            return _scan_ranges(p, fmt, encoding, count_tokens, practice, k, n)
+            return _scan_ranges(p, fmt, encoding, count_tokens, practice, k, n, range_bytes)
     part = _new_part(count_tokens, practice)
     sink = RejectSink(None, stage="report")
     rs = ReadStats()
@@ -96,6 +97,9 @@ def _work(r: dict[str, Any]) -> Part:
     assert _JOB is not None
     spec, count_tokens, practice, k = _JOB
     part = _new_part(count_tokens, practice)
+    part.stats.uncap()  # capped counters are capped when merged, as one pass caps them
+    if part.practice is not None:
+        part.practice.uncap()
     sink = RejectSink(None, stage="report")
     rs = ReadStats()
     _count(part, read_range(Range(**r), spec, sink, rs), k)
@@ -106,7 +110,7 @@ def _work(r: dict[str, Any]) -> Part:
 
 
 def _scan_ranges(p: Path, fmt: str | None, encoding: str | None, count_tokens: Callable[[str], int] | None,
-                 practice: Any, k: int, n: int) -> Part:
+                 practice: Any, k: int, n: int, range_bytes: int | None) -> Part:
     global _JOB
     from curator.engine.driver import detect_formats
     from curator.engine.local import RANGE_MAX, RANGE_MIN
@@ -117,7 +121,7 @@ def _scan_ranges(p: Path, fmt: str | None, encoding: str | None, count_tokens: C
     rs = ReadStats()
     formats = detect_formats([p], fmt, DEFAULT_READ, encoding, rs)
     spec = ReadSpec(formats=formats, encoding=encoding, allow=ALLOW)
-    size = min(RANGE_MAX, max(RANGE_MIN, p.stat().st_size // (8 * n)))
+    size = range_bytes or min(RANGE_MAX, max(RANGE_MIN, p.stat().st_size // (8 * n)))
     ranges = plan_ranges(p, size)
     total = _new_part(count_tokens, practice)
     total.formats = dict(rs.formats)

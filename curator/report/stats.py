@@ -20,6 +20,7 @@ Definitions (also shown in the HTML):
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Any, Callable
@@ -330,6 +331,11 @@ class ReportStats:
         self.near_dups.add(conv, self.records)
         if prompt_record:
             self.prompts.add(conv.id, conv.prompt_text())
+
+    def uncap(self) -> None:
+        """Count every key (no cap): a worker's part, merged into a capped total (`TopCounter.merge`)."""
+        for c in (self.sources, self.tags, self.first_words):
+            c.limit = math.inf
 
     def prompt_sample(self) -> tuple[list[str], list[str], int]:
         """(ids, prompts, records) for `curator.report.diversity.semantic_diversity`."""

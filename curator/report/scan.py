@@ -65,12 +65,26 @@ def _plain_jsonl(path: Path) -> bool:
     return plain(path)
 
 
+def _newline_safe(encoding: str | None) -> bool:
+    """True when a b"\\n" byte in the file is always a line end (UTF-8, GB18030, Big5, Latin-1, ...),
+    so the file can be cut at newlines; UTF-16/32 files are read in one process."""
+    if encoding is None:
+        return True
+    import codecs
+
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return False  # the reader says what is wrong with it
+    return "\n".encode(name) == b"\n" and name not in ("utf-7",)
+
+
 def scan(path: str | Path, fmt: str | None, encoding: str | None, count_tokens: Callable[[str], int] | None,
          practice: Any, workers: int | None = None, range_bytes: int | None = None) -> Part:
     """Count every record of `path`. `workers`: None for auto, 1 for this process only;
     `range_bytes`: the size of a worker's range (default: 8 ranges per worker, 1-16 MiB)."""
     p = Path(path)
-    plain = _plain_jsonl(p)
+    plain = _plain_jsonl(p) and _newline_safe(encoding)  # lines can be counted and cut at b"\n"
     k = step_for(count_lines(p)) if plain else 1
     if plain:
         from curator.engine.local import resolve_workers

@@ -252,18 +252,27 @@ class ReportStats:
         reasoning_chars = 0
         reasoning_tokens = 0
         has_tool = bool(conv.tools)
+        system = False
+        roles, chars = self.roles, self.chars
         for m in msgs:
-            self.roles[m.role] += 1
+            role = m.role
+            roles[role] += 1
             n = len(m.content)
             total_chars += n
-            if m.tool_calls and not n:
-                self.tool_call_turns += 1  # a call, not an empty answer: kept out of the length bins
-            elif m.role in self.chars:
-                self.chars[m.role].add(n)
+            if m.tool_calls:
+                has_tool = True
+                if not n:
+                    self.tool_call_turns += 1  # a call, not an empty answer: kept out of the length bins
+            if (n or not m.tool_calls) and role in chars:
+                chars[role].add(n)
                 if self.count_tokens:
-                    self.tokens[m.role].add(self.count_tokens(m.content))
-            users += m.role == "user"
-            has_tool = has_tool or bool(m.tool_calls) or m.role == "tool"
+                    self.tokens[role].add(self.count_tokens(m.content))
+            if role == "user":
+                users += 1
+            elif role == "tool":
+                has_tool = True
+            elif role == "system":
+                system = True
             if m.reasoning:
                 reasoning_chars += len(m.reasoning)
                 if self.count_tokens:
@@ -271,7 +280,7 @@ class ReportStats:
         self.record_chars.add(total_chars)
         self.multi_turn += users > 1
         self.tool_calling += has_tool
-        self.with_system += any(m.role == "system" for m in msgs)
+        self.with_system += system
         last = conv.last("assistant")
         self.no_answer += last is None
         if reasoning_chars:

@@ -204,7 +204,7 @@ class Distinct:
 
     def merge(self, other: "Distinct") -> None:
         """The k smallest distinct hashes of both: those of the union of their inputs."""
-        keep = sorted(self._set | other._set)[: self.k]
+        keep = heapq.nsmallest(self.k, self._set | other._set)
         self._set = set(keep)
         self._heap = [-h for h in keep]
         heapq.heapify(self._heap)
@@ -251,8 +251,8 @@ class HashLog:
 
     def duplicates(self) -> int:
         """Records whose key was already seen (a group of 3 identical records counts 2)."""
-        s = sorted(self.hashes)
-        return sum(1 for i in range(1, len(s)) if s[i] == s[i - 1])
+        s = np.sort(np.frombuffer(self.hashes, dtype=np.uint64)) if len(self.hashes) else np.empty(0, np.uint64)
+        return int(np.count_nonzero(s[1:] == s[:-1]))
 
 
 __all__ = ["LogHistogram", "ValueHistogram", "Distinct", "TopCounter", "HashLog"]

@@ -85,13 +85,13 @@ def scan(path: str | Path, fmt: str | None, encoding: str | None, count_tokens: 
     `range_bytes`: the size of a worker's range (default: 8 ranges per worker, 1-16 MiB)."""
     p = Path(path)
     plain = _plain_jsonl(p) and _newline_safe(encoding)  # lines can be counted and cut at b"\n"
-    k = step_for(count_lines(p)) if plain else 1
     if plain:
         from curator.engine.local import resolve_workers
 
         n = resolve_workers(workers, [p])
         if n > 1:
-            return _scan_ranges(p, fmt, encoding, count_tokens, practice, k, n, range_bytes)
+            return _scan_ranges(p, fmt, encoding, count_tokens, practice, n, range_bytes)
+    k = step_for(count_lines(p)) if plain else 1
     part = _new_part(count_tokens, practice)
     sink = RejectSink(None, stage="report")
     rs = ReadStats()
@@ -124,7 +124,7 @@ def _work(r: dict[str, Any]) -> Part:
 
 
 def _scan_ranges(p: Path, fmt: str | None, encoding: str | None, count_tokens: Callable[[str], int] | None,
-                 practice: Any, k: int, n: int, range_bytes: int | None) -> Part:
+                 practice: Any, n: int, range_bytes: int | None) -> Part:
     global _JOB
     from curator.engine.driver import detect_formats
     from curator.engine.local import RANGE_MAX, RANGE_MIN
@@ -137,6 +137,7 @@ def _scan_ranges(p: Path, fmt: str | None, encoding: str | None, count_tokens: C
     spec = ReadSpec(formats=formats, encoding=encoding, allow=ALLOW)
     size = range_bytes or min(RANGE_MAX, max(RANGE_MIN, p.stat().st_size // (8 * n)))
     ranges = plan_ranges(p, size)
+    k = step_for(_lines(ranges))
     total = _new_part(count_tokens, practice)
     total.formats = dict(rs.formats)
     _JOB = (spec, count_tokens, practice, k)
@@ -147,6 +148,18 @@ def _scan_ranges(p: Path, fmt: str | None, encoding: str | None, count_tokens: C
     finally:
         _JOB = None
     return total
+
+
+def _lines(ranges: list[Any]) -> int:
+    """Lines of the file from its range plan (which counted them up to the last range), as
+    `count_lines` counts them, reading only the last range."""
+    if not ranges:
+        return 0
+    last = ranges[-1]
+    with open(last.file(), "rb") as fh:
+        fh.seek(last.start)
+        data = fh.read(last.end - last.start)
+    return last.first - 1 + data.count(b"\n") + (not data.endswith(b"\n") and bool(data))
 
 
 def merge(total: Part, part: Part) -> None:

@@ -225,8 +225,8 @@ UI: dict[str, str] = {
     "mean": "均值", "median": "中位数", "max": "最大", "min": "最小",
     # terminal report summary
     "report": "报告", "invalid rows": "无效行", "languages": "语言", "assistant chars p50": "assistant 字符数中位数",
-    "exact duplicates": "完全重复",
-    "language mix, near duplicates, conflicts and semantic diversity {note}": "语言分布、近似重复、冲突和语义多样性：{note}", "top first words": "最常见开头词", "wrote {out}": "已写出 {out}",
+    "exact duplicates": "完全重复", "top first words": "最常见开头词", "wrote {out}": "已写出 {out}",
+    "language mix, near duplicates, conflicts and diversity {note}": "语言分布、近似重复、冲突和多样性：{note}",
 }
 
 # Strings built with values: (English regex, Chinese template with the groups).

@@ -115,12 +115,21 @@ def test_a_sampled_report_is_labelled(tmp_path, monkeypatch):
     assert "sample" not in unsampled and "estimated from" not in render([unsampled], "t")
 
 
-def test_the_command_says_which_figures_are_estimated(tmp_path):
+def test_the_command_says_which_figures_are_estimated(tmp_path, monkeypatch, capsys):
+    from curator.commands.report import print_summary
+
     src = tmp_path / "data.jsonl"
     _write(src, 300)
     r = run_cli("report", str(src), "-o", str(tmp_path / "r.html"), "--no-semantic")
     assert r.returncode == 0, r.stderr
     assert "estimated from" not in r.stderr  # 300 records: every one is counted
+    monkeypatch.setattr(sampling, "SAMPLE", 100)
+    d = describe(src, workers=2, range_bytes=4096)
+    capsys.readouterr()
+    print_summary([d], tmp_path / "r.html", None)
+    err = " ".join(capsys.readouterr().err.split())
+    n, m = d["sample"]["records"], d["sample"]["of"]
+    assert f"language mix, near duplicates, conflicts and diversity estimated from {n:,} of {m:,} records" in err
 
 
 def test_capped_counter_merge_admits_what_one_pass_admits():

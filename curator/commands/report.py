@@ -113,5 +113,5 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
     for r in reports:  # figures from a sample are labelled (curator.report.sampling)
         if r.get("sample"):
             console.print(escape(f"{Path(r['input']).name}: " + tr("language mix, near duplicates, conflicts and "
-                                 "semantic diversity {note}", note=tr(r["sample"]["note"]))), soft_wrap=True)
+                                 "diversity {note}", note=tr(r["sample"]["note"]))), soft_wrap=True)
     console.print(tr("wrote {out}", out=escape(str(out)) + (f", {escape(str(json_out))}" if json_out else "")))

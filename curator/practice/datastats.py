@@ -46,7 +46,13 @@ _CREATIVE = ("文案", "脚本", "广告", "标语", "口播", "种草", "小红
              "product description")
 
 
-def _mentions(text: str, phrases: tuple[str, ...]) -> bool:
+_REFERENCE_ASCII = tuple(p for p in _REFERENCE if p.isascii())
+_CREATIVE_ASCII = tuple(p for p in _CREATIVE if p.isascii())
+
+
+def _mentions(text: str, phrases: tuple[str, ...], ascii_phrases: tuple[str, ...]) -> bool:
+    if text.isascii():  # a Chinese phrase cannot occur in ASCII text: test the others only
+        phrases = ascii_phrases
     for p in phrases:  # a plain loop: `any()` over a generator costs as much as the tests themselves
         if p in text:
             return True
@@ -122,6 +128,7 @@ class PracticeStats:
         self.tokens = LogHistogram()  # estimated tokens per record
         self.near = near if near is not None else NearDupCounter()
         self._own_near = near is None
+        self._low_score = self.cfg.t("data_size")["low_score"]
 
     def add(self, conv: Conversation) -> None:
         self.records += 1
@@ -143,8 +150,8 @@ class PracticeStats:
         prompt = "\n".join(users)
         self.prompt_chars += len(prompt)
         head = prompt[:1000].lower()
-        self.reference_prompts += _mentions(head, _REFERENCE)
-        self.creative_prompts += _mentions(head[:300], _CREATIVE)
+        self.reference_prompts += _mentions(head, _REFERENCE, _REFERENCE_ASCII)
+        self.creative_prompts += _mentions(head[:300], _CREATIVE, _CREATIVE_ASCII)
         self.tokens.add(sum(estimate_tokens(t) for t in record_text_parts(conv)))
         last = conv.last("assistant")
         if last is not None and last.content.strip():
@@ -170,7 +177,7 @@ class PracticeStats:
         if score != float("-inf"):
             self.scored += 1
             self.score_sum += score
-            self.low_scored += score < self.cfg.t("data_size")["low_score"]
+            self.low_scored += score < self._low_score
         if self._own_near:
             self.near.add(conv)
 

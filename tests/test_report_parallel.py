@@ -162,3 +162,23 @@ def test_value_histogram_does_not_depend_on_the_order():
         b.add(v)
     b.merge(a)
     assert b.summary() == one.summary()
+
+
+def test_a_sampled_duplicate_check_is_a_lower_bound_never_ok():
+    """On a sampled report a near-duplicate pair is found only when both records are sampled, so
+    a figure under the limit proves nothing: `info` with the lower-bound note, never `ok`; a
+    figure over the limit still warns."""
+    from curator.practice import checks
+    from curator.practice.config import PracticeConfig
+    from curator.practice.datastats import PracticeStats
+
+    cfg, st = PracticeConfig(), PracticeStats()
+    st.records = 1_000_000
+    base = {"threshold": 0.7, "conflict_groups": 0, "duplicate_examples": [], "conflict_examples": []}
+    low = checks.duplicates(st, cfg, {**base, "duplicates": 10, "sample": (20_000, 1_000_000)})
+    assert low.status == "info" and "lower bound" in low.measured["en"] and "下限" in low.measured["zh"]
+    assert checks.conflicts(st, cfg, {**base, "duplicates": 0, "sample": (20_000, 1_000_000)}).status == "info"
+    high = checks.duplicates(st, cfg, {**base, "duplicates": 2_000, "sample": (20_000, 1_000_000)})
+    assert high.status == "warn"
+    exact = checks.duplicates(st, cfg, {**base, "duplicates": 10})  # every record sketched: a real verdict
+    assert exact.status == "ok" and "lower bound" not in exact.measured["en"]

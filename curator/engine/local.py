@@ -18,6 +18,7 @@ Inputs that are not regular files (a FIFO, standard input) are read once, in-pro
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 from collections import Counter, deque
 from itertools import chain
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from curator.engine.driver import available_cpus, collect, detect_formats
-from curator.engine.ranges import Range, plan_ranges
-from curator.engine.tasks import ReadSpec, WriteSpec, run_range
+from curator.engine.ranges import Range, iter_ranges
+from curator.engine.tasks import ReadSpec, WriteSpec, plain_ok, run_range
 from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
 
@@ -72,20 +73,36 @@ def run_stage(run: Any, inputs: list[Path], *, fmt: str | None, opts: ReadOption
     stage's counters. `workers`: None for auto, 1 for this process only."""
     n = resolve_workers(workers, inputs)
     run.extra["workers"] = n
-    if n <= 1:
+    write = WriteSpec(out_format, write_opts or DEFAULT_WRITE) if run.writer is not None else None
+    formats: dict[str, str] | None = None
+    if n <= 1 and all(Path(p).is_file() for p in inputs) and plain_ok(stage, opts, encoding, write):
+        # convert and validate run range by range in this process too, so that their plain rows
+        # take the plain-row path (`curator.fastpath`); other stages stream records as before
+        formats = detect_formats(inputs, fmt, opts, encoding, run.read_stats)
+    if n <= 1 and formats is None:
         counts: Counter = Counter()
         convs = chain.from_iterable(run.read(p, fmt, opts=opts, encoding=encoding, allow=allow) for p in inputs)
         for conv in stage(convs, run.rejects.reject, counts):
             if run.writer is not None:
                 run.write(conv)
         return counts
-    formats = detect_formats(inputs, fmt, opts, encoding, run.read_stats)
+    if formats is None:
+        formats = detect_formats(inputs, fmt, opts, encoding, run.read_stats)
     spec = ReadSpec(formats=formats, opts=opts, encoding=encoding, allow=tuple(allow or ()))
-    write = WriteSpec(out_format, write_opts or DEFAULT_WRITE) if run.writer is not None else None
     total = sum(Path(p).stat().st_size for p in inputs)
     size = min(RANGE_MAX, max(RANGE_MIN, total // (8 * n)))
-    ranges = [r for p in inputs for r in plan_ranges(p, size)]
+    ranges = (r for p in inputs for r in iter_ranges(p, size))  # cut while the first ranges run
+    if n <= 1:
+        results = (pair for r in ranges for pair in zip(*run_range(run.command, spec, stage, write, r)))
+        return collect(run, results)
     return collect(run, _pool_results(run.command, spec, stage, write, ranges, n))
+
+
+def _worker_start() -> None:
+    """A forked worker holds a copy of everything the parent imported: freeze it, so the cyclic
+    collector never walks those objects again (a few % of a worker's time, and their memory
+    pages stay shared with the parent instead of being copied when the collector touches them)."""
+    gc.freeze()
 
 
 def _work(r: dict[str, Any]) -> tuple[list[str], list[bytes]]:
@@ -94,14 +111,14 @@ def _work(r: dict[str, Any]) -> tuple[list[str], list[bytes]]:
     return run_range(command, read, stage, write, Range(**r))
 
 
-def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, ranges: list[Range],
+def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, ranges: Iterable[Range],
                   n: int) -> Iterator[tuple[str, bytes]]:
     """(kind, data) pairs of every range, in input order, from `n` forked workers; a bounded window
     of ranges in flight keeps memory flat whatever the input size."""
     global _JOB
     _JOB = (command, read, stage, write)
     try:
-        with mp.get_context("fork").Pool(n) as pool:
+        with mp.get_context("fork").Pool(n, initializer=_worker_start) as pool:
             todo = iter(ranges)
             pending: deque = deque()
             for r in todo:

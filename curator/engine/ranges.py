@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 DEFAULT_RANGE_BYTES = 8 << 20
 
@@ -49,25 +49,27 @@ def _plain_jsonl(p: Path) -> bool:
 
 def jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:
     """Line-aligned byte ranges of about `range_bytes` (a line longer than that is one range)."""
-    out: list[Range] = []
-    pos, line, buf = 0, 1, b""
+    return list(iter_jsonl_ranges(path, range_bytes))
+
+
+def iter_jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> Iterator[Range]:
+    """`jsonl_ranges`, one at a time: the local pool starts on the first range while the rest
+    of the file is still being cut (the newline count is a sequential read of the whole file)."""
+    pos, line = 0, 1
     with open(path, "rb") as fh:
         while True:
+            fh.seek(pos)
             block = fh.read(range_bytes)
             if not block:
-                if buf:
-                    out.append(Range(str(path), "jsonl", line, pos, pos + len(buf)))
-                break
-            buf += block
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                continue
-            piece = buf[:cut + 1]
-            out.append(Range(str(path), "jsonl", line, pos, pos + len(piece)))
-            line += piece.count(b"\n")
-            pos += len(piece)
-            buf = buf[cut + 1:]
-    return out
+                return
+            cut = block.rfind(b"\n") + 1
+            while not cut:  # no newline yet: one line longer than a range (or the file's last line)
+                more = fh.read(range_bytes)
+                block += more
+                cut = block.rfind(b"\n") + 1 if more else len(block)
+            yield Range(str(path), "jsonl", line, pos, pos + cut)
+            line += block.count(b"\n", 0, cut)
+            pos += cut
 
 
 def parquet_ranges(path: str | os.PathLike[str], range_rows: int = 65536) -> list[Range]:
@@ -88,17 +90,25 @@ def parquet_ranges(path: str | os.PathLike[str], range_rows: int = 65536) -> lis
 
 def plan_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:
     """The ranges of one input, in file order."""
+    return list(iter_ranges(path, range_bytes))
+
+
+def iter_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> Iterator[Range]:
+    """`plan_ranges`, one at a time (JSON Lines is cut as it is read)."""
     p = Path(path)
-    ranges = [Range(str(p), "whole", 1)]
+    full = str(p.resolve())
     if _plain_jsonl(p):
-        ranges = jsonl_ranges(p, range_bytes)
-    elif p.is_file() and p.name.lower().endswith(".parquet"):
+        for r in iter_jsonl_ranges(p, range_bytes):
+            yield replace(r, abspath=full)
+        return
+    ranges = [Range(str(p), "whole", 1)]
+    if p.is_file() and p.name.lower().endswith(".parquet"):
         try:
             ranges = parquet_ranges(p)
         except Exception:  # unreadable: one whole-file range reports it the way the local reader does
             pass
-    full = str(p.resolve())
-    return [replace(r, abspath=full) for r in ranges]
+    for r in ranges:
+        yield replace(r, abspath=full)
 
 
 def range_bytes_for(paths: list[str | os.PathLike[str]], workers: int) -> int:

@@ -30,6 +30,8 @@ from curator.validate import _BAD_CHAR
 _ALPACA_KNOWN = frozenset({"instruction", "input", "output", "system", "history", "id"})
 _ROW_KEYS = frozenset({"id", "messages", "meta"})
 _MSG_KEYS = frozenset({"role", "content", "reasoning_content"})
+# "{{" in a raw line: a regex with a literal prefix scans faster than `b"{{" in line`
+_SLOT_RE = re.compile(rb"\{\{")
 # meta fields whose type `curator.io._meta_problem` checks: only these exact types pass here
 _META_TYPES = (("lineage", list), ("source", str), ("scores", dict), ("tags", list))
 
@@ -78,7 +80,10 @@ class PlainPath:
         self.tags = (opts.think_open, opts.think_close)
         self.opts = opts
         keys = [_line_key(t) for t in self.tags]
-        self._think_keys: list[bytes] | None = None if None in keys else keys  # type: ignore[assignment]
+        # a key that holds another key is found wherever that one is: search only the shortest
+        # ("think>" stands for both "<think>" and "</think>")
+        self._think_keys: list[bytes] | None = (None if None in keys else  # type: ignore[assignment]
+                                                [k for k in keys if not any(o in k and o != k for o in keys)])
         self._row: Callable[[dict[str, Any], bool, bool, bool], bytes | None] = {
             "alpaca": self._alpaca, "messages": self._messages}[fmt]
 
@@ -88,8 +93,13 @@ class PlainPath:
         if line is None or not clean:
             return self._row(row, clean, True, True)
         keys = self._think_keys
-        think = keys is None or any(k in line for k in keys)
-        return self._row(row, clean, b"{{" in line, think)
+        think = keys is None
+        if not think:
+            for k in keys:  # type: ignore[union-attr]
+                if k in line:
+                    think = True
+                    break
+        return self._row(row, clean, _SLOT_RE.search(line) is not None, think)
 
     # -- helpers shared by the formats ----------------------------------------------------------
     def _answer(self, text: str, field: str, think: bool) -> tuple[str | None, str] | None:
@@ -108,10 +118,11 @@ class PlainPath:
         """Id, meta.source, lineage and the rendered row, in the general path's order:
         `Conversation.__post_init__`, `io.parse_rows`, the stage, then `messages.render`."""
         if not rid:
-            parts: list[str] = []
-            for role, content, reasoning in turns:
-                parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
-            rid = hash_parts(parts)
+            if self.render:  # validate without an output never needs the id itself
+                parts: list[str] = []
+                for role, content, reasoning in turns:
+                    parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
+                rid = hash_parts(parts)
             meta["id_hashed"] = True
         if "source" not in meta:
             meta["source"] = self.name

@@ -17,6 +17,10 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator
 
+import xxhash
+
+from curator.manifest import _stat_key, seen_hash
+
 DEFAULT_RANGE_BYTES = 8 << 20
 
 
@@ -52,21 +56,29 @@ def jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_
     return list(iter_jsonl_ranges(path, range_bytes))
 
 
-def iter_jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> Iterator[Range]:
+def iter_jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES, *,
+                      hash_file: bool = False) -> Iterator[Range]:
     """`jsonl_ranges`, one at a time: the local pool starts on the first range while the rest
-    of the file is still being cut (the newline count is a sequential read of the whole file)."""
+    of the file is still being cut (the newline count is a sequential read of the whole file).
+    `hash_file`: hash the bytes on the way, for the manifest (`curator.manifest.seen_hash`)."""
     pos, line = 0, 1
+    h = xxhash.xxh3_128() if hash_file else None
+    before = _stat_key(path) if hash_file else None
     with open(path, "rb") as fh:
         while True:
             fh.seek(pos)
             block = fh.read(range_bytes)
             if not block:
+                if h is not None:
+                    seen_hash(path, before, h.hexdigest())  # type: ignore[arg-type]
                 return
             cut = block.rfind(b"\n") + 1
             while not cut:  # no newline yet: one line longer than a range (or the file's last line)
                 more = fh.read(range_bytes)
                 block += more
                 cut = block.rfind(b"\n") + 1 if more else len(block)
+            if h is not None:
+                h.update(memoryview(block)[:cut])
             yield Range(str(path), "jsonl", line, pos, pos + cut)
             line += block.count(b"\n", 0, cut)
             pos += cut
@@ -93,12 +105,14 @@ def plan_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_B
     return list(iter_ranges(path, range_bytes))
 
 
-def iter_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> Iterator[Range]:
-    """`plan_ranges`, one at a time (JSON Lines is cut as it is read)."""
+def iter_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES, *,
+                hash_file: bool = False) -> Iterator[Range]:
+    """`plan_ranges`, one at a time (JSON Lines is cut as it is read, and hashed on the way for
+    the manifest with `hash_file`)."""
     p = Path(path)
     full = str(p.resolve())
     if _plain_jsonl(p):
-        for r in iter_jsonl_ranges(p, range_bytes):
+        for r in iter_jsonl_ranges(p, range_bytes, hash_file=hash_file):
             yield replace(r, abspath=full)
         return
     ranges = [Range(str(p), "whole", 1)]

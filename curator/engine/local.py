@@ -28,7 +28,7 @@ from typing import Any, Iterable, Iterator
 
 from curator.engine.driver import available_cpus, collect, detect_formats
 from curator.engine.ranges import Range, iter_ranges
-from curator.engine.tasks import ReadSpec, WriteSpec, plain_ok, run_range
+from curator.engine.tasks import RangeOutput, ReadSpec, WriteSpec, plain_ok, process_range, run_range
 from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
 
@@ -111,12 +111,18 @@ def _worker_start() -> None:
 def _work(r: dict[str, Any], slot: int) -> tuple[list[str], list[bytes]]:
     assert _JOB is not None  # set by _pool_results before the fork
     command, read, stage, write, shm, slot_bytes = _JOB
-    kinds, datas = run_range(command, read, stage, write, Range(**r))
-    if shm is not None and kinds and kinds[0] == "rows" and len(datas[0]) <= slot_bytes:
-        # the range's output block goes through the shared slot, not pickled down the pipe
-        shm[slot * slot_bytes:slot * slot_bytes + len(datas[0])] = datas[0]
-        kinds[0], datas[0] = "rows_in_slot", len(datas[0]).to_bytes(8, "little")
-    return kinds, datas
+    out = process_range(command, read, stage, write, Range(**r))
+    size = sum(map(len, out.rows)) + len(out.rows)
+    if shm is None or not out.rows or size > slot_bytes:
+        return out.pack()
+    # the range's rows go straight into its shared slot: no joined copy, nothing down the pipe
+    shm.seek(slot * slot_bytes)
+    put = shm.write
+    for row in out.rows:
+        put(row)
+        put(b"\n")
+    kinds, datas = RangeOutput([], out.rejects, out.stats).pack()
+    return ["rows_in_slot", *kinds], [len(out.rows).to_bytes(8, "little") + size.to_bytes(8, "little"), *datas]
 
 
 def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, ranges: Iterable[Range],
@@ -147,9 +153,10 @@ def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | N
             while pending:
                 kinds, datas = pending.popleft().get()
                 for kind, data in zip(kinds, datas):
-                    if kind == "rows_in_slot":
+                    if kind == "rows_in_slot":  # data: row count, then bytes in the slot
                         start = (done % window) * slot_bytes
-                        yield "rows", view[start:start + int.from_bytes(data, "little")]  # type: ignore[index]
+                        yield "rows_view", (int.from_bytes(data[:8], "little"),  # type: ignore[misc]
+                                            view[start:start + int.from_bytes(data[8:], "little")])  # type: ignore[index]
                     else:
                         yield kind, data
                 # only now is this range's slot free again

@@ -316,13 +316,44 @@ def _plain_lines(data: bytes, first: int, plain: PlainPath, general: Callable[[l
     return n
 
 
+@dataclass
+class RangeOutput:
+    """What one range gives: output rows (rendered, serialised, in input order), reject lines,
+    the stats line, or the message of a `UsageError` the stage raised."""
+
+    rows: list[bytes]
+    rejects: list[bytes]
+    stats: bytes = b""
+    usage_error: str | None = None
+
+    def pack(self) -> tuple[list[str], list[bytes]]:
+        """The (kind, data) results as both engines ship them (see the module docstring)."""
+        if self.usage_error is not None:
+            return ["usage_error"], [self.usage_error.encode("utf-8")]
+        kinds: list[str] = []
+        datas: list[bytes] = []
+        if self.rows:
+            rows = self.rows
+            rows[0] = len(rows).to_bytes(8, "little") + rows[0]
+            rows.append(b"")
+            kinds.append("rows")
+            datas.append(b"\n".join(rows))
+        kinds += ["reject"] * len(self.rejects) + ["stats"]
+        datas += self.rejects + [self.stats]
+        return kinds, datas
+
+
 def run_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, r: Range,
               payload: Any = None) -> tuple[list[str], list[bytes]]:
     """One range through read -> stage -> render: the (kind, data) results in input order, as both
     engines ship them (Ray as an Arrow table, the local process pool over a pipe). `payload` binds
     a per-range argument to the stage (dedup's pass 2: which records of this range to drop)."""
-    kinds: list[str] = []
-    datas: list[bytes] = []
+    return process_range(command, read, stage, write, r, payload).pack()
+
+
+def process_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, r: Range,
+                  payload: Any = None) -> RangeOutput:
+    """`run_range` before packing: the local pool writes the rows into shared memory itself."""
     sink = BufferSink(command)
     read_sink = sink if read.report_bad_rows else RejectSink(None)
     stats = ReadStats()
@@ -352,19 +383,9 @@ def run_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None,
     except UsageError as e:
         # a user mistake found on a worker (a user filter that raises): the driver stops with this
         # message and exit code 2, as an in-process run does, not with a worker's traceback
-        return ["usage_error"], [str(e).encode("utf-8")]
-    if write is not None and rows:
-        count = len(rows)
-        rows.append(b"")
-        rows[0] = count.to_bytes(8, "little") + rows[0]
-        kinds.append("rows")
-        datas.append(b"\n".join(rows))
-    for line in sink.lines():
-        kinds.append("reject")
-        datas.append(line)
-    kinds.append("stats")
-    datas.append(orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)}))
-    return kinds, datas
+        return RangeOutput([], [], usage_error=str(e))
+    stats_line = orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)})
+    return RangeOutput(rows if write is not None else [], sink.lines(), stats_line)
 
 
 @dataclass

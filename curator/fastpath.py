@@ -102,12 +102,13 @@ class PlainPath:
         return self._row(row, clean, _SLOT_RE.search(line) is not None, think)
 
     # -- helpers shared by the formats ----------------------------------------------------------
-    def _answer(self, text: str, field: str, think: bool) -> tuple[str | None, str] | None:
-        """(reasoning, answer) as `split_think` gives them, or None when it would raise.
-        `think=False`: the raw line holds neither tag."""
+    def _answer(self, text: str, where: str | int) -> tuple[str | None, str] | None:
+        """(reasoning, answer) as `split_think` gives them, or None when it would raise. Called
+        only where the raw line may hold a tag; `where`: "output", or the message's index."""
         o, c = self.tags
-        if not self.split or not think or (c not in text and o not in text):
+        if not self.split or (c not in text and o not in text):
             return None, text
+        field = where if isinstance(where, str) else f"messages[{where}].content"
         try:
             reasoning, answer = split_think(text, self.opts, field)
         except RowError:
@@ -150,22 +151,26 @@ class PlainPath:
         rid = _row_id(row)
         if rid is None:
             return None
+        scan = slots or not clean  # else no text can hold a slot or a bad character
         turns: list[tuple[str, str, str | None]] = []
         if system:
-            if not system.strip() or not _good_text(system, clean, slots):
+            if not system.strip() or (scan and not _good_text(system, clean, slots)):
                 return None
             turns.append(("system", system, None))
         user = f"{instruction}\n{inp}" if instruction and inp else instruction or inp or ""
-        if not user.strip() or not _good_text(user, clean, slots):
+        if not user.strip() or (scan and not _good_text(user, clean, slots)):
             return None
         turns.append(("user", user, None))
-        split = self._answer(output, "output", think)
-        if split is None:
-            return None
-        reasoning, answer = split
+        reasoning, answer = None, output
+        if think:
+            split = self._answer(output, "output")
+            if split is None:
+                return None
+            reasoning, answer = split
         if not answer.strip() and not reasoning:
             return None  # no answer (an empty output, or an empty turn): the general path says which
-        if not _good_text(answer, clean, slots) or (reasoning is not None and not _good_text(reasoning, clean, slots)):
+        if scan and (not _good_text(answer, clean, slots)
+                     or (reasoning is not None and not _good_text(reasoning, clean, slots))):
             return None
         turns.append(("assistant", answer, reasoning))
         meta: dict[str, Any] = {}
@@ -198,6 +203,7 @@ class PlainPath:
         start = 1 if msgs and type(msgs[0]) is dict and msgs[0].get("role") == "system" else 0
         if len(msgs) - start < 2 or (len(msgs) - start) % 2:
             return None
+        scan = slots or not clean  # else no text can hold a slot or a bad character
         turns: list[tuple[str, str, str | None]] = []
         for i, m in enumerate(msgs):
             if type(m) is not dict or not m.keys() <= _MSG_KEYS:
@@ -216,15 +222,15 @@ class PlainPath:
                 if type(reasoning) is not str:
                     return None
                 reasoning = reasoning or None
-            elif role == "assistant":
-                split = self._answer(content, f"messages[{i}].content", think)
+            elif think and role == "assistant":
+                split = self._answer(content, i)
                 if split is None:
                     return None
                 reasoning, content = split
             if not content.strip() and not (role == "assistant" and reasoning):
                 return None
-            if not _good_text(content, clean, slots) or (reasoning is not None
-                                                        and not _good_text(reasoning, clean, slots)):
+            if scan and (not _good_text(content, clean, slots)
+                         or (reasoning is not None and not _good_text(reasoning, clean, slots))):
                 return None
             turns.append((role, content, reasoning))
         return self._finish(rid, turns, meta)

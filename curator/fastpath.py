@@ -117,13 +117,15 @@ class PlainPath:
 
     def _finish(self, rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any]) -> bytes:
         """Id, meta.source, lineage and the rendered row, in the general path's order:
-        `Conversation.__post_init__`, `io.parse_rows`, the stage, then `messages.render`."""
+        `Conversation.__post_init__`, `io.parse_rows`, the stage, then `messages.render`.
+        Without an output (validate) the row is good, and nothing more is needed."""
+        if not self.render:
+            return b""
         if not rid:
-            if self.render:  # validate without an output never needs the id itself
-                parts: list[str] = []
-                for role, content, reasoning in turns:
-                    parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
-                rid = hash_parts(parts)
+            parts: list[str] = []
+            for role, content, reasoning in turns:
+                parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
+            rid = hash_parts(parts)
             meta["id_hashed"] = True
         if "source" not in meta:
             meta["source"] = self.name
@@ -133,8 +135,6 @@ class PlainPath:
                 meta["lineage"] = [self.step]
             else:
                 lineage.append(self.step)
-        if not self.render:
-            return b""
         msgs = [{"role": r, "content": c} if x is None else {"role": r, "content": c, "reasoning_content": x}
                 for r, c, x in turns]
         return orjson.dumps({"id": rid, "messages": msgs, "meta": meta})
@@ -193,7 +193,8 @@ class PlainPath:
                 v = meta.get(key, typ)
                 if v is not typ and type(v) is not typ:
                     return None
-            meta = dict(meta)
+            if self.render:
+                meta = dict(meta)
         else:
             return None
         rid = _row_id(row)

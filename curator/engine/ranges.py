@@ -64,19 +64,24 @@ def iter_jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_R
     pos, line = 0, 1
     h = xxhash.xxh3_128() if hash_file else None
     before = _stat_key(path) if hash_file else None
+    buf = bytearray(range_bytes)  # one buffer, read into again and again: fresh pages cost faults
+    view = memoryview(buf)
     with open(path, "rb") as fh:
         while True:
             fh.seek(pos)
-            block = fh.read(range_bytes)
-            if not block:
+            got = fh.readinto(view)
+            if not got:
                 if h is not None:
                     seen_hash(path, before, h.hexdigest())  # type: ignore[arg-type]
                 return
-            cut = block.rfind(b"\n") + 1
-            while not cut:  # no newline yet: one line longer than a range (or the file's last line)
-                more = fh.read(range_bytes)
-                block += more
-                cut = block.rfind(b"\n") + 1 if more else len(block)
+            block: bytes | bytearray = buf
+            cut = buf.rfind(b"\n", 0, got) + 1
+            if not cut:  # no newline yet: one line longer than a range (or the file's last line)
+                block = bytes(view[:got])
+                while not cut:
+                    more = fh.read(range_bytes)
+                    block += more
+                    cut = block.rfind(b"\n") + 1 if more else len(block)
             if h is not None:
                 h.update(memoryview(block)[:cut])
             yield Range(str(path), "jsonl", line, pos, pos + cut)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from curator.engine.driver import available_cpus, collect, detect_formats
-from curator.engine.ranges import Range, iter_ranges
+from curator.engine.ranges import Range, cuttable_jsonl, iter_ranges
 from curator.engine.tasks import RangeOutput, ReadSpec, WriteSpec, plain_ok, process_range, run_range
 from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
@@ -77,9 +77,10 @@ def run_stage(run: Any, inputs: list[Path], *, fmt: str | None, opts: ReadOption
     run.extra["workers"] = n
     write = WriteSpec(out_format, write_opts or DEFAULT_WRITE) if run.writer is not None else None
     formats: dict[str, str] | None = None
-    if n <= 1 and all(Path(p).is_file() for p in inputs) and plain_ok(stage, opts, encoding, write):
+    if n <= 1 and all(cuttable_jsonl(Path(p)) for p in inputs) and plain_ok(stage, opts, encoding, write):
         # convert and validate run range by range in this process too, so that their plain rows
-        # take the plain-row path (`curator.fastpath`); other stages stream records as before
+        # take the plain-row path (`curator.fastpath`); other stages, and inputs that would be one
+        # whole range held in memory (.gz, .json, Parquet), stream records as before
         formats = detect_formats(inputs, fmt, opts, encoding, run.read_stats)
     if n <= 1 and formats is None:
         counts: Counter = Counter()

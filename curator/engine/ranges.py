@@ -42,7 +42,8 @@ class Range:
         return asdict(self)
 
 
-def _plain_jsonl(p: Path) -> bool:
+def cuttable_jsonl(p: Path) -> bool:
+    """A plain JSON Lines file, which is cut into byte ranges (anything else is one range)."""
     if not (p.is_file() and p.name.lower().endswith((".jsonl", ".ndjson"))):
         return False
     from curator.io import looks_like_json_array
@@ -116,7 +117,7 @@ def iter_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_B
     the manifest with `hash_file`)."""
     p = Path(path)
     full = str(p.resolve())
-    if _plain_jsonl(p):
+    if cuttable_jsonl(p):
         for r in iter_jsonl_ranges(p, range_bytes, hash_file=hash_file):
             yield replace(r, abspath=full)
         return

@@ -41,7 +41,11 @@ def register(app: typer.Typer) -> None:
                                                  "this (estimated Jaccard) under near-identical prompts conflict."),
         drop_conflicts: bool = typer.Option(False, "--drop-conflicts", help="Drop conflicting records (reason "
                                             "conflict) instead of only reporting them."),
-        workers: int = typer.Option(0, "--workers", help="Processes for signatures (0 = one per CPU core)."),
+        workers: int = typer.Option(0, "--workers", help="Processes for both passes (0 = one per CPU core "
+                                    "when the input is 8 MB or more)."),
+        rejects_mode: str = typer.Option("full", "--rejects-mode", help="full: each dropped duplicate's reject "
+                                         "holds the record; ref: its file, byte offset, line and hash instead "
+                                         "(small; read back by resolving them, see docs/dedup.md)."),
         seed: int = typer.Option(1, "--seed", help="Seed of the MinHash permutations."),
         semantic: Optional[float] = typer.Option(None, "--semantic", help="Instead of MinHash: drop records whose "
                                                  "embedding cosine similarity to a kept one is >= this (e.g. 0.9)."),
@@ -77,6 +81,8 @@ def register(app: typer.Typer) -> None:
             o.check_inputs(inputs)
             if on not in ON_CHOICES:
                 raise UsageError(f"--on {on!r}: choose prompt, answer or conversation")
+            if rejects_mode not in ("full", "ref"):
+                raise UsageError(f"--rejects-mode {rejects_mode!r}: choose full or ref")
             if keep not in KEEP_CHOICES:
                 raise UsageError(f"--keep {keep!r}: choose first, longest or best-score")
             if not 0.0 < threshold <= 1.0:
@@ -103,13 +109,15 @@ def register(app: typer.Typer) -> None:
                 from curator.engine.ray_dedup import run_dedup_ray
 
                 pl, ids, origins, timings = run_dedup_ray(run, inputs, cfg, fmt=from_, ropts=ropts, encoding=encoding,
-                                                          address=ray_address, out_format=to)
+                                                          address=ray_address, out_format=to,
+                                                          rejects_mode=rejects_mode)
                 finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=timings["workers"])
                 run.extra["dedup"]["ray"] = timings
                 inputs = []
             if inputs:
                 run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
-                          workers=workers or (os.cpu_count() or 1), report=report, conflicts=conflicts)
+                          workers=workers, report=report, conflicts=conflicts, out_format=to,
+                          rejects_mode=rejects_mode)
         raise typer.Exit(run.exit_code)
 
 

@@ -24,7 +24,7 @@ import multiprocessing as mp
 from collections import Counter, deque
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from curator.engine.driver import available_cpus, collect, detect_formats
 from curator.engine.ranges import Range, cuttable_jsonl, iter_ranges
@@ -127,16 +127,15 @@ def _work(r: dict[str, Any], slot: int) -> tuple[list[str], list[bytes]]:
 
 
 def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, ranges: Iterable[Range],
-                  n: int, range_size: int = RANGE_MAX) -> Iterator[tuple[str, bytes | memoryview]]:
-    """(kind, data) pairs of every range, in input order, from `n` forked workers; a bounded window
-    of ranges in flight keeps memory flat whatever the input size.
+                  n: int, range_size: int = RANGE_MAX) -> Iterator[tuple[str, Any]]:
+    """(kind, data) pairs of every range, in input order, from `n` forked workers.
 
     Output rows come back through shared memory: one slot per range in flight, in an anonymous
     shared mapping made before the fork. Down a pipe, the ~1.1 bytes of output per input byte
     cost the parent a receive, an unpickle and a copy per 64 KiB of pipe (~0.5 CPU-s per 200 MB
-    here, a fifth of what the workers spend). A range is given the slot of the range `window`
-    places before it, once the driver has written that one; a block larger than its slot takes
-    the pipe."""
+    here, a fifth of what the workers spend). Range i uses slot i % window: `ordered_map` hands
+    out item i + window only after the driver has consumed result i, so the slot is free again;
+    a block larger than its slot takes the pipe."""
     global _JOB
     window = WINDOW_PER_WORKER * n
     # canonical output runs ~1.1x the input it comes from; a range whose output is larger than its
@@ -146,27 +145,52 @@ def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | N
     view = memoryview(shm) if shm is not None else None
     _JOB = (command, read, stage, write, shm, slot_bytes)
     try:
-        with mp.get_context("fork").Pool(n, initializer=_worker_start) as pool:
-            todo = iter(ranges)
-            pending: deque = deque()
-            for i, r in enumerate(todo):
-                pending.append(pool.apply_async(_work, (r.to_dict(), i % window)))
-                if len(pending) >= window:
-                    break
-            done = 0
-            while pending:
-                kinds, datas = pending.popleft().get()
-                for kind, data in zip(kinds, datas):
-                    if kind == "rows_in_slot":  # data: row count, then bytes in the slot
-                        start = (done % window) * slot_bytes
-                        yield "rows_view", (int.from_bytes(data[:8], "little"),  # type: ignore[misc]
-                                            view[start:start + int.from_bytes(data[8:], "little")])  # type: ignore[index]
-                    else:
-                        yield kind, data
-                # only now is this range's slot free again
-                nxt = next(todo, None)
-                if nxt is not None:
-                    pending.append(pool.apply_async(_work, (nxt.to_dict(), (done + window) % window)))
-                done += 1
+        items = ((r.to_dict(), i % window) for i, r in enumerate(ranges))
+        for done, (kinds, datas) in enumerate(ordered_map(_work, items, n)):
+            for kind, data in zip(kinds, datas):
+                if kind == "rows_in_slot":  # data: row count, then bytes in the slot
+                    start = (done % window) * slot_bytes
+                    yield "rows_view", (int.from_bytes(data[:8], "little"),
+                                        view[start:start + int.from_bytes(data[8:], "little")])  # type: ignore[index]
+                else:
+                    yield kind, data
     finally:
         _JOB = None
+
+
+_FN: Callable[..., Any] | None = None  # the function `ordered_map`'s forked workers call
+
+
+def _call(args: tuple) -> Any:
+    assert _FN is not None  # set by ordered_map before the fork
+    return _FN(*args)
+
+
+def ordered_map(fn: Callable[..., Any], items: Iterable[tuple], n: int) -> Iterator[Any]:
+    """`fn(*item)` for every item, in order, on `n` forked workers (in this process when n <= 1).
+
+    `fn` itself is inherited by the fork (it need not pickle); items and results cross a pipe.
+    Items are drawn lazily and at most WINDOW_PER_WORKER per worker are in flight or waiting, so
+    memory stays flat whatever the input size. Item i + WINDOW_PER_WORKER * n is handed out only
+    once the caller has taken result i and asked for the next (`_pool_results` reuses its slot)."""
+    global _FN
+    if n <= 1:
+        for item in items:
+            yield fn(*item)
+        return
+    _FN = fn
+    try:
+        with mp.get_context("fork").Pool(n, initializer=_worker_start) as pool:
+            todo = iter(items)
+            pending: deque = deque()
+            for item in todo:
+                pending.append(pool.apply_async(_call, (item,)))
+                if len(pending) >= WINDOW_PER_WORKER * n:
+                    break
+            while pending:
+                yield pending.popleft().get()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append(pool.apply_async(_call, (nxt,)))
+    finally:
+        _FN = None

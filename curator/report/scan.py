@@ -60,9 +60,9 @@ def _count(part: Part, convs: Any, k: int) -> None:
 
 
 def _plain_jsonl(path: Path) -> bool:
-    from curator.engine.ranges import _plain_jsonl as plain
+    from curator.engine.ranges import cuttable_jsonl
 
-    return plain(path)
+    return cuttable_jsonl(path)
 
 
 def _newline_safe(encoding: str | None) -> bool:

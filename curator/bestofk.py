@@ -15,7 +15,9 @@ all its candidates (`no_passing_candidate`); a best that does not beat the runne
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Annotated, Any, Literal, Sequence
+
+from curator.config_check import Bounds, check_config
 
 from curator.record import Conversation, Message
 from rubrics.base import OK, GATED, Rubric, Score
@@ -23,19 +25,24 @@ from rubrics.base import OK, GATED, Rubric, Score
 
 @dataclass
 class BestOfKConfig:
-    k: int = 4
+    """Options of `curate bestofk` (validated here for the CLI, recipes and Python alike)."""
+
+    k: Annotated[int, Bounds(1)] = 4
     temperature: float = 0.8
     top_p: float | None = None
     max_tokens: int | None = None
     seed: int = 0
-    n_mode: str = "auto"          # auto | n | seeds
-    near_dup: float = 0.95        # rapidfuzz ratio (0..1) at or above which a candidate is a duplicate
+    n_mode: Literal["auto", "n", "seeds"] = "auto"
+    near_dup: Annotated[float, Bounds(0, 1, lo_open=True)] = 0.95  # rapidfuzz ratio (0..1) at or above which a candidate is a duplicate
     min_score: float | None = None
     min_margin: float | None = None
     keep_candidates: bool = False
     system: str | None = None
-    answer_as_reference: str = "auto"  # auto (GSM8K #### only) | always | never
-    pair_min_margin: float = 0.0       # a DPO pair needs chosen - rejected > this (never a tie)
+    answer_as_reference: Literal["auto", "always", "never"] = "auto"  # auto: a GSM8K #### gold answer only
+    pair_min_margin: Annotated[float, Bounds(0)] = 0.0  # a DPO pair needs chosen - rejected > this (never a tie)
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 @dataclass

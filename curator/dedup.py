@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Annotated, Any, Iterable, Literal, Sequence
 
 import numpy as np
 import xxhash
 
+from curator.config_check import Bounds, check_config
 from curator.dedup_graph import (Buckets, band_buckets, connected_components, first_member_pairs, keep_members,
                                   link_tree, match_edges, merge_buckets, unique_pairs)
 from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
@@ -47,8 +48,6 @@ from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, 
 from curator.record import Conversation
 from curator.textnorm import normalize
 
-ON_CHOICES = ("prompt", "answer", "conversation")
-KEEP_CHOICES = ("first", "longest", "best-score")
 
 KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT = 0, 1, 2, 3
 REASONS = {DUPLICATE: "duplicate", NEAR_DUPLICATE: "near_duplicate", CONFLICT: "conflict"}
@@ -58,14 +57,17 @@ REASONS = {DUPLICATE: "duplicate", NEAR_DUPLICATE: "near_duplicate", CONFLICT: "
 class DedupConfig:
     """Parameters of one dedup run (the CLI options, one to one)."""
 
-    on: str = "conversation"
+    on: Literal["prompt", "answer", "conversation"] = "conversation"
     exact_only: bool = False
-    threshold: float = 0.7
-    keep: str = "first"
+    threshold: Annotated[float, Bounds(0, 1, lo_open=True, example="0.8")] = 0.7
+    keep: Literal["first", "longest", "best-score"] = "first"
     score_key: str | None = None
-    conflict_threshold: float = 0.5
+    conflict_threshold: Annotated[float, Bounds(0, 1)] = 0.5
     drop_conflicts: bool = False
     minhash: MinHashParams = field(default_factory=MinHashParams)
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 # ----------------------------------------------------------------------------------- texts

@@ -25,16 +25,18 @@ so a re-run resumes from there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from curator.backends.base import GenerationRequest, GenerationResult, SamplingParams
+from curator.config_check import check_config
 from curator.errors import RowError, UsageError
 from curator.formats.common import ReadOptions
 from curator.generation import Answer, Engine, GenerationFailed, split_answer
 from curator.record import Conversation, Message
 from curator.validate import first_problem
 
-MODES = ("fill", "regenerate", "multi-turn")
+Mode = Literal["fill", "regenerate", "multi-turn"]
+MODES = get_args(Mode)
 
 
 class PromptTemplate:
@@ -71,7 +73,7 @@ class PromptTemplate:
 
 @dataclass(frozen=True)
 class DistillConfig:
-    mode: str = "fill"
+    mode: Mode = "fill"
     system: str | None = None
     template: PromptTemplate | None = None
     params: SamplingParams = SamplingParams()
@@ -80,8 +82,7 @@ class DistillConfig:
     regenerate_rejected: bool = True
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise UsageError(f"--mode {self.mode!r}: choose {', '.join(MODES)}")
+        check_config(self)
         if self.params.n > 1 and self.mode != "fill":
             raise UsageError("--n > 1 works with --mode fill only (one answer slot per record to sample)")
 

@@ -162,7 +162,7 @@ def test_config_layers_and_errors(tmp_path):
     assert "r = alpha" in field_help()["lora_alpha"]
     with pytest.raises(UsageError, match="unknown config key 'lora_rank'"):
         build_config({"lora_rank": 4})
-    with pytest.raises(UsageError, match="train_on must be one of"):
+    with pytest.raises(UsageError, match="--train-on 'first': choose all or last"):
         build_config({"train_on": "first"}).resolved()
     y.write_text("!!python/object/apply:os.system ['echo hi']")
     with pytest.raises(UsageError, match="invalid YAML"):

@@ -60,8 +60,7 @@ def register(app: typer.Typer) -> None:
         ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Remove exact and near-duplicates (MinHash LSH on character shingles, Chinese-safe); report conflicts."""
-        from curator.dedup import KEEP_CHOICES, ON_CHOICES, DedupConfig
-        from curator.errors import UsageError
+        from curator.dedup import DedupConfig
         from curator.minhash import MinHashParams
 
         params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
@@ -75,16 +74,6 @@ def register(app: typer.Typer) -> None:
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
-            if on not in ON_CHOICES:
-                raise UsageError(f"--on {on!r}: choose prompt, answer or conversation")
-            if keep not in KEEP_CHOICES:
-                raise UsageError(f"--keep {keep!r}: choose first, longest or best-score")
-            if not 0.0 < threshold <= 1.0:
-                raise UsageError(f"--threshold {threshold}: must be in (0, 1], e.g. 0.8")
-            if not 0.0 <= conflict_threshold <= 1.0:
-                raise UsageError(f"--conflict-threshold {conflict_threshold}: must be in [0, 1]")
-            if num_perm < 8 or ngram < 1 or ngram_cjk < 0:
-                raise UsageError("--num-perm must be >= 8, --ngram >= 1 and --ngram-cjk >= 0")
             ropts = o.read_options(mapping)
             cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,

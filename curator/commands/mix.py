@@ -66,7 +66,6 @@ def register(app: typer.Typer) -> None:
             for s in cfg.sources:
                 if from_ and not s.fmt:
                     s.fmt = from_
-            cfg.check()
             o.check_inputs([s.path for s in cfg.sources])
             wopts = o.write_options(reasoning)
             count = load_counter(cfg.tokenizer) if cfg.by == "tokens" else None

@@ -46,6 +46,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Split into train/eval(/test) by ratio or count, stratified and deterministic, without near-dup leakage."""
         from curator.errors import UsageError
+        from curator.split import SplitConfig
 
         params = dict(inputs=[str(p) for p in inputs], out=str(outdir) if outdir else None,
                       train=str(train) if train else None, eval=str(eval_) if eval_ else None,
@@ -58,14 +59,10 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("give -o OUTDIR, or --train FILE and --eval FILE")
             if outdir is not None and (train or eval_ or test):
                 raise UsageError("give either -o OUTDIR or --train/--eval/--test, not both")
-            if leakage not in ("move", "report", "off"):
-                raise UsageError(f"--leakage {leakage!r}: choose move, report or off")
-            if leakage_on not in ("prompt", "answer", "conversation"):
-                raise UsageError(f"--leakage-on {leakage_on!r}: choose prompt, answer or conversation")
+            cfg = SplitConfig(eval_size=eval_size, test_size=test_size, stratify=stratify, seed=seed, leakage=leakage,
+                              leakage_on=leakage_on, threshold=threshold)
             if test_size > 0 and outdir is None and test is None:
                 raise UsageError("--test-size needs --test FILE (or -o OUTDIR)")
-            if eval_size < 0 or test_size < 0:
-                raise UsageError("--eval-size and --test-size must be >= 0")
             if outdir is not None:
                 ext = ".jsonl"
                 train, eval_ = outdir / f"train{ext}", outdir / f"eval{ext}"
@@ -80,7 +77,7 @@ def register(app: typer.Typer) -> None:
         from curator.split import run_split
 
         with run:
-            run_split(run, inputs, paths, dict(eval=eval_size, test=test_size), stratify=stratify, seed=seed,
-                       leakage=leakage, leakage_on=leakage_on, threshold=threshold, report=report, workers=workers,
-                       from_=from_, ropts=ropts, encoding=encoding, to=to)
+            run_split(run, inputs, paths, dict(eval=cfg.eval_size, test=cfg.test_size), stratify=cfg.stratify,
+                      seed=cfg.seed, leakage=cfg.leakage, leakage_on=cfg.leakage_on, threshold=cfg.threshold,
+                      report=report, workers=workers, from_=from_, ropts=ropts, encoding=encoding, to=to)
         raise typer.Exit(run.exit_code)

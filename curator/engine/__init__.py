@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+ENGINES = ("local", "ray")  # the values of --engine
+
 
 def run_stage(engine: str, run: Any, inputs: list[Path], *, address: str | None = None, workers: int | None = None,
               **kw: Any) -> Counter:

@@ -9,6 +9,39 @@ both engines word rejects and reports alike.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class DedupStage:
+    """MinHash/exact dedup of `inputs` as a whole-dataset stage (`curator.engine.run_whole_stage`)."""
+
+    inputs: list[Path]
+    cfg: Any  # DedupConfig
+    from_: str | None
+    ropts: Any
+    encoding: str | None
+    workers: int
+    report: Path | None
+    conflicts: Path | None
+    out_format: str
+
+    def run_local(self, run) -> None:
+        run_dedup(run, self.inputs, self.cfg, from_=self.from_, ropts=self.ropts, encoding=self.encoding,
+                  workers=self.workers, report=self.report, conflicts=self.conflicts)
+
+    def run_ray(self, run, address: str | None) -> None:
+        from curator.engine.ray_dedup import run_dedup_ray
+
+        pl, ids, origins, timings = run_dedup_ray(run, self.inputs, self.cfg, fmt=self.from_, ropts=self.ropts,
+                                                  encoding=self.encoding, address=address,
+                                                  out_format=self.out_format)
+        finish(run, pl, self.cfg, ids, origins, report=self.report, conflicts=self.conflicts,
+               workers=timings["workers"])
+        run.extra["dedup"]["ray"] = timings
+
 
 def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
     """`--semantic`: embedding neighbours instead of MinHash (`curator.semantic_dedup`)."""

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass
 from itertools import groupby
-from typing import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 from curator.errors import UsageError
 from curator.record import Conversation, Message, content_id
@@ -137,9 +139,63 @@ def load_rubrics(refs: list[str], *, judge_model, judge_base_url, judge_key_env,
     return rubrics, client
 
 
-def ray_rule_rubrics_only(refs: list[str]) -> None:
+@dataclass
+class ScoreStage:
+    """Scoring as a stage with driver state (`curator.engine.run_whole_stage`). Locally the loaded
+    rubrics share one judge client and event loop; on Ray each task loads the rule rubrics itself
+    (`curator.engine.tasks.Score`), so only rule rubrics run there (`check_rubrics_for_engine`)."""
+
+    inputs: list[Path]
+    refs: list[str]                # the --rubric values, as given
+    rubrics: list[Rubric]          # loaded from `refs` (the local body scores with these)
+    client: Any                    # their shared judge chat client, or None
+    batch_size: int
+    from_: str | None
+    ropts: Any
+    encoding: str | None
+    allow: Sequence[str] = ()
+
+    def run_local(self, run) -> Counter:
+        counts: Counter = Counter()
+        loop = asyncio.new_event_loop()
+        try:
+            convs = (c for path in self.inputs
+                     for c in run.read(path, self.from_, opts=self.ropts, encoding=self.encoding, allow=self.allow))
+            for conv in score_records(convs, self.rubrics, reject=run.rejects.reject, batch_size=self.batch_size,
+                                      counts=counts, loop=loop):
+                run.write(conv)
+            self._finish(run, counts, loop)
+        finally:
+            loop.close()
+        return counts
+
+    def run_ray(self, run, address: str | None) -> Counter:
+        from curator.engine import run_stage
+        from curator.engine.tasks import Score
+
+        refs = tuple(str(Path(r).resolve()) if Path(r).is_file() else r for r in self.refs)
+        counts = run_stage("ray", run, self.inputs, fmt=self.from_, opts=self.ropts, encoding=self.encoding,
+                           allow=self.allow, stage=Score(refs, self.batch_size), address=address)
+        loop = asyncio.new_event_loop()
+        try:
+            self._finish(run, counts, loop)
+        finally:
+            loop.close()
+        return counts
+
+    def _finish(self, run, counts: Counter, loop: asyncio.AbstractEventLoop) -> None:
+        run.extra["verdicts"] = dict(sorted(counts.items()))
+        if self.client is not None:
+            run.extra["judge_calls"] = self.client.stats()
+            loop.run_until_complete(self.client.aclose())
+            self.client.close_cache()
+
+
+def check_rubrics_for_engine(engine: str, refs: list[str]) -> None:
     """--engine ray scores with rule rubrics only: they are pure per record. Judges and reward models
     hold clients and GPUs, and z-normalised recipes need whole prompt groups, which a range may cut."""
+    if engine != "ray":
+        return
     from rubrics.composite import CompositeRubric
     from rubrics.load import RubricError, load_rubric
     from rubrics.rules import RuleRubric

@@ -82,23 +82,16 @@ def register(app: typer.Typer) -> None:
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env, ray_address)
             run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
-        from curator.dedup_stage import finish, run_dedup, run_semantic_dedup
+        from curator.dedup_stage import DedupStage, run_semantic_dedup
+        from curator.engine import run_whole_stage
 
         with run:
-            if emb is not None:
+            if emb is not None:  # --semantic: the embedder is already engine-mapped (`for_engine`)
                 run_semantic_dedup(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
-                inputs = []
-            if engine == "ray" and inputs:
-                from curator.engine.ray_dedup import run_dedup_ray
-
-                pl, ids, origins, timings = run_dedup_ray(run, inputs, cfg, fmt=from_, ropts=ropts, encoding=encoding,
-                                                          address=ray_address, out_format=to)
-                finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=timings["workers"])
-                run.extra["dedup"]["ray"] = timings
-                inputs = []
-            if inputs:
-                run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
-                          workers=workers or (os.cpu_count() or 1), report=report, conflicts=conflicts)
+            else:
+                run_whole_stage(engine, run, DedupStage(inputs, cfg, from_, ropts, encoding,
+                                                        workers or (os.cpu_count() or 1), report, conflicts, to),
+                                address=ray_address)
         raise typer.Exit(run.exit_code)
 
 

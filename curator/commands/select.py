@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--batch-size must be >= 1")
             emb = make_embedder(embedder, base_url=embed_base_url or os.environ.get("OPENAI_BASE_URL"),
                                 api_key_env=embed_api_key_env, batch_size=batch_size)
-            from curator.embed_ray import for_engine
+            from curator.embed_ray import engine_note, for_engine
 
             emb = for_engine(emb, engine, ray_address)  # --engine ray: the embedding mapped over Ray
             score_fn = None
@@ -104,7 +104,5 @@ def register(app: typer.Typer) -> None:
             run_select(run, lambda: run.read_all(inputs, from_, opts=ropts, encoding=encoding),
                        lambda: run.reread_all(inputs, from_, opts=ropts, encoding=encoding), cfg, emb,
                        against_index=index, score_fn=score_fn)
-            run.extra["select"]["engine"] = engine
-            if engine == "ray":  # 0: a model embedder, run on the driver
-                run.extra["select"]["ray_embed_tasks"] = getattr(emb, "tasks", 0)
+            run.extra["select"].update(engine_note(emb, engine))
         raise typer.Exit(run.exit_code)

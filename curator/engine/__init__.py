@@ -1,6 +1,7 @@
 """Engines that run a stage: `local` (this process, or a pool of processes on this machine:
-`local.py`) and `ray` (Ray Data). A command calls `run_stage(engine, ...)` and never branches on
-the engine itself.
+`local.py`) and `ray` (Ray Data). A command calls `run_stage(engine, ...)` for a per-record stage, or
+`run_whole_stage(engine, run, stage)` for a stage that must see the whole dataset, and never
+branches on the engine itself.
 
 The Ray engine never has a second implementation of a stage. It cuts the inputs into ranges
 (`ranges.py`), and each Ray task runs the very functions the local path runs — `parse_rows`,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 ENGINES = ("local", "ray")  # the values of --engine
 
@@ -36,3 +37,23 @@ def run_stage(engine: str, run: Any, inputs: list[Path], *, address: str | None 
 
     return locally(run, inputs, workers=workers, **kw)
 
+
+
+class WholeStage(Protocol):
+    """A stage that must see every record before it writes one (dedup's plan, mix's sampling
+    plan) or keeps state on the driver (score's judge client and its cache). Its module defines
+    both bodies, sharing the planning, reject wording and manifest code; the Ray body is a driver
+    in `curator/engine/ray_*.py` that maps the same per-batch functions over ranges. Why not one
+    object for both, as `run_stage` has: the whole-dataset plan happens between the two passes,
+    and where it runs (here, over arrays gathered from Ray) is the engine's choice."""
+
+    def run_local(self, run: Any) -> Any: ...
+
+    def run_ray(self, run: Any, address: str | None) -> Any: ...
+
+
+def run_whole_stage(engine: str, run: Any, stage: WholeStage, *, address: str | None = None) -> Any:
+    """Run a whole-dataset stage on `engine`, writing through `run`; returns what the stage returns."""
+    if engine == "ray":
+        return stage.run_ray(run, address)
+    return stage.run_local(run)

@@ -1,6 +1,6 @@
 """Best-of-K: draw K candidates per prompt, drop (near-)duplicates, score, keep the best.
 
-Generation goes through the shared engine (`curator.generation.Engine`: concurrency, retries,
+Generation goes through the shared generator (`curator.generation.Generator`: concurrency, retries,
 SQLite cache) and judging through the same cache, so a killed run restarts without regenerating
 or re-scoring anything already done. K candidates come from one request with ``n=K`` when the
 server honours `n` (probed once per run, `n_mode="auto"`), else from K requests with distinct
@@ -101,7 +101,7 @@ def request_messages(prompt: Conversation, cfg: BestOfKConfig) -> list[dict[str,
     return msgs
 
 
-async def probe_n(engine: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig) -> bool:
+async def probe_n(generator: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig) -> bool:
     """Does the server return K choices for n=K? One (cached) request on the first prompt."""
     if cfg.n_mode != "auto":
         return cfg.n_mode == "n"
@@ -110,7 +110,7 @@ async def probe_n(engine: Any, messages: list[dict[str, Any]], cfg: BestOfKConfi
     from curator.generation import GenerationFailed
 
     try:
-        res = await engine.call(_request(messages, cfg, n=cfg.k, sample=0))
+        res = await generator.call(_request(messages, cfg, n=cfg.k, sample=0))
     except GenerationFailed:
         return False
     return len(res.choices) >= cfg.k
@@ -124,17 +124,17 @@ def _request(messages, cfg: BestOfKConfig, *, n: int, sample: int):
     return GenerationRequest(messages, params, sample=sample, tag="bestofk")
 
 
-async def draw(engine: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig, use_n: bool) -> list[Candidate]:
+async def draw(generator: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig, use_n: bool) -> list[Candidate]:
     """K candidates: one n=K request, or K single requests with seeds seed..seed+K-1."""
     import asyncio
 
     from curator.generation import split_answer
 
     if use_n:
-        results = [await engine.call(_request(messages, cfg, n=cfg.k, sample=0))]
+        results = [await generator.call(_request(messages, cfg, n=cfg.k, sample=0))]
         choices = [c for r in results for c in r.choices][: cfg.k]
     else:
-        results = await asyncio.gather(*(engine.call(_request(messages, cfg, n=1, sample=i)) for i in range(cfg.k)))
+        results = await asyncio.gather(*(generator.call(_request(messages, cfg, n=1, sample=i)) for i in range(cfg.k)))
         choices = [r.choices[0] for r in results if r.choices]
     out = []
     for i, ch in enumerate(choices):
@@ -199,7 +199,7 @@ def audit(cands: Sequence[Candidate], keep_text: bool) -> list[dict[str, Any]]:
     return rows
 
 
-async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOfKConfig, use_n: bool) -> Outcome:
+async def best_of_k(conv: Conversation, generator: Any, rubric: Rubric, cfg: BestOfKConfig, use_n: bool) -> Outcome:
     """One prompt end to end. Never raises for a bad prompt or a failed request: that is a reject."""
     import time
 
@@ -209,7 +209,7 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
     prompt = split_prompt(conv, cfg.answer_as_reference)
     messages = request_messages(prompt, cfg)
     try:
-        cands = await draw(engine, messages, cfg, use_n)
+        cands = await draw(generator, messages, cfg, use_n)
     except GenerationFailed as e:
         return Outcome(reject=(conv, e.error.code, f"generation failed after retries: {e}", {}))
     mark_duplicates(cands, cfg.near_dup)

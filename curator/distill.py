@@ -31,7 +31,7 @@ from curator.backends.base import GenerationRequest, GenerationResult, SamplingP
 from curator.config_check import check_config
 from curator.errors import RowError, UsageError
 from curator.formats.common import ReadOptions
-from curator.generation import Answer, Engine, GenerationFailed, split_answer
+from curator.generation import Answer, Generator, GenerationFailed, split_answer
 from curator.record import Conversation, Message
 from curator.validate import first_problem
 
@@ -197,7 +197,7 @@ def _check_answer(ans: Answer, cfg: DistillConfig, where: str) -> tuple[str, str
     return None
 
 
-async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig) -> Outcome:
+async def distill_record(conv: Conversation, generator: Generator, cfg: DistillConfig) -> Outcome:
     """Generate every answer `cfg.mode` asks for in one record (sequentially: each turn sees the
     answers before it). Never raises for a per-record problem: it becomes a reject."""
     out = Outcome()
@@ -220,8 +220,8 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         return out
     out.generated = True
     out.action = "regenerated" if (verdict is not None or cfg.mode == "regenerate") else "filled"
-    ident = engine.backend.identity()
-    model, backend = str(ident.get("model", "")), str(ident.get("backend", engine.backend.name))
+    ident = generator.backend.identity()
+    model, backend = str(ident.get("model", "")), str(ident.get("backend", generator.backend.name))
     msgs = list(conv.messages)
     shift = 0  # inserts move later original indices right
     steps: list[tuple[GenerationResult, Answer]] = []
@@ -233,7 +233,7 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         try:
             req = GenerationRequest(request_messages(conv, upto, cfg), cfg.params, tag=conv.id,
                                     sample=verdict["round"] if verdict is not None else 0)
-            result = await engine.call(req)
+            result = await generator.call(req)
             choice_answers = [split_answer(c, cfg.think) for c in result.choices]
         except GenerationFailed as e:
             extra = {"error": str(e.error), "attempts": e.attempts}

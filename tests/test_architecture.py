@@ -61,7 +61,7 @@ def test_core_imports_no_heavy_library_at_module_level():
 
 
 def test_import_curator_and_cli_stay_light():
-    code = ("import sys, curator, curator.cli, curator.pipeline; "
+    code = ("import sys, curator, curator.cli, curator.recipe_run; "
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})

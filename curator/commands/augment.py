@@ -79,21 +79,21 @@ def register(app: typer.Typer) -> None:
 async def _ask(be, rc, badcases, cfg, seed, concurrency, max_retries) -> list:
     from curator.augment import teacher_messages
     from curator.backends import GenerationRequest, SamplingParams
-    from curator.generation import Engine, GenerationFailed, RetryPolicy
+    from curator.generation import Generator, GenerationFailed, RetryPolicy
 
-    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
+    generator = Generator(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
     sp = SamplingParams(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=seed)
 
     async def one(conv):
         try:
-            res = await engine.call(GenerationRequest(teacher_messages(conv, cfg.per), sp, tag=conv.id))
+            res = await generator.call(GenerationRequest(teacher_messages(conv, cfg.per), sp, tag=conv.id))
             return res.choices[0].content if res.choices else ""
         except GenerationFailed as e:
             return e
 
     out = []
     try:
-        async for r in engine.map_ordered(badcases, one):
+        async for r in generator.map_ordered(badcases, one):
             out.append(r)
     finally:
         await be.aclose()

@@ -26,7 +26,7 @@ from typing import Annotated, Any, Iterable, Literal, Union, get_args, get_origi
 
 from curator.errors import UsageError
 
-__all__ = ["Bounds", "check_config", "check_choice", "choices_text", "option_name"]
+__all__ = ["Bounds", "check_config", "check_choice", "choices_text", "config_params", "option_name"]
 
 
 @dataclass(frozen=True)
@@ -145,3 +145,29 @@ def check_config(cfg: Any) -> None:
             ok = isinstance(value, (int, float)) and not isinstance(value, bool) and rng.holds(value)
             if not ok:
                 raise UsageError(f"{opt} {value}: {rng.describe()}")
+
+
+def config_params(*configs: Any) -> dict[str, Any]:
+    """The fields of validated config dataclasses as manifest parameters (nested configs as
+    mappings, paths as strings), for a run started from Python rather than the CLI."""
+    out: dict[str, Any] = {}
+    for cfg in configs:
+        if cfg is not None and dataclasses.is_dataclass(cfg):
+            out.update({f.name: _plain(getattr(cfg, f.name)) for f in dataclasses.fields(cfg)})
+    return out
+
+
+def _plain(value: Any) -> Any:
+    from pathlib import PurePath
+
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, PurePath):
+        return str(value)
+    if isinstance(value, (set, frozenset)):
+        return sorted((_plain(v) for v in value), key=str)
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

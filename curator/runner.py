@@ -42,6 +42,7 @@ from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
 from curator.io import ReadStats, RecordWriter, read_records
 from curator.atomic import clean_stale, fsync_dir
+from curator.config_check import config_params
 from curator.manifest import build_manifest, output_sizes, write_manifest
 from curator.outpaths import check_output, check_outputs
 from curator.redact import redact_text
@@ -92,12 +93,15 @@ class CommandRun:
         write_opts: WriteOptions = DEFAULT_WRITE,
         quiet: bool = False,
         side_outputs: Iterable[tuple[str, str | Path | None]] = (),
+        config: Any = None,
     ):
         self.command = command
         self.out = Path(out) if out is not None else None
-        # every option the command was called with, so the manifest is complete by construction;
-        # the command's own entries (derived values: a resolved cache path, the filter list) win
-        self.params = {**bound_params(), **params}
+        # every option the command was called with, so the manifest is complete by construction
+        # (outside a CLI call, e.g. from Python, the validated config's fields instead); the
+        # command's own entries (derived values: a resolved cache path, the filter list) win.
+        # Secrets are masked when the manifest is built (curator.redact, the one redactor).
+        self.params = {**(bound_params() or config_params(config)), **params}
         self.inputs = [Path(p) for p in inputs]
         self._outputs: list[tuple[str, Path | None]] = []
         if self.out is not None:

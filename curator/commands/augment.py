@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         params = dict(inputs=[str(p) for p in inputs], out=str(out), per=per, model=model, base_url=base_url,
                       backend=backend, exclude=[str(p) for p in exclude or []], threshold=threshold,
                       temperature=temperature, max_tokens=max_tokens, seed=seed)
-        with CommandRun("augment", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate) as run:
+        with CommandRun("augment", out=out, params=params, config=cfg, inputs=inputs, max_error_rate=max_error_rate) as run:
             index = NearDuplicates(cfg.threshold)
             from curator.io import read_records
             from curator.rejects import RejectSink

@@ -67,13 +67,6 @@ def register(app: typer.Typer) -> None:
         """Best-of-K: draw K candidates per prompt, drop near-duplicates, score with a rubric, keep the best."""
         from curator.bestofk import BestOfKConfig
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), model=model, rubric=rubric, k=k,
-                      base_url=base_url, backend=backend, n_mode=n_mode, temperature=temperature, top_p=top_p,
-                      max_tokens=max_tokens, seed=seed, system=system, min_score=min_score, min_margin=min_margin,
-                      near_dup=near_dup, keep_candidates=keep_candidates, pairs=str(pairs) if pairs else None,
-                      judge_model=judge_model, judge_base_url=judge_base_url,
-                      client_processes=client_processes, pair_min_margin=pair_min_margin,
-                      answer_as_reference=answer_as_reference)
         with usage_guard():
             o.check_inputs(inputs)
             cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
@@ -96,7 +89,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("best-of-K ranks by one rubric: combine several in a recipe file (gates + terms)")
             be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env,
                               concurrency=concurrency, client_processes=o.client_processes(client_processes))
-            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            run = CommandRun("bestofk", out=out, params={}, config=cfg, inputs=inputs, max_error_rate=max_error_rate,
                              side_outputs=[("--pairs", pairs), ("--cache", cache_path)])
         with run:
             rc = ResponseCache(cache_path) if cache_path is not None else None

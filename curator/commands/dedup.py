@@ -63,14 +63,6 @@ def register(app: typer.Typer) -> None:
         from curator.dedup import DedupConfig
         from curator.minhash import MinHashParams
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
-                      threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
-                      ngram_cjk=ngram_cjk,
-                      report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
-                      conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
-                      from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
-        if semantic is not None:
-            params.update(semantic=semantic, embedder=embedder, embed_base_url=embed_base_url)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
@@ -80,7 +72,9 @@ def register(app: typer.Typer) -> None:
                               minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
                                                     ngram_cjk=ngram_cjk))
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env, ray_address)
-            run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            # --map as the function got it: None when not given, where Click binds []
+            run = CommandRun("dedup", out=out, params=dict(mapping=mapping), config=cfg,
+                             inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
         from curator.dedup_stage import DedupStage, run_semantic_dedup
         from curator.engine import run_whole_stage

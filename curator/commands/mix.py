@@ -71,7 +71,7 @@ def register(app: typer.Typer) -> None:
                           config=str(config) if config else None, out=str(out), by=cfg.by, total=cfg.total,
                           max_repeats=cfg.max_repeats, temperature=cfg.temperature, stratify=cfg.stratify,
                           seed=cfg.seed, tokenizer=cfg.tokenizer, to=to, reasoning=reasoning, engine=engine)
-            run = CommandRun("mix", out=out, params=params, inputs=[s.path for s in cfg.sources],
+            run = CommandRun("mix", out=out, params=params, config=cfg, inputs=[s.path for s in cfg.sources],
                              max_error_rate=max_error_rate, out_format=to, write_opts=wopts)
         from curator.engine import run_whole_stage
         from curator.mix_run import MixStage

@@ -40,9 +40,6 @@ def register(app: typer.Typer) -> None:
         """Score answers with rubrics; writes meta.scores (values) and meta.score_details (verdicts)."""
         from curator.score import ScoreStage, check_rubrics_for_engine, load_rubrics
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), rubric=rubric, from_=from_, mapping=mapping,
-                      judge_model=judge_model, judge_base_url=judge_base_url, judge_retries=judge_retries,
-                      batch_size=batch_size, engine=engine)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
@@ -56,7 +53,9 @@ def register(app: typer.Typer) -> None:
             rubrics, client = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                            cache=cache_path, concurrency=concurrency, rm_batch_size=min(batch_size, 32))
-            run = CommandRun("score", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            # --map as the function got it: None when not given, where Click binds []
+            run = CommandRun("score", out=out, params=dict(mapping=mapping), inputs=inputs,
+                             max_error_rate=max_error_rate,
                              side_outputs=[("--cache", cache_path)])
         from curator.engine import run_whole_stage
 

@@ -64,11 +64,6 @@ def register(app: typer.Typer) -> None:
         from curator.rejects import RejectSink
 
         against_files = [a.strip() for item in (against or []) for a in item.split(",") if a.strip()]
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), budget=budget, fraction=fraction, method=method,
-                      threshold=threshold, score=score, score_model=str(score_model) if score_model else None,
-                      balance=balance, against=against_files, ngram=ngram, embedder=embedder, embed_on=embed_on,
-                      embed_base_url=embed_base_url, seed=seed, from_=from_, mapping=mapping, encoding=encoding, to=to,
-                      engine=engine)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
@@ -88,7 +83,9 @@ def register(app: typer.Typer) -> None:
 
                 score_fn = LMScorer(score_model, batch_size=batch_size)
             ropts = o.read_options(mapping)
-            run = CommandRun("select", out=out, params=params, inputs=[*inputs, *map(Path, against_files)],
+            # --map as the function got it: None when not given, where Click binds []
+            run = CommandRun("select", out=out, params=dict(against=against_files, mapping=mapping), config=cfg,
+                             inputs=[*inputs, *map(Path, against_files)],
                              max_error_rate=max_error_rate, out_format=to)
         with run:
             index = None

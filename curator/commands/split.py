@@ -48,11 +48,9 @@ def register(app: typer.Typer) -> None:
         from curator.errors import UsageError
         from curator.split import SplitConfig
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(outdir) if outdir else None,
-                      train=str(train) if train else None, eval=str(eval_) if eval_ else None,
-                      test=str(test) if test else None, eval_size=eval_size, test_size=test_size, stratify=stratify,
-                      seed=seed, leakage=leakage, leakage_on=leakage_on, threshold=threshold, from_=from_,
-                      mapping=mapping, encoding=encoding, to=to)
+        # the manifest keeps the names `out` and `eval` (the options' spellings), beside what Click bound
+        # (and --map as the function got it: None when not given, where Click binds [])
+        params = dict(mapping=mapping, out=str(outdir) if outdir else None, eval=str(eval_) if eval_ else None)
         with usage_guard():
             o.check_inputs(inputs)
             if outdir is None and (train is None or eval_ is None):
@@ -71,7 +69,7 @@ def register(app: typer.Typer) -> None:
             if test is not None:
                 paths["test"] = test
             ropts = o.read_options(mapping)
-            run = CommandRun("split", out=train, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            run = CommandRun("split", out=train, params=params, config=cfg, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[(f"--{k}", v) for k, v in paths.items() if k != "train"]
                              + [("--report", report)])
         from curator.split import run_split

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 
 @dataclass
 class DedupStage:
     """MinHash/exact dedup of `inputs` as a whole-dataset stage (`curator.engine.run_whole_stage`)."""
+
+    ray_driver: ClassVar[str] = "curator.engine.ray_dedup"
 
     inputs: list[Path]
     cfg: Any  # DedupConfig
@@ -31,16 +33,6 @@ class DedupStage:
     def run_local(self, run) -> None:
         run_dedup(run, self.inputs, self.cfg, from_=self.from_, ropts=self.ropts, encoding=self.encoding,
                   workers=self.workers, report=self.report, conflicts=self.conflicts)
-
-    def run_ray(self, run, address: str | None) -> None:
-        from curator.engine.ray_dedup import run_dedup_ray
-
-        pl, ids, origins, timings = run_dedup_ray(run, self.inputs, self.cfg, fmt=self.from_, ropts=self.ropts,
-                                                  encoding=self.encoding, address=address,
-                                                  out_format=self.out_format)
-        finish(run, pl, self.cfg, ids, origins, report=self.report, conflicts=self.conflicts,
-               workers=timings["workers"])
-        run.extra["dedup"]["ray"] = timings
 
 
 def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:

@@ -2,14 +2,14 @@
 account for it in the run (records left out, copies, the composition table).
 
 Both engines share everything here except the two passes: `MixStage.run_local` runs them in
-this process, `MixStage.run_ray` in `curator.engine.ray_mix` (same plan, same bytes). The command
+this process, `curator.engine.ray_mix.run_whole` on Ray (same plan, same bytes). The command
 picks the engine through `curator.engine.run_whole_stage` and only prints the table.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 from curator.io import read_records
 from curator.mix import MixConfig, MixPlan, emit, index_source, plan_mix
@@ -20,6 +20,8 @@ from curator.rejects import RejectSink
 class MixStage:
     """Mix `cfg.sources` as a whole-dataset stage; both bodies return the `MixPlan` written."""
 
+    ray_driver: ClassVar[str] = "curator.engine.ray_mix"
+
     cfg: MixConfig
     encoding: str | None
     count: Callable[[Any], int] | None  # token counter for --by tokens (None: records)
@@ -28,12 +30,6 @@ class MixStage:
 
     def run_local(self, run) -> MixPlan:
         return account(run, self.cfg, *_mix_local(run, self.cfg, self.encoding, self.count))
-
-    def run_ray(self, run, address: str | None) -> MixPlan:
-        from curator.engine.ray_mix import run_mix_ray
-
-        return account(run, self.cfg, *run_mix_ray(run, self.cfg, encoding=self.encoding, address=address,
-                                                   out_format=self.out_format, write_opts=self.write_opts))
 
 
 def _mix_local(run, cfg: MixConfig, encoding: str | None, count) -> tuple:

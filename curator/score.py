@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 from curator.errors import UsageError
 from curator.record import Conversation, Message, content_id
@@ -142,8 +142,11 @@ def load_rubrics(refs: list[str], *, judge_model, judge_base_url, judge_key_env,
 @dataclass
 class ScoreStage:
     """Scoring as a stage with driver state (`curator.engine.run_whole_stage`). Locally the loaded
-    rubrics share one judge client and event loop; on Ray each task loads the rule rubrics itself
-    (`curator.engine.tasks.Score`), so only rule rubrics run there (`check_rubrics_for_engine`)."""
+    rubrics share one judge client and event loop; on Ray (`curator.engine.ray_score`) each task
+    loads the rule rubrics itself (`curator.engine.tasks.Score`), so only rule rubrics run there
+    (`check_rubrics_for_engine`)."""
+
+    ray_driver: ClassVar[str] = "curator.engine.ray_score"
 
     inputs: list[Path]
     refs: list[str]                # the --rubric values, as given
@@ -164,30 +167,23 @@ class ScoreStage:
             for conv in score_records(convs, self.rubrics, reject=run.rejects.reject, batch_size=self.batch_size,
                                       counts=counts, loop=loop):
                 run.write(conv)
-            self._finish(run, counts, loop)
+            self.finish(run, counts, loop)
         finally:
             loop.close()
         return counts
 
-    def run_ray(self, run, address: str | None) -> Counter:
-        from curator.engine import run_stage
-        from curator.engine.tasks import Score
-
-        refs = tuple(str(Path(r).resolve()) if Path(r).is_file() else r for r in self.refs)
-        counts = run_stage("ray", run, self.inputs, fmt=self.from_, opts=self.ropts, encoding=self.encoding,
-                           allow=self.allow, stage=Score(refs, self.batch_size), address=address)
-        loop = asyncio.new_event_loop()
-        try:
-            self._finish(run, counts, loop)
-        finally:
-            loop.close()
-        return counts
-
-    def _finish(self, run, counts: Counter, loop: asyncio.AbstractEventLoop) -> None:
+    def finish(self, run, counts: Counter, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """The manifest's verdict counts and judge-call figures; closes the judge client."""
         run.extra["verdicts"] = dict(sorted(counts.items()))
         if self.client is not None:
             run.extra["judge_calls"] = self.client.stats()
-            loop.run_until_complete(self.client.aclose())
+            own = loop is None
+            loop = loop or asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(self.client.aclose())
+            finally:
+                if own:
+                    loop.close()
             self.client.close_cache()
 
 

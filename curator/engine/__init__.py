@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 ENGINES = ("local", "ray")  # the values of --engine
 
@@ -41,19 +41,26 @@ def run_stage(engine: str, run: Any, inputs: list[Path], *, address: str | None 
 
 class WholeStage(Protocol):
     """A stage that must see every record before it writes one (dedup's plan, mix's sampling
-    plan) or keeps state on the driver (score's judge client and its cache). Its module defines
-    both bodies, sharing the planning, reject wording and manifest code; the Ray body is a driver
-    in `curator/engine/ray_*.py` that maps the same per-batch functions over ranges. Why not one
-    object for both, as `run_stage` has: the whole-dataset plan happens between the two passes,
-    and where it runs (here, over arrays gathered from Ray) is the engine's choice."""
+    plan) or keeps state on the driver (score's judge client and its cache). Its own module holds
+    the local body (`run_local`) and everything both engines share (planning, reject wording,
+    manifest entries); `ray_driver` names the module in `curator/engine/` whose
+    `run_whole(run, stage, address)` runs it on Ray, mapping the same per-batch functions over
+    ranges. A name, not an import: the driver imports the stage's shared code, the stage never
+    imports the engine, so there is no cycle. Why not one object for both engines, as
+    `run_stage` has: the whole-dataset plan happens between the two passes, and where its inputs
+    are gathered (this process, or arrays collected from Ray tasks) is the engine's business."""
+
+    ray_driver: ClassVar[str]
 
     def run_local(self, run: Any) -> Any: ...
-
-    def run_ray(self, run: Any, address: str | None) -> Any: ...
 
 
 def run_whole_stage(engine: str, run: Any, stage: WholeStage, *, address: str | None = None) -> Any:
     """Run a whole-dataset stage on `engine`, writing through `run`; returns what the stage returns."""
     if engine == "ray":
-        return stage.run_ray(run, address)
+        import importlib
+
+        if not stage.ray_driver.startswith("curator.engine.ray_"):
+            raise ValueError(f"{type(stage).__name__}.ray_driver must be a curator.engine.ray_* module")
+        return importlib.import_module(stage.ray_driver).run_whole(run, stage, address)
     return stage.run_local(run)

@@ -35,7 +35,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from curator.termout import console as _console
+from curator.termout import err_console
 from rich.markup import escape
 
 from curator.errors import UsageError
@@ -49,7 +49,6 @@ from curator.redact import redact_text
 from curator.record import Conversation
 from curator.rejects import RejectSink, manifest_path, rejects_path
 
-err_console = _console(stderr=True)
 
 EXIT_OK, EXIT_ERROR_RATE, EXIT_USAGE = 0, 1, 2
 

@@ -93,7 +93,7 @@ def _semantic_setup(semantic, engine, embedder, base_url, key_env, ray_address=N
     """The embedder for --semantic (None without it); usage errors for what cannot work."""
     if semantic is None:
         return None
-    from curator.embed import make_embedder
+    from curator.embedders import make_embedder
     from curator.errors import UsageError
 
     if not 0.0 < semantic <= 1.0:

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         """Keep the best, most diverse N records; every other record is written with the reason it was left out."""
         import os
 
-        from curator.embed import make_embedder
+        from curator.embedders import make_embedder
         from curator.errors import UsageError
         from curator.select import SelectConfig
         from curator.select_run import run_select

@@ -103,6 +103,23 @@ UI: dict[str, str] = {
     "Tag (toggles): pick or type": "标签（再次选择可取消）：选择或输入",
     "or type and press Enter": "或输入后按回车",
     "tagged {tag}": "已打标签 {tag}", "untagged {tag}": "已取消标签 {tag}",
+    # review --compare (blind A/B arena)
+    "Left better": "左边更好", "Right better": "右边更好", "Tie": "平局", "Both bad": "都不好", "Next": "下一对",
+    "Prev": "上一对", "Next undecided": "下一对未判", "no pairs to compare": "没有可比较的答案对",
+    "pair {i}/{n} · decided {done} · annotator {who}": "第 {i}/{n} 对 · 已判 {done} · 标注员 {who}",
+    "your decision: {d}": "你的判断：{d}", "all decided": "全部判完", "LEFT": "左", "RIGHT": "右",
+    "left": "左边", "right": "右边", "tie": "平局", "both bad": "都不好",
+    "Both bad: why? (Enter saves, Esc cancels)": "都不好：为什么？（回车保存，Esc 取消）",
+    # review `x` (one-key fix) and `E` (edit the row as JSON)
+    "no one-key fix for this row (it is valid, or the message suggests none): press E to edit it as JSON":
+        "这一行没有一键修复（它是合法的，或提示里没有给出修法）：按 E 以 JSON 形式编辑",
+    "fix not saved: {problem}": "修复未保存：{problem}",
+    "fixed: {what}": "已修复：{what}",
+    "not saved — {problem}": "未保存 —— {problem}",
+    "row saved (valid)": "这一行已保存（校验通过）",
+    "edit row {n} as JSON (validated on save)": "以 JSON 形式编辑第 {n} 行（保存时校验）",
+    "--editor needs $EDITOR (or $VISUAL) set": "--editor 需要先设置 $EDITOR（或 $VISUAL）",
+    "editor exited with {rc}; edit discarded": "编辑器退出码为 {rc}，本次编辑已丢弃",
     "this row is not a conversation; nothing to edit": "这一行不是对话，无法编辑",
     "control characters are shown as visible stand-ins; saving keeps the stand-ins":
         "控制字符以可见符号显示；保存时会保留这些符号",

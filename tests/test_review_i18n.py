@@ -62,3 +62,44 @@ def test_search_scrolls_the_match_into_view(tmp_path, target, start_keys):
     assert top <= cursor < top + height, (cursor, top, height)
     list_part = text.split(f"[{target + 1}/300]")[1]
     assert f"r{target} " in list_part.split("──")[0]  # drawn in the list, not only in the detail pane
+
+
+def test_fix_notices_in_chinese(tmp_path, monkeypatch):
+    """`x` on a row with no one-key fix says so in Chinese (the notice is the only feedback)."""
+    monkeypatch.setenv("CURATE_UI_LANG", "zh")
+    seen: list[str] = []
+
+    def spy(app):
+        real = app.notify
+        app.notify = lambda msg, **kw: (seen.append(str(msg)), real(msg, **kw))[1]
+
+    p = write_jsonl(tmp_path / "zh.jsonl", [conv(0, "问题", "回答")])
+    drive(p, spy, "x")
+    assert any("这一行没有一键修复" in m and "按 E" in m for m in seen), seen
+
+
+def test_arena_screen_in_chinese(tmp_path, monkeypatch):
+    import asyncio
+
+    from curator.review.arena import ArenaStore, default_db, load_pairs
+    from curator.review.arena_app import ArenaApp
+    from curator.review.screens import localized
+
+    monkeypatch.setenv("CURATE_UI_LANG", "zh")
+    a = write_jsonl(tmp_path / "a.jsonl", [conv(i, f"问题{i}", f"甲{i}") for i in range(2)])
+    b = write_jsonl(tmp_path / "b.jsonl", [conv(i, f"问题{i}", f"乙{i}") for i in range(2)])
+    pairs, _ = load_pairs(a, b)
+
+    async def main():
+        store = ArenaStore(default_db(a, b), a, b)
+        app = localized(ArenaApp)(store, pairs, "wang")
+        async with app.run_test(size=(140, 40)) as pilot:
+            await pilot.pause()
+            text = screen_text(app)
+        store.close()
+        return text
+
+    text = asyncio.run(main())
+    assert "第 1/2 对" in text and "标注员 wang" in text  # status line
+    assert "左边更好" in text and "平局" in text            # footer keys
+    assert "左" in text and "右" in text and "LEFT" not in text

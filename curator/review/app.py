@@ -11,7 +11,6 @@ import os
 import shlex
 import subprocess
 import tempfile
-from dataclasses import replace
 
 from rich.text import Text
 from textual.app import App, ComposeResult
@@ -30,7 +29,8 @@ from curator.review import render
 from curator.review.config import ReviewConfig
 from curator.review.fix_actions import FixActions
 from curator.review.safe_text import one_line, safe, visible
-from curator.review.screens import MODAL_CSS, ChoiceScreen, ConfirmScreen, EditScreen, HelpScreen, PromptScreen
+from curator.review.screens import (MODAL_CSS, ChoiceScreen, ConfirmScreen, EditScreen, HelpScreen, PromptScreen,
+                                    localized)
 from curator.review.session import ReviewSession
 
 
@@ -301,7 +301,7 @@ class ReviewScreen(FixActions, Screen):
     def _external_edit(self, text: str) -> str | None:
         editor = os.environ.get("VISUAL") or os.environ.get("EDITOR")
         if not editor:
-            self.notify_text("--editor needs $EDITOR (or $VISUAL) set", "error")
+            self.notify_text(tr("--editor needs $EDITOR (or $VISUAL) set"), "error")
             return None
         fd, name = tempfile.mkstemp(suffix=".txt", prefix="curate-review-")
         try:
@@ -310,7 +310,7 @@ class ReviewScreen(FixActions, Screen):
             with self.app.suspend():
                 rc = subprocess.call([*shlex.split(editor), name])
             if rc != 0:
-                self.notify_text(f"editor exited with {rc}; edit discarded", "warning")
+                self.notify_text(tr("editor exited with {rc}; edit discarded", rc=rc), "warning")
                 return None
             with open(name, encoding="utf-8") as fh:
                 return fh.read()
@@ -417,15 +417,6 @@ class ReviewScreen(FixActions, Screen):
         self.app.exit()
 
 
-def _localized(screen: type[Screen]) -> type[Screen]:
-    """`screen` with its footer/key descriptions in the UI language. Textual merges BINDINGS
-    once per class, so Chinese gets a subclass whose bindings replace the English ones key by key."""
-    if not is_zh():
-        return screen
-    bindings = [replace(b, description=tr(b.description)) if b.description else b for b in screen.BINDINGS]
-    return type(screen.__name__, (screen,), {"BINDINGS": bindings})
-
-
 class ReviewApp(App):
     """`curate review FILE`."""
 
@@ -444,7 +435,7 @@ class ReviewApp(App):
         self.use_editor = use_editor
 
     def on_mount(self) -> None:
-        self.push_screen(_localized(ReviewScreen)(self.session, self.config, self.use_editor))
+        self.push_screen(localized(ReviewScreen)(self.session, self.config, self.use_editor))
 
     @property
     def review(self) -> ReviewScreen:

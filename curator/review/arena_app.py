@@ -17,6 +17,7 @@ from textual.widgets import Footer, Static
 
 from curator.review.arena import ArenaStore, Pair
 from curator.review.arena_stats import summarize, verdict_line
+from curator.i18n import tr
 from curator.review.safe_text import safe
 from curator.review.screens import MODAL_CSS, PromptScreen
 
@@ -65,21 +66,22 @@ class ArenaApp(App):
 
     def show(self) -> None:
         if not self.pairs:
-            self.query_one("#status", Static).update("no pairs to compare")
+            self.query_one("#status", Static).update(tr("no pairs to compare"))
             return
         pair = self.pairs[self.pos]
         done = sum(1 for p in self.pairs if p.key in self.mine)
-        status = f" pair {self.pos + 1}/{len(self.pairs)} · decided {done} · annotator {self.annotator}"
+        status = " " + tr("pair {i}/{n} · decided {done} · annotator {who}", i=self.pos + 1, n=len(self.pairs), done=done,
+                           who=self.annotator)
         if pair.key in self.mine:
-            status += f" · your decision: {self._shown(pair, self.mine[pair.key])}"
+            status += " · " + tr("your decision: {d}", d=tr(self._shown(pair, self.mine[pair.key])))
         if done == len(self.pairs):
-            status += " · all decided: " + verdict_line(summarize(self.store)["per_annotator"][self.annotator], "A", "B")
+            status += " · " + tr("all decided") + ": " + verdict_line(summarize(self.store)["per_annotator"][self.annotator], "A", "B")
         self.query_one("#status", Static).update(Text(status))
         turns = [Text.assemble((f"{m.role}: ", "bold"), safe(m.content)) for m in pair.prompt.messages]
         self.query_one("#prompt_text", Static).update(Group(*turns))
         left, right = pair.sides()
-        self.query_one("#left_text", Static).update(Group(Text("LEFT", "bold cyan"), safe(left)))
-        self.query_one("#right_text", Static).update(Group(Text("RIGHT", "bold magenta"), safe(right)))
+        self.query_one("#left_text", Static).update(Group(Text(tr("LEFT"), "bold cyan"), safe(left)))
+        self.query_one("#right_text", Static).update(Group(Text(tr("RIGHT"), "bold magenta"), safe(right)))
         for w in ("#left", "#right", "#prompt"):
             self.query_one(w, VerticalScroll).scroll_home(animate=False)
 
@@ -106,7 +108,7 @@ class ArenaApp(App):
             if reason is not None and reason.strip():
                 self._record("both_bad", reason.strip())
 
-        self.push_screen(PromptScreen("Both bad: why? (Enter saves, Esc cancels)"), done)
+        self.push_screen(PromptScreen(tr("Both bad: why? (Enter saves, Esc cancels)")), done)
 
     def action_move(self, d: int) -> None:
         if self.pairs:

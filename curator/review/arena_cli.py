@@ -36,11 +36,12 @@ def compare_command(a: Path, b: Path | None, db: Path | None, annotator: str | N
                       f"have no partner (paired by {counts['paired_by']}); they are not shown[/]")
     try:
         from curator.review.arena_app import ArenaApp
+        from curator.review.screens import localized
     except ImportError:
         usage_error("curate review needs Textual: pip install 'sft-curator[review]'")
     name = annotator or getpass.getuser() or "annotator"
     try:
-        ArenaApp(store, pairs, name).run()
+        localized(ArenaApp)(store, pairs, name).run()
         print_arena(summarize(store), console)
         console.print(f"decisions: {store.path} (curate eval --arena {store.path} -o arena.json)")
     finally:

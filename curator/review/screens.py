@@ -5,6 +5,9 @@ Every label built from data is a `safe()` Text, never a markup string.
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import TypeVar
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +16,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static, TextArea
 from textual.widgets.option_list import Option
 
-from curator.i18n import tr
+from curator.i18n import is_zh, tr
 from curator.review.safe_text import safe
 
 MODAL_CSS = """
@@ -184,3 +187,17 @@ class HelpScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+_T = TypeVar("_T")
+
+
+def localized(cls: type[_T]) -> type[_T]:
+    """`cls` (a Screen or App) with its footer/key descriptions in the UI language. Textual merges
+    BINDINGS once per class, so Chinese gets a subclass whose bindings replace the English ones
+    key by key."""
+    if not is_zh():
+        return cls
+    bindings = [replace(b, description=tr(b.description)) if b.description else b
+                for b in cls.BINDINGS]  # type: ignore[attr-defined]
+    return type(cls.__name__, (cls,), {"BINDINGS": bindings})

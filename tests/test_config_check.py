@@ -129,3 +129,13 @@ def test_recipe_bad_choice_fails_the_same_way(tmp_path):
                       encoding="utf-8")
     r = run_cli("run", str(recipe))
     _one_line_usage_error(r, "--keep 'last': choose first, longest or best-score")
+
+
+def test_chinese_ui_leads_the_same_line_in_chinese(tmp_path):
+    env = {"LANG": "C.UTF-8", "LC_ALL": "", "LC_MESSAGES": "", "CURATE_UI_LANG": ""}
+    r = run_cli("dedup", str(SAMPLE / "messages.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--keep", "last",
+                "--ui-lang", "zh", env=env)
+    _one_line_usage_error(r, "选项取值不对：--keep 'last': choose first, longest or best-score")
+    r = run_cli("dedup", str(SAMPLE / "messages.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--threshold", "1.5",
+                "--ui-lang", "zh", env=env)
+    _one_line_usage_error(r, "选项取值超出范围：--threshold 1.5: must be in (0, 1], e.g. 0.8")

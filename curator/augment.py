@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any, Iterable
+from typing import Annotated, Iterable
 
 import numpy as np
 

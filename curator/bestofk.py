@@ -14,7 +14,7 @@ all its candidates (`no_passing_candidate`); a best that does not beat the runne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Sequence
 
 from curator.config_check import Bounds, check_config

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 from curator.errors import UsageError
-from curator.record import Conversation, Message, content_id
+from curator.record import Conversation, content_id
 from rubrics.base import Rubric, Score
 from rubrics.composite import CompositeRubric
 from rubrics.judge import JudgeRubric

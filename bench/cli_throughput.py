@@ -118,7 +118,7 @@ def main() -> None:
     ap.add_argument("--record-bytes", type=int, default=950)
     ap.add_argument("--workers", default="auto", help="--workers for convert, validate and filter")
     ap.add_argument("--only", default="", help="comma-separated subset of: floor,polars,duckdb,convert,validate,"
-                    "filter,dedup,mix,report")
+                    "filter,dedup,dedup-ref,mix,report")
     ap.add_argument("--dir", default="/tmp/curator_cli_bench")
     ap.add_argument("--keep", action="store_true", help="keep the outputs (the generated input is always kept)")
     a = ap.parse_args()
@@ -142,6 +142,8 @@ def main() -> None:
         ("filter", "curate filter (default recipe)", canon,
          [py, "-m", "curator", "filter", str(canon), "-o", str(d / "filtered.jsonl"), *w]),
         ("dedup", "curate dedup", canon, [py, "-m", "curator", "dedup", str(canon), "-o", str(d / "dedup.jsonl")]),
+        ("dedup-ref", "curate dedup --rejects-mode ref", canon,
+         [py, "-m", "curator", "dedup", str(canon), "-o", str(d / "dedup_ref.jsonl"), "--rejects-mode", "ref"]),
         ("mix", "curate mix (one source)", canon,
          [py, "-m", "curator", "mix", f"{canon}:1.0", "-o", str(d / "mix.jsonl")]),
         ("report", "curate report", canon, [py, "-m", "curator", "report", str(canon), "-o", str(d / "report.html")]),
@@ -164,6 +166,9 @@ def main() -> None:
         recs = lines.setdefault(inp, count_lines(inp))
         dt, rss, rc, cpu, err = timed(cmd)
         flag = "" if rc in (0, 1) else f"  (exit {rc}: {err.strip().splitlines()[-1] if err.strip() else ''})"
+        rej = d / f"{key.replace('-', '_')}.rejects.jsonl"
+        if key.startswith("dedup") and rej.exists():  # what --rejects-mode changes
+            flag += f"  rejects {rej.stat().st_size / 1e6:,.1f} MB"
         print(f"{label:34} {size / dt:7.1f} {recs / dt:10,.0f} {rss:11.0f} {dt:8.1f} {cpu:7.1f}{flag}", flush=True)
     if not a.keep:
         for f in d.glob("*"):

@@ -46,7 +46,7 @@ from curator.dedup_graph import (Buckets, band_buckets, connected_components, fi
 from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
                              signatures)
 from curator.record import Conversation
-from curator.textnorm import normalize
+from curator.textnorm import normalize_many
 
 
 KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT = 0, 1, 2, 3
@@ -64,6 +64,7 @@ class DedupConfig:
     score_key: str | None = None
     conflict_threshold: Annotated[float, Bounds(0, 1)] = 0.5
     drop_conflicts: bool = False
+    rejects_mode: Literal["full", "ref"] = "full"  # a dropped duplicate's reject: the record, or its input line
     minhash: MinHashParams = field(default_factory=MinHashParams)
 
     def __post_init__(self) -> None:
@@ -116,8 +117,8 @@ def _key(norm: str) -> int:
 
 def sketch_batch(texts: Sequence[tuple[str, str]], params: MinHashParams | None) -> BatchSketch:
     """Pure: exact keys and (unless `params` is None) MinHash signatures of (prompt, answer) pairs."""
-    np_ = [normalize(p) for p, _ in texts]
-    na = [normalize(a) for _, a in texts]
+    np_ = normalize_many([p for p, _ in texts])
+    na = normalize_many([a for _, a in texts])
     kp = np.fromiter((_key(t) for t in np_), dtype=np.uint64, count=len(texts))
     ka = np.fromiter((_key(t) for t in na), dtype=np.uint64, count=len(texts))
     if params is None:
@@ -139,36 +140,52 @@ class Sketches:
         self._parts: list[BatchSketch] = []
         self.ids: list[str] = []
         self.origins: list[tuple[str, int] | None] = []
-        self._lengths: list[int] = []
-        self._scores: list[float] = []
+        self._lengths: list[np.ndarray] = []  # one int64 / float64 array per batch, not a Python
+        self._scores: list[np.ndarray] = []  # number per record (~60 MB less at 1M records)
 
     def add(self, batch: BatchSketch, ids: list[str], origins: list[tuple[str, int] | None],
-            lengths: list[int], scores: list[float]) -> None:
+            lengths: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> None:
         self._parts.append(batch)
         self.ids.extend(ids)
         self.origins.extend(origins)
-        self._lengths.extend(lengths)
-        self._scores.extend(scores)
+        self._lengths.append(np.asarray(lengths, dtype=np.int64))
+        self._scores.append(np.asarray(scores, dtype=np.float64))
 
     def __len__(self) -> int:
         return len(self.ids)
 
     def arrays(self) -> dict[str, Any]:
         """Concatenate the batches (called once, by `plan`)."""
-        def cat(name: str) -> np.ndarray | None:
-            vals = [getattr(p, name) for p in self._parts]
-            if not vals or vals[0] is None:
-                return None
-            return np.concatenate(vals)
-
-        out = {name: cat(name) for name in ("key_prompt", "key_answer", "sig_prompt", "sig_answer", "n_prompt",
-                                            "n_answer")}
+        names = ("key_prompt", "key_answer", "sig_prompt", "sig_answer", "n_prompt", "n_answer")
+        out: dict[str, Any] = {name: None for name in names}
+        if self._parts:
+            # one preallocated array per field, filled batch by batch while the batches are let go:
+            # the peak is the sketches once plus one batch, not twice (0.5 GB less at 1M records)
+            total = sum(len(p.key_prompt) for p in self._parts)
+            first = self._parts[0]
+            for name in names:
+                v = getattr(first, name)
+                if v is not None:
+                    out[name] = np.empty((total, *v.shape[1:]), dtype=v.dtype)
+            first = v = None
+            pos = 0
+            parts, self._parts = self._parts, []
+            parts.reverse()
+            while parts:
+                p = parts.pop()
+                m = len(p.key_prompt)
+                for name in names:
+                    if out[name] is not None:
+                        out[name][pos:pos + m] = getattr(p, name)
+                pos += m
+                del p
         if out["key_prompt"] is None:
             out["key_prompt"] = out["key_answer"] = np.empty(0, np.uint64)
         self._parts = [BatchSketch(out["key_prompt"], out["key_answer"], out["sig_prompt"], out["sig_answer"],
                                    out["n_prompt"], out["n_answer"])]
-        out["length"] = np.asarray(self._lengths, dtype=np.int64)
-        out["score"] = np.asarray(self._scores, dtype=np.float64)
+        out["length"] = np.concatenate(self._lengths) if self._lengths else np.empty(0, np.int64)
+        out["score"] = np.concatenate(self._scores) if self._scores else np.empty(0, np.float64)
+        self._lengths, self._scores = [out["length"]], [out["score"]]
         return out
 
 
@@ -368,7 +385,15 @@ def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -
     return DedupPlan(status, kept_of, similarity, clusters, conflicts, bands, rows, matched, large)
 
 
-def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _on_similarity(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray, chunk: int = 1 << 20) -> np.ndarray:
+    """`_on_similarity_of` over chunks of a million pairs: its ten or so temporaries per pair then
+    stay at ~100 MB instead of growing with the candidate count (~8 pairs a record)."""
+    if len(a) <= chunk:
+        return _on_similarity_of(on, arr, a, b)
+    return np.concatenate([_on_similarity_of(on, arr, a[s:s + chunk], b[s:s + chunk]) for s in range(0, len(a), chunk)])
+
+
+def _on_similarity_of(on: str, arr: dict[str, Any], a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Estimated Jaccard of pairs on the `--on` text.
 
     For the conversation, the two sides' estimates are combined by their shingle counts:
@@ -429,19 +454,19 @@ def _conflicts(sig_p: np.ndarray, sig_a: np.ndarray, empty_p: np.ndarray, empty_
     if not len(a):
         return [], members
     roots = connected_components(n, a, b)
-    groups: dict[int, dict[str, Any]] = {}
-    for x, y, p, q in zip(a.tolist(), b.tolist(), sp.tolist(), sa.tolist()):
-        g = groups.setdefault(int(roots[x]), {"members": set(), "prompt_similarity": 1.0, "answer_similarity": 1.0})
-        g["members"].update((x, y))
-        g["prompt_similarity"] = min(g["prompt_similarity"], p)
-        g["answer_similarity"] = min(g["answer_similarity"], q)
-    out = []
-    for root in sorted(groups):
-        g = groups[root]
-        m = sorted(g["members"])
-        members[m] = True
-        out.append({"members": m, "prompt_similarity": round(g["prompt_similarity"], 4),
-                    "answer_similarity": round(g["answer_similarity"], 4)})
+    # groups by root, vectorised (a Python loop over the pairs cost 0.35 s per 40k records): the
+    # members of each group, and the lowest prompt and answer similarity among its pairs
+    r = roots[a]
+    order = np.argsort(r, kind="stable")
+    group_roots, starts = np.unique(r[order], return_index=True)
+    p_min = np.minimum.reduceat(sp[order], starts)
+    a_min = np.minimum.reduceat(sa[order], starts)
+    nodes = np.unique(np.concatenate([a, b]))
+    members[nodes] = True
+    by_root = nodes[np.argsort(roots[nodes], kind="stable")]  # ascending index within each root
+    bounds = np.searchsorted(roots[by_root], group_roots, side="left").tolist() + [len(by_root)]
+    out = [{"members": by_root[bounds[g]:bounds[g + 1]].tolist(), "prompt_similarity": round(float(p_min[g]), 4),
+            "answer_similarity": round(float(a_min[g]), 4)} for g in range(len(group_roots))]
     return out, members
 
 

@@ -9,6 +9,7 @@ both engines word rejects and reports alike.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -25,14 +26,15 @@ class DedupStage:
     from_: str | None
     ropts: Any
     encoding: str | None
-    workers: int
+    workers: int  # 0 = one per core
     report: Path | None
     conflicts: Path | None
     out_format: str
 
     def run_local(self, run) -> None:
         run_dedup(run, self.inputs, self.cfg, from_=self.from_, ropts=self.ropts, encoding=self.encoding,
-                  workers=self.workers, report=self.report, conflicts=self.conflicts)
+                  workers=self.workers, report=self.report, conflicts=self.conflicts, out_format=self.out_format,
+                  rejects_mode=self.cfg.rejects_mode)
 
 
 def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
@@ -44,8 +46,27 @@ def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encodi
                  score_key=cfg.score_key, threshold=threshold, embedder=emb, seed=cfg.minhash.seed)
 
 
-def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
-    """The body: pass 1 (sketch), plan, pass 2 (write kept, reject dropped), side reports."""
+def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts, out_format="messages",
+              rejects_mode="full") -> None:
+    """The body: pass 1 (sketch), plan, pass 2 (write kept, reject dropped), side reports.
+
+    Regular files go by ranges on a pool of forked workers (`curator.engine.local_dedup`); a FIFO
+    or standard input is streamed twice in this process (`--rejects-mode ref` then keeps full
+    records: a stream has no offsets to point back to). `workers`: 0 = one per core."""
+    from curator.engine.local_dedup import can_run, run_dedup_local
+
+    shown = workers or (os.cpu_count() or 1)  # the manifest's figure, as before the pool
+    if can_run(inputs):
+        pl, ids, origins = run_dedup_local(run, inputs, cfg, fmt=from_, ropts=ropts, encoding=encoding,
+                                           workers=workers, out_format=out_format, rejects_mode=rejects_mode)
+        finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=shown)
+        return
+    _run_streamed(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding, workers=shown, report=report,
+                  conflicts=conflicts)
+
+
+def _run_streamed(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
+    """Both passes as streams in this process (signatures on a spawned pool)."""
     from curator.dedup import KEPT, plan, sketch_records
     from curator.errors import UsageError
     from curator.io import read_records

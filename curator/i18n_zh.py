@@ -62,6 +62,8 @@ REASONS: dict[str, tuple[str, str]] = {
     "near_duplicate": ("与另一条记录近似重复", "无需处理；duplicate_of 指明保留的是哪一条"),
     "duplicate": ("重复记录", "无需处理；duplicate_of 指明保留的是哪一条"),
     "conflict": ("提示几乎相同但回答不一致", "用 curate review 审核这一组，只保留正确的回答"),
+    "ref_changed": ("引用的输入行在去重之后被改过（哈希不同）", "恢复去重时读取的文件，或重新去重（用 --rejects-mode full 复制记录）"),
+    "ref_unreadable": ("引用的输入文件读不到", "恢复该文件，或把 ref.file 改成文件现在的位置"),
     "truncated": ("回答在 max_tokens 处被截断", "调高 --max-tokens 重新生成，或用 --keep-truncated 保留"),
     "truncated_reasoning": ("还在思考时就被截断", "调高 --max-tokens 重新生成"),
     "api_error": ("接口返回错误", "检查 --base-url、--model 和 API key 后重跑（已有回答会从缓存读取）"),

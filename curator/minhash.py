@@ -101,28 +101,48 @@ def _coefficients(num_perm: int, ngram: int, seed: int) -> tuple[np.ndarray, np.
     return a, b, mult
 
 
+def _window_hashes(texts: list[str], ngram: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """64-bit hashes of every n-character window of the texts joined with n-1 NULs after each, with
+    each text's first window and its count of shingles: text i's shingles are
+    ``h[starts[i]:starts[i] + counts[i]]``; the windows between texts are not shingles.
+
+    A text shorter than `ngram` (but not empty) is one shingle (its window runs into the NULs); an
+    empty text has none. The arithmetic is done in place with one scratch array: the earlier
+    version allocated a temporary per term and per mixing step, and gathered the shingles into a
+    compact array, which together cost as much as the 64 permutations."""
+    n = ngram
+    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
+    counts = np.where(lens == 0, 0, np.maximum(1, lens - n + 1))
+    starts = np.concatenate(([0], np.cumsum(lens + (n - 1))[:-1])).astype(np.int64)
+    if counts.sum() == 0:
+        return np.empty(0, np.uint64), starts, counts
+    pad = "\0" * (n - 1)
+    # each text followed by n-1 NULs, so a window never runs into the next text
+    codes = np.frombuffer((pad.join(texts) + pad).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    _, _, mult = _coefficients(1, n, seed)
+    w = len(codes) - n + 1
+    h = np.multiply(codes[0:w], mult[0], dtype=np.uint64)
+    tmp = np.empty_like(h)
+    for k in range(1, n):
+        np.multiply(codes[k:k + w], mult[k], out=tmp, dtype=np.uint64)
+        h += tmp
+    for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (None, None)):  # _mix64, in place
+        np.right_shift(h, np.uint64(shift if shift else 31), out=tmp)
+        h ^= tmp
+        if factor:
+            h *= np.uint64(factor)
+    return h, starts, counts
+
+
 def shingle_hashes(texts: list[str], ngram: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """64-bit hashes of every character n-gram of every text, and the count per text.
 
     A text shorter than `ngram` (but not empty) is one shingle; an empty text has none.
     Returns (hashes uint64 [sum(counts)], counts int64 [len(texts)]), grouped by text in order.
     """
-    n = ngram
-    lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
-    counts = np.where(lens == 0, 0, np.maximum(1, lens - n + 1))
-    if counts.sum() == 0:
-        return np.empty(0, np.uint64), counts
-    pad = "\0" * (n - 1)
-    # each text followed by n-1 NULs, so a window never runs into the next text
-    joined = pad.join(texts) + pad
-    codes = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    _, _, mult = _coefficients(1, n, seed)
-    w = len(codes) - n + 1
-    h = codes[0:w] * mult[0]
-    for k in range(1, n):
-        h += codes[k:k + w] * mult[k]
-    _mix64(h)
-    starts = np.concatenate(([0], np.cumsum(lens + (n - 1))[:-1]))
+    h, starts, counts = _window_hashes(texts, ngram, seed)
+    if not len(h):
+        return h, counts
     offsets = np.cumsum(counts) - counts
     idx = np.arange(counts.sum(), dtype=np.int64) + np.repeat(starts - offsets, counts)
     return h[idx], counts
@@ -149,30 +169,33 @@ def signatures(texts: list[str], params: MinHashParams = MinHashParams(),
 
 def _signatures(texts: list[str], params: MinHashParams, ngram: int) -> np.ndarray:
     out = np.full((len(texts), params.num_perm), EMPTY, dtype=np.uint32)
-    hashes, counts = shingle_hashes(texts, ngram, params.seed)
+    h, starts, counts = _window_hashes(texts, ngram, params.seed)
     nonempty = np.flatnonzero(counts)
     if len(nonempty) == 0:
         return out
-    x = hashes >> _SHIFT32  # the top 32 bits of each shingle hash: the x of the multiply-shift family
-    ends = np.cumsum(counts)
+    h >>= _SHIFT32  # the top 32 bits of each shingle hash: the x of the multiply-shift family
+    first = starts[nonempty]
+    last = first + counts[nonempty]  # end (exclusive) of each text's shingles
     a, b, _ = _coefficients(params.num_perm, params.ngram, params.seed)
     sig = np.empty((len(nonempty), params.num_perm), dtype=np.uint64)
     # Work through the shingles in cache-sized chunks of whole texts: the passes per permutation
-    # then run out of L2 instead of main memory (about twice as fast).
+    # then run out of L2 instead of main memory (about twice as fast). The windows between two
+    # texts stay in the chunk; `reduceat` over (first, last) pairs reduces them into every other
+    # result, which is dropped, instead of gathering the shingles into a compact array first.
     row = 0
     while row < len(nonempty):
-        first = nonempty[row]
-        lo = ends[first] - counts[first]
-        stop = int(np.searchsorted(ends[nonempty], lo + _CHUNK, side="right"))
-        stop = max(stop, row + 1)
-        hi_end = ends[nonempty[stop - 1]]
-        xs = x[lo:hi_end]
-        seg = (ends - counts)[nonempty[row:stop]] - lo
+        lo = int(first[row])
+        stop = max(int(np.searchsorted(last, lo + _CHUNK, side="right")), row + 1)
+        xs = h[lo:int(last[stop - 1])]
+        seg = np.empty(2 * (stop - row), dtype=np.int64)
+        seg[0::2] = first[row:stop] - lo
+        seg[1::2] = last[row:stop] - lo
+        seg = seg[:-1]  # the last text runs to the end of the chunk
         v = np.empty_like(xs)
         for k in range(params.num_perm):
             np.multiply(xs, a[k], out=v)
             v += b[k]
-            sig[row:stop, k] = np.minimum.reduceat(v, seg)
+            sig[row:stop, k] = np.minimum.reduceat(v, seg)[0::2]
         row = stop
     sig >>= _SHIFT32
     # EMPTY marks "no shingles"; a real minimum equal to it (p = 2^-32) is moved one below
@@ -204,7 +227,9 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
 
 def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     """Estimated Jaccard similarity of row pairs: the share of equal signature values."""
-    return (sig_a == sig_b).mean(axis=-1)
+    # a count, then one division: the same float64 as `.mean()` (an exact integer over num_perm),
+    # without converting every comparison to a float first
+    return np.count_nonzero(sig_a == sig_b, axis=-1) / sig_a.shape[-1]
 
 
 def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.1, fn_weight: float = 0.9) -> tuple[int, int]:

@@ -92,6 +92,11 @@ class RejectSink:
     def reject(self, conv: Conversation, reason: str, message: str, **extra: Any) -> None:
         """Shorthand for stages: drop a Conversation, naming its input line in the message."""
         where = f"{conv.origin[0]}:{conv.origin[1]}: " if conv.origin else ""
+        if "ref" in extra and conv.origin:
+            # `dedup --rejects-mode ref`: the line points back to the input (file, byte offset, hash)
+            # instead of copying the record; `curator.formats.rejects` resolves it when read back
+            extra = {**extra, "source": conv.origin[0], "line": conv.origin[1], "id": conv.id}
+            conv = None  # type: ignore[assignment]
         self.add(reason, f"{where}{message}" if where and not message.startswith(where) else message,
                  record=conv, **extra)
 

@@ -53,6 +53,27 @@ def test_signatures_do_not_depend_on_batching():
     assert np.array_equal(whole, parts)
 
 
+@pytest.mark.parametrize("ngram", [1, 2, 5])
+def test_signatures_equal_a_per_text_minimum(ngram, monkeypatch):
+    """The chunked, gather-free signature code against the definition: per text, per permutation,
+    the top 32 bits of min((a*x + b) mod 2^64) over its shingles' x (tiny chunks force many)."""
+    import curator.minhash as mh
+
+    monkeypatch.setattr(mh, "_CHUNK", 64)
+    texts = [normalize(SKY), "", "a", "ab", normalize(SKY_ZH), "", normalize(SKY)[:7], "x" * 200]
+    p = MinHashParams(num_perm=16, ngram=ngram, ngram_cjk=0)
+    got = signatures(texts, p)
+    a, b, _ = mh._coefficients(p.num_perm, p.ngram, p.seed)
+    for i, t in enumerate(texts):
+        h, counts = mh.shingle_hashes([t], ngram, p.seed)
+        if not counts[0]:
+            assert (got[i] == mh.EMPTY).all()
+            continue
+        x = h >> np.uint64(32)
+        want = [min(int(v) for v in (x * a[k] + b[k])) >> 32 for k in range(p.num_perm)]
+        assert got[i].tolist() == [min(w, int(mh.EMPTY) - 1) for w in want]
+
+
 def _roots_by_union_find(n: int, edges: list[tuple[int, int]]) -> list[int]:
     parent = list(range(n))
 
@@ -213,3 +234,30 @@ def test_real_alpaca_zh_and_en_together(tmp_path, real):
     man = json.loads((tmp_path / "out.manifest.json").read_text())
     assert man["counts"]["balanced"] and man["counts"]["in"] == 1999
     assert 1900 < man["counts"]["out"] < 1999  # a few real duplicates, not a collapse
+
+
+def test_pair_similarity_in_chunks_equals_one_pass():
+    from curator.dedup import Sketches, _on_similarity, sketch_batch
+
+    texts = [(normalize(f"question {i % 7}"), normalize(SKY[: 40 + i])) for i in range(60)] + [("", ""), ("a", "")]
+    sk = Sketches()
+    sk.add(sketch_batch(texts, MinHashParams()), [str(i) for i in range(len(texts))], [None] * len(texts),
+           [0] * len(texts), [0.0] * len(texts))
+    arr = sk.arrays()
+    rng = np.random.default_rng(3)
+    a, b = rng.integers(0, len(texts), 500), rng.integers(0, len(texts), 500)
+    for on in ("prompt", "answer", "conversation"):
+        assert np.array_equal(_on_similarity(on, arr, a, b, chunk=7), _on_similarity(on, arr, a, b))
+
+
+def test_normalize_many_equals_normalize_on_random_unicode():
+    import random
+
+    from curator.textnorm import normalize_many
+
+    rnd = random.Random(1)
+    ranges = [(32, 127), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF), (0x10000, 0x110000), (0xD800, 0xE000), (0x80, 0x3000)]
+    texts = ["".join(chr(rnd.randrange(*rnd.choice(ranges))) for _ in range(rnd.randrange(0, 40))) for _ in range(3000)]
+    texts += ["", "abc", "İstanbul ǅ ß ﬁ", "_under_score_", "x\u0301y", "ＡＢＣ１２３，", "你好，世界。", "\0\0"]
+    assert normalize_many(texts) == [normalize(t) for t in texts]
+    assert normalize_many(texts[-3:]) == [normalize(t) for t in texts[-3:]]  # the few-texts path

@@ -41,7 +41,11 @@ def register(app: typer.Typer) -> None:
                                                  "this (estimated Jaccard) under near-identical prompts conflict."),
         drop_conflicts: bool = typer.Option(False, "--drop-conflicts", help="Drop conflicting records (reason "
                                             "conflict) instead of only reporting them."),
-        workers: int = typer.Option(0, "--workers", help="Processes for signatures (0 = one per CPU core)."),
+        workers: int = typer.Option(0, "--workers", help="Processes for both passes (0 = one per CPU core "
+                                    "when the input is 8 MB or more)."),
+        rejects_mode: str = typer.Option("full", "--rejects-mode", help="full: each dropped duplicate's reject "
+                                         "holds the record; ref: its file, byte offset, line and hash instead "
+                                         "(small; read back by resolving them, see docs/dedup.md)."),
         seed: int = typer.Option(1, "--seed", help="Seed of the MinHash permutations."),
         semantic: Optional[float] = typer.Option(None, "--semantic", help="Instead of MinHash: drop records whose "
                                                  "embedding cosine similarity to a kept one is >= this (e.g. 0.9)."),
@@ -69,8 +73,8 @@ def register(app: typer.Typer) -> None:
             ropts = o.read_options(mapping)
             cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
-                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
-                                                    ngram_cjk=ngram_cjk))
+                              rejects_mode=rejects_mode,
+                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed, ngram_cjk=ngram_cjk))
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env, ray_address)
             # --map as the function got it: None when not given, where Click binds []
             run = CommandRun("dedup", out=out, params=dict(mapping=mapping), config=cfg,
@@ -83,9 +87,8 @@ def register(app: typer.Typer) -> None:
             if emb is not None:  # --semantic: the embedder is already engine-mapped (`for_engine`)
                 run_semantic_dedup(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
             else:
-                run_whole_stage(engine, run, DedupStage(inputs, cfg, from_, ropts, encoding,
-                                                        workers or (os.cpu_count() or 1), report, conflicts, to),
-                                address=ray_address)
+                stage = DedupStage(inputs, cfg, from_, ropts, encoding, workers, report, conflicts, to)
+                run_whole_stage(engine, run, stage, address=ray_address)
         raise typer.Exit(run.exit_code)
 
 

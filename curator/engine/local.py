@@ -22,7 +22,7 @@ import multiprocessing as mp
 from collections import Counter, deque
 from itertools import chain
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from curator.engine.driver import available_cpus, collect, detect_formats
 from curator.engine.ranges import Range, plan_ranges
@@ -96,23 +96,49 @@ def _work(r: dict[str, Any]) -> tuple[list[str], list[bytes]]:
 
 def _pool_results(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, ranges: list[Range],
                   n: int) -> Iterator[tuple[str, bytes]]:
-    """(kind, data) pairs of every range, in input order, from `n` forked workers; a bounded window
-    of ranges in flight keeps memory flat whatever the input size."""
+    """(kind, data) pairs of every range, in input order, from `n` forked workers."""
     global _JOB
     _JOB = (command, read, stage, write)
     try:
+        for kinds, datas in ordered_map(_work, ((r.to_dict(),) for r in ranges), n):
+            yield from zip(kinds, datas)
+    finally:
+        _JOB = None
+
+
+_FN: Callable[..., Any] | None = None  # the function `ordered_map`'s forked workers call
+
+
+def _call(args: tuple) -> Any:
+    assert _FN is not None  # set by ordered_map before the fork
+    return _FN(*args)
+
+
+def ordered_map(fn: Callable[..., Any], items: Iterable[tuple], n: int) -> Iterator[Any]:
+    """`fn(*item)` for every item, in order, on `n` forked workers (in this process when n <= 1).
+
+    `fn` itself is inherited by the fork (it need not pickle); items and results cross a pipe.
+    Items are drawn lazily and at most WINDOW_PER_WORKER per worker are in flight or waiting, so
+    memory stays flat whatever the input size."""
+    global _FN
+    if n <= 1:
+        for item in items:
+            yield fn(*item)
+        return
+    _FN = fn
+    try:
         with mp.get_context("fork").Pool(n) as pool:
-            todo = iter(ranges)
+            todo = iter(items)
             pending: deque = deque()
-            for r in todo:
-                pending.append(pool.apply_async(_work, (r.to_dict(),)))
+            for item in todo:
+                pending.append(pool.apply_async(_call, (item,)))
                 if len(pending) >= WINDOW_PER_WORKER * n:
                     break
             while pending:
-                kinds, datas = pending.popleft().get()
+                res = pending.popleft().get()
                 nxt = next(todo, None)
                 if nxt is not None:
-                    pending.append(pool.apply_async(_work, (nxt.to_dict(),)))
-                yield from zip(kinds, datas)
+                    pending.append(pool.apply_async(_call, (nxt,)))
+                yield res
     finally:
-        _JOB = None
+        _FN = None

@@ -37,21 +37,18 @@ from typing import Any
 import numpy as np
 import orjson
 
-from curator.dedup import (EMPTY, BatchSketch, Candidates, DedupConfig, Sketches, _unique_pairs, lsh_sides,
-                           record_fields, sketch_batch, star_pairs)
+from curator.dedup import EMPTY, BatchSketch, Candidates, DedupConfig, Sketches, _unique_pairs, lsh_sides, star_pairs
 from curator.dedup_graph import Buckets, groups_to_buckets
 from curator.engine.ranges import Range
 from curator.engine.ray_run import all_ranges, collect, connect, detect_formats, results
-from curator.engine.tasks import BufferSink, RangeTask, ReadSpec, WriteSpec, read_range
+from curator.engine.dedup_tasks import KeepStage, drops_payload, sketch_range
+from curator.engine.tasks import RangeTask, ReadSpec, WriteSpec
 from curator.errors import UsageError
-from curator.io import ReadStats
-
-SKETCH_BATCH = 2048
-
 
 @dataclass
 class SketchTask:
-    """Pass 1 over one range: its records' sketches and its bad rows' reject lines."""
+    """Pass 1 over one range (`dedup_tasks.sketch_range`, as the local pool runs it), packed as one
+    Arrow row: numpy arrays as bytes, ids and origins as JSON, and its bad rows' reject lines."""
 
     read: ReadSpec
     cfg: DedupConfig
@@ -61,48 +58,22 @@ class SketchTask:
 
         cols: dict[str, list] = {k: [] for k in ("range_no", "n", "rows", "ids", "origins", "length", "score",
                                                  "kp", "ka", "sig_p", "sig_a", "n_p", "n_a", "rejects")}
-        params = None if self.cfg.exact_only else self.cfg.minhash
         for no, item in zip(_col(batch, "range_no"), _col(batch, "range")):
-            r = Range(**orjson.loads(item))
-            sink, stats = BufferSink("dedup"), ReadStats()
-            texts, ids, origins, lens, scores = [], [], [], [], []
-            for conv in read_range(r, self.read, sink, stats):
-                t, length, score = record_fields(conv, self.cfg)
-                texts.append(t)
-                ids.append(conv.id)
-                origins.append(conv.origin)
-                lens.append(length)
-                scores.append(score)
-            parts = [sketch_batch(texts[s:s + SKETCH_BATCH], params) for s in range(0, len(texts), SKETCH_BATCH)]
-            sk = _concat(parts, params is not None, self.cfg.minhash.num_perm)
+            rs = sketch_range(Range(**orjson.loads(item)), self.read, self.cfg)
+            sk = rs.sketch
             cols["range_no"].append(int(no))
-            cols["n"].append(len(ids))
-            cols["rows"].append(stats.rows)
-            cols["ids"].append(orjson.dumps(ids))
-            cols["origins"].append(orjson.dumps(origins))
-            cols["length"].append(np.asarray(lens, np.int64).tobytes())
-            cols["score"].append(np.asarray(scores, np.float64).tobytes())
+            cols["n"].append(rs.n)
+            cols["rows"].append(rs.rows)
+            cols["ids"].append(orjson.dumps(rs.ids))
+            cols["origins"].append(orjson.dumps(rs.origins))
+            cols["length"].append(rs.lengths.tobytes())
+            cols["score"].append(rs.scores.tobytes())
             for name, arr in (("kp", sk.key_prompt), ("ka", sk.key_answer), ("sig_p", sk.sig_prompt),
                               ("sig_a", sk.sig_answer), ("n_p", sk.n_prompt), ("n_a", sk.n_answer)):
                 cols[name].append(b"" if arr is None else np.ascontiguousarray(arr).tobytes())
-            cols["rejects"].append(b"\n".join(sink.lines()))
+            cols["rejects"].append(b"\n".join(rs.rejects))
         return pa.table({k: pa.array(v, pa.int64() if k in ("range_no", "n", "rows") else pa.large_binary())
                          for k, v in cols.items()})
-
-
-def _concat(parts: list[BatchSketch], sigs: bool, num_perm: int) -> BatchSketch:
-    if not parts:
-        e64 = np.empty(0, np.uint64)
-        return BatchSketch(e64, e64, np.empty((0, num_perm), np.uint32) if sigs else None,
-                           np.empty((0, num_perm), np.uint32) if sigs else None,
-                           np.empty(0, np.int32) if sigs else None, np.empty(0, np.int32) if sigs else None)
-
-    def cat(name: str) -> np.ndarray | None:
-        vals = [getattr(p, name) for p in parts]
-        return None if vals[0] is None else np.concatenate(vals)
-
-    return BatchSketch(*(cat(n) for n in ("key_prompt", "key_answer", "sig_prompt", "sig_answer", "n_prompt",
-                                          "n_answer")))
 
 
 @dataclass
@@ -181,37 +152,13 @@ def _bucket_rows(band: np.ndarray, key: np.ndarray, idx: np.ndarray, part: int) 
     return gid[multi], si[multi]
 
 
-@dataclass
-class KeepStage:
-    """Pass 2: a `RangeTask` stage bound, per range, to the driver's list of that range's drops."""
-
-    n: int = -1
-    drops: dict[int, list] | None = None
-
-    def bind(self, payload: bytes) -> "KeepStage":
-        p = orjson.loads(payload)
-        return KeepStage(p["n"], {int(d[0]): d[1:] for d in p["drops"]})
-
-    def __call__(self, convs, reject, counts):
-        drops = self.drops or {}
-        for i, conv in enumerate(convs):
-            counts["records"] += 1
-            d = drops.get(i)
-            if d is None:
-                conv.add_lineage("dedup")
-                yield conv
-            else:
-                reason, message, extra = d
-                reject(conv, reason, message, **extra)
-
-
 def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | None, ropts: Any,
-                  encoding: str | None, address: str | None, out_format: str) -> tuple[Any, list[str], list, dict]:
+                  encoding: str | None, address: str | None, out_format: str,
+                  rejects_mode: str = "full") -> tuple[Any, list[str], list, dict]:
     """Pass 1, shuffle, plan and pass 2 on Ray; writes through `run`. Returns (plan, ids, origins,
     timings) for the side reports, which the command writes with the local engine's code."""
     import ray.data
 
-    from curator.dedup_stage import drop_reason
     from curator.dedup import plan
     from curator.minhash import optimal_bands
 
@@ -254,7 +201,7 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
                          arr("sig_a", np.uint32, (n, perm)) if sigs else None,
                          arr("n_p", np.int32) if sigs else None, arr("n_a", np.int32) if sigs else None)
         origins = [tuple(o) if o else None for o in orjson.loads(d["origins"])]
-        sk.add(bs, orjson.loads(d["ids"]), origins, arr("length", np.int64).tolist(), arr("score", np.float64).tolist())
+        sk.add(bs, orjson.loads(d["ids"]), origins, arr("length", np.int64), arr("score", np.float64))
         per_range[no] = n
     for no in sorted(rejects):  # bad rows: in input order, as the local pass 1 rejects them
         for line in rejects[no].splitlines():
@@ -287,11 +234,8 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
     # ---- pass 2: the same ranges, each told which of its records to drop and why
     items = []
     for no, r in enumerate(ranges):
-        n = per_range[no]
-        base = offsets[no]
-        dropped = np.flatnonzero(pl.status[base:base + n] != 0)
-        drops = [[int(i), *drop_reason(pl, base + int(i), ids, origins)] for i in dropped]
-        items.append({"range": orjson.dumps(r.to_dict()), "payload": orjson.dumps({"n": n, "drops": drops})})
+        payload = drops_payload(pl, ids, origins, offsets[no], per_range[no], r, spec, rejects_mode)
+        items.append({"range": orjson.dumps(r.to_dict()), "payload": payload})
     quiet = ReadSpec(formats=formats, opts=ropts, encoding=encoding, report_bad_rows=False)
     ds = ray.data.from_items(items, override_num_blocks=max(1, len(items))).map_batches(
         RangeTask("dedup", quiet, KeepStage(), WriteSpec(out_format)), batch_size=1)
@@ -315,7 +259,8 @@ def run_whole(run: Any, stage: Any, address: str | None) -> None:
     from curator.dedup_stage import finish
 
     pl, ids, origins, timings = run_dedup_ray(run, stage.inputs, stage.cfg, fmt=stage.from_, ropts=stage.ropts,
-                                              encoding=stage.encoding, address=address, out_format=stage.out_format)
+                                              encoding=stage.encoding, address=address, out_format=stage.out_format,
+                                              rejects_mode=stage.cfg.rejects_mode)
     finish(run, pl, stage.cfg, ids, origins, report=stage.report, conflicts=stage.conflicts,
            workers=timings["workers"])
     run.extra["dedup"]["ray"] = timings

@@ -2,7 +2,9 @@
 
 Every command writes its drops as ``{"reason", "message", "stage", "source", "line", "id", "record"}``
 so they "can be fixed and fed back"; this format makes that true: the row's `record` (canonical or
-the original raw row, in any format) is unwrapped and parsed by its own format. The verdict that
+the original raw row, in any format) is unwrapped and parsed by its own format (a `dedup
+--rejects-mode ref` row holds a `ref` to its input line instead: the line is read back from there
+and verified, see `curator.reject_refs`). The verdict that
 rejected it is kept in ``meta.rejected`` (reason, stage, message, where it came from): `curate
 distill` regenerates the answer of a record whose answer was rejected, and a filter that now keeps
 it clears the mark.
@@ -49,6 +51,8 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
         return fmt.parse(row, opts)
     rec = row.get("record")
     where = f"{row.get('source')}:{row.get('line')}" if row.get("source") else "its source"
+    if rec is None and isinstance(row.get("ref"), dict):  # `dedup --rejects-mode ref`: read the line back
+        return _marked(_from_ref(row, opts), row)
     if not isinstance(rec, dict):
         raise RowError(str(row.get("reason") or "bad_structure"),
                        f"this reject holds no record, only the raw text ({row.get('message')})",
@@ -57,8 +61,34 @@ def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
     if fmt is None:
         raise RowError("bad_structure", f"the rejected record has no known format (keys {sorted(rec)[:8]})",
                        fix=f"fix it in {where}, or pass --from for its format")
-    conv = fmt.parse(rec, opts)
+    return _marked(fmt.parse(rec, opts), row)
+
+
+def _marked(conv: Conversation, row: dict[str, Any]) -> Conversation:
+    """The verdict that rejected the record, kept in its meta."""
     conv.meta[_MARK] = {k: row[k] for k in ("reason", "stage", "message", "source", "line") if row.get(k) is not None}
+    return conv
+
+
+def _from_ref(row: dict[str, Any], opts: ReadOptions) -> Conversation:
+    """The record a reference reject points at (`curator.reject_refs`), parsed as its input was."""
+    from pathlib import Path
+
+    from curator.formats import get_format
+    from curator.reject_refs import resolve
+
+    ref = row["ref"]
+    rec = resolve(ref)
+    fmt = get_format(ref["format"]) if ref.get("format") else _inner_format(rec)
+    if fmt is None:
+        raise RowError("bad_structure", f"the referenced record has no known format (keys {sorted(rec)[:8]})",
+                       fix="pass --from for its format")
+    conv = fmt.parse(rec, opts)
+    if "source" not in conv.meta and row.get("source"):  # as the reader that first read it set it
+        conv.meta["source"] = Path(str(row["source"])).name
+    if row.get("id") is not None and conv.id != row["id"]:
+        raise RowError("ref_changed", f"the referenced line {ref.get('file')}:{ref.get('line')} holds record "
+                       f"{conv.id!r}, not {row['id']!r}", fix="restore the file dedup read, or run dedup again")
     return conv
 
 

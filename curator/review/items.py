@@ -159,6 +159,19 @@ def _reference(conv: Conversation) -> list[Member]:
     return []
 
 
+def _resolved(row: dict[str, Any]) -> Any:
+    """A reject's record; for a `dedup --rejects-mode ref` row, the input line it points at (or, when
+    that line changed or is gone, the one-line reason, shown raw)."""
+    if row.get("record") is None and isinstance(row.get("ref"), dict):
+        from curator.reject_refs import resolve
+
+        try:
+            return resolve(row["ref"])
+        except RowError as e:
+            return f"{e.code}: {e.sentence()}"
+    return row["record"]
+
+
 def interpret(index: int, line: int, row: Any) -> ReviewItem:
     """The `ReviewItem` for one row (never raises: unknown shapes become `raw`)."""
     if isinstance(row, dict) and "__error__" in row:
@@ -167,7 +180,7 @@ def interpret(index: int, line: int, row: Any) -> ReviewItem:
     if not isinstance(row, dict):
         return ReviewItem(index, line, "raw", f"line {line}", [Member("row", None, row)], row=row)
     if "reason" in row and "record" in row:
-        m = _member("record", row["record"])
+        m = _member("record", _resolved(row))
         rid = row.get("id") or (m.conv.id if m.conv else None) or f"line {line}"
         return ReviewItem(index, line, "reject", str(rid), [m], reason=str(row.get("reason")),
                           message=row.get("message"), stage=row.get("stage"), source=row.get("source"),

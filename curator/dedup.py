@@ -558,3 +558,23 @@ def sketch_records(records: Iterable[Conversation], cfg: DedupConfig, *, workers
 def describe(origin: tuple[str, int] | None, rid: str) -> str:
     """'file:line (id ...)' for messages."""
     return f"{origin[0]}:{origin[1]} (id {rid})" if origin else f"id {rid}"
+
+
+def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, dict]:
+    """(reason code, message, extra reject fields) for dropped record `i` — one wording for both engines."""
+    st = int(pl.status[i])
+    if st == CONFLICT:
+        return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
+                            "in --conflicts and keep the right answer"), {}
+    k = int(pl.kept_of[i])
+    if REASONS[st] == "duplicate":
+        return "duplicate", f"exact duplicate of {describe(origins[k], ids[k])}, which is kept", {
+            "duplicate_of": ids[k], "similarity": 1.0}
+    # name the match that actually held (its similarity passed the threshold), which is not always
+    # the kept record: A~B and B~C drop C as a near-duplicate of B while A is kept
+    m = int(pl.matched[i]) if pl.matched is not None else k
+    sim = float(pl.similarity[i])
+    where = (f"{describe(origins[m], ids[m])}, which is kept" if m == k else
+             f"{describe(origins[m], ids[m])}, itself dropped for {describe(origins[k], ids[k])}, which is kept")
+    return "near_duplicate", f"near-duplicate (similarity {sim:.2f}) of {where}", {
+        "duplicate_of": ids[k], "matched": ids[m], "similarity": round(sim, 4)}

@@ -41,7 +41,12 @@ def _sibling(out: str | Path, suffix: str) -> Path:
 
 
 class RejectSink:
-    """Collects rejects for one command. Streams to a temp file so memory stays flat."""
+    """Collects rejects for one command. Streams to a temp file so memory stays flat.
+
+    `held`: while a list, `add` queues its arguments there instead of recording them — a stage
+    that reads records ahead (the filter's batches) replays the reader's rejects in input order."""
+
+    held: list[tuple[str, str, dict[str, Any]]] | None = None
 
     def __init__(self, path: str | Path | None, stage: str = ""):
         self.path = Path(path) if path is not None else None
@@ -67,6 +72,10 @@ class RejectSink:
         **extra: Any,
     ) -> None:
         """Record one dropped row. `record` may be a raw row, a string or a Conversation."""
+        if self.held is not None:
+            self.held.append((reason, message, dict(record=record, source=source, line=line, id=id, stage=stage,
+                                                    **extra)))
+            return
         if isinstance(record, Conversation):
             if source is None and record.origin:
                 source, line = record.origin

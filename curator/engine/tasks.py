@@ -87,8 +87,10 @@ def _rubrics(refs: tuple[str, ...]) -> Any:
 @dataclass(frozen=True)
 class Filter:
     """filter: the `FilterPipeline` over each record, built once per worker from the recipe items
-    (the same items the driver built its pipeline from). Record by record, so the rejects come out
-    in input order however the input is cut into ranges or batches. Rejects carry
+    (the same items the driver built its pipeline from). Batches of `FILTER_BATCH` records go
+    through `FilterPipeline.check_many` (the batch screens, same verdicts as `check`), and the
+    results are emitted record by record, so the rejects come out in input order however the
+    input is cut into ranges or batches. Rejects carry
     `filter=<label>` as the local command's do; counters (summed by the driver into the manifest):
     `dropped<SEP>label`, `code<SEP>label<SEP>code`, `masked` — read back with `Filter.tally`."""
 
@@ -98,25 +100,34 @@ class Filter:
 
     def __call__(self, convs, reject, counts):
         pipe = _pipeline(self.items_json, self.where)
-        for conv in convs:
-            if not self.recheck_reviewed and _reviewed_accepted(conv):
-                # A human decision outranks a heuristic: a record accepted in review is not dropped again.
-                counts["kept_reviewed"] += 1
-                conv.add_lineage("filter:reviewed")
-                yield conv
-                continue
-            kept, dropped = pipe.check(conv)
-            if dropped is not None:
-                counts[f"dropped{SEP}{dropped.filter}"] += 1
-                counts[f"code{SEP}{dropped.filter}{SEP}{dropped.code}"] += 1
-                # the record as it came in, not a half-masked copy
-                reject(conv, dropped.code, dropped.message, filter=dropped.filter)
-                continue
-            if "pii_masked" in kept.meta:
-                counts["masked"] += 1
-            kept.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
-            kept.add_lineage("filter")
-            yield kept
+        sink = getattr(reject, "__self__", None)
+        sink = sink if isinstance(sink, RejectSink) else None
+        for batch, held in _batches(convs, FILTER_BATCH, sink):
+            # A human decision outranks a heuristic: a record accepted in review is not dropped again.
+            reviewed = [not self.recheck_reviewed and _reviewed_accepted(c) for c in batch]
+            checked = iter(pipe.check_many([c for c, r in zip(batch, reviewed) if not r]))
+            for j, (conv, was_reviewed) in enumerate(zip(batch, reviewed)):
+                while held and held[0][0] <= j:  # the reader's rejects of rows before this record
+                    _replay(sink, held.pop(0)[1])
+                if was_reviewed:
+                    counts["kept_reviewed"] += 1
+                    conv.add_lineage("filter:reviewed")
+                    yield conv
+                    continue
+                kept, dropped = next(checked)
+                if dropped is not None:
+                    counts[f"dropped{SEP}{dropped.filter}"] += 1
+                    counts[f"code{SEP}{dropped.filter}{SEP}{dropped.code}"] += 1
+                    # the record as it came in, not a half-masked copy
+                    reject(conv, dropped.code, dropped.message, filter=dropped.filter)
+                    continue
+                if "pii_masked" in kept.meta:
+                    counts["masked"] += 1
+                kept.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
+                kept.add_lineage("filter")
+                yield kept
+            for _, entries in held:
+                _replay(sink, entries)
 
     @staticmethod
     def tally(counts: Counter) -> tuple[Counter, dict[str, Counter], int]:
@@ -131,6 +142,44 @@ class Filter:
             elif parts[0] == "code":
                 codes_by.setdefault(parts[1], Counter())[parts[2]] += n
         return dropped_by, codes_by, counts.get("masked", 0)
+
+
+FILTER_BATCH = 1024  # records per batch screen: big enough to pay for the array passes
+
+
+def _batches(items: Iterator[Any], size: int, sink: RejectSink | None) -> Iterator[tuple[list[Any], list]]:
+    """Batches of `size` items, each with the rejects the reader made while it was read, held
+    back (`RejectSink.held`) and tagged with how many of the batch's items came before them, so
+    the stage replays them in input order among its own rejects."""
+    it = iter(items)
+    while True:
+        batch: list[Any] = []
+        held: list[tuple[int, list]] = []
+        if sink is not None:
+            sink.held = []
+        try:
+            for x in it:
+                if sink is not None and sink.held:
+                    held.append((len(batch), sink.held))
+                    sink.held = []
+                batch.append(x)
+                if len(batch) >= size:
+                    break
+        finally:
+            if sink is not None:
+                if sink.held:
+                    held.append((len(batch), sink.held))
+                sink.held = None
+        if not batch and not held:
+            return
+        yield batch, held
+        if len(batch) < size:
+            return
+
+
+def _replay(sink: RejectSink, entries: list) -> None:
+    for reason, message, kw in entries:
+        sink.add(reason, message, **kw)
 
 
 def _reviewed_accepted(conv: Any) -> bool:

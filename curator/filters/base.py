@@ -57,6 +57,11 @@ class Filter:
     def setup(self) -> None:
         """Check parameters and prepare compiled state; raise UsageError on bad values."""
 
+    def screen(self, view: Any) -> Any:
+        """Optional batch fast path (`curator.filters.screen`): a bool array over `view.convs`,
+        True where `filter` is proven to return True; None when this filter has none."""
+        return None
+
     def __post_init__(self) -> None:
         self.setup()
 

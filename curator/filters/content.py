@@ -22,6 +22,7 @@ from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
+from curator.filters.screen import SEP, Joined, cover_needles
 from curator.record import Conversation
 
 # The phrase lists live in curator.lexicon, shared with validate and the rubrics.
@@ -67,6 +68,26 @@ class Refusal(Filter):
                 return Drop("refusal", f"{m.role} message {i} contains the refusal/boilerplate phrase "
                             f"{hit!r} (in its first {self.within_chars or len(m.content)} characters)")
         return True
+
+    def screen(self, view):
+        # `find_refusal` returns None unless a phrase is a substring of the head: the text lowered,
+        # ’ folded to ', cut to `within_chars`. `str.lower` maps each character on its own (Σ aside:
+        # texts with one are left to `filter`) and never shortens, so lowering the first
+        # `within_chars` characters gives the head plus perhaps a few characters more: a text
+        # without a phrase there has none in its head. Phrases holding the separator: no screen.
+        if not self._phrases:
+            return view.sure_except([])
+        words = lexicon._phrase_words(self._phrases)
+        if any(SEP in w for w in words):
+            return None
+        texts, owner = view.texts(self.roles)
+        w = self.within_chars
+        heads = [t[:w].lower() for t in texts] if w else [t.lower() for t in texts]
+        j = Joined([h.replace("\u2019", "'") for h in heads])  # as `_norm_refusal`
+        hits = j.with_any(cover_needles(words))
+        if any("\u03a3" in t for t in texts):
+            hits.update(i for i, t in enumerate(texts) if "\u03a3" in (t[:w] if w else t))
+        return view.sure_except(owner[sorted(hits)])
 
 
 _TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
@@ -141,6 +162,11 @@ class Repetition(Filter):
                 if v is not True:
                     return Drop(v.code, f"{m.role} message {i} {part}: {v.message}")
         return True
+
+    def screen(self, view):
+        from curator.filters.repetition_screen import screen_repetition
+
+        return screen_repetition(self, view)
 
     def _check(self, text: str) -> Verdict:
         if self.max_dup_line_ratio is not None and text.count("\n") + 1 >= self.min_lines:

@@ -64,6 +64,33 @@ class Length(Filter):
             return self._check_tokens(conv)
         return True
 
+    def screen(self, view):
+        # the same character counts for every record at once; a short message that only calls tools
+        # is left to `filter` (its exception only keeps more). Token bounds: no screen.
+        import numpy as np
+
+        if self._tokens:
+            return None
+        sure = np.ones(view.n, dtype=bool)
+        lo, hi = self.min_chars, self.max_chars
+        if lo is not None or hi is not None:
+            texts, owner = view.texts(self.roles)
+            n = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+            bad = np.zeros(len(texts), dtype=bool)
+            if lo is not None:
+                bad |= n < lo
+            if hi is not None:
+                bad |= n > hi
+            sure[owner[bad]] = False
+        if self.min_conv_chars is not None or self.max_conv_chars is not None:
+            sizes = [len(m.content) + len(m.reasoning or "") for m in view.msgs]
+            total = np.bincount(view.owner, weights=sizes, minlength=view.n)  # exact below 2**53
+            if self.min_conv_chars is not None:
+                sure &= total >= self.min_conv_chars
+            if self.max_conv_chars is not None:
+                sure &= total <= self.max_conv_chars
+        return sure
+
     def _check_tokens(self, conv: Conversation) -> Verdict:
         tok = str(self.tokenizer)
         if self.min_tokens is not None or self.max_tokens is not None:

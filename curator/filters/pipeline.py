@@ -4,6 +4,10 @@
 (filters that edit — PII masking, refusal tagging — get a copy) and keeps no state between calls,
 so Ray Data can map it over blocks later. The command streams batches through it and turns each
 `Rejected` into a reject line; per-filter counts are summed by the caller from `dropped`.
+
+Batches go through `check_many`: each filter's batch screen (`curator.filters.screen`) first
+proves which records it keeps, and a record runs only the filters not proven, in order — the same
+verdicts as `check` record by record, in a fraction of the time (numpy and one scan per batch).
 """
 
 from __future__ import annotations
@@ -55,9 +59,39 @@ class FilterPipeline:
 
     def check(self, conv: Conversation) -> tuple[Conversation, Rejected | None]:
         """Run every filter on one record: (record to keep — a copy when a filter edited it, or the drop)."""
+        return self._run(conv, self.steps)
+
+    def check_many(self, convs: Sequence[Conversation]) -> list[tuple[Conversation, Rejected | None]]:
+        """`check` of each record, the same results, with the filters' batch screens
+        (`curator.filters.screen`): each record runs only the filters not proven to keep it, in
+        the pipeline's order, so its first drop is the one `check` finds. Screens see the records
+        as they came in, so only filters before the first one that edits are screened."""
+        if not convs:
+            return []
+        import numpy as np
+
+        from curator.filters.screen import BatchView
+
+        head = next((k for k, s in enumerate(self.steps) if s.filter.edits), len(self.steps))
+        tail = self.steps[head:]
+        view = BatchView(convs)
+        sures = [s.filter.screen(view) for s in self.steps[:head]]
+        all_sure = np.ones(len(convs), dtype=bool)
+        for s in sures:
+            all_sure &= False if s is None else s
+        out: list[tuple[Conversation, Rejected | None]] = []
+        for i, conv in enumerate(convs):
+            if all_sure[i] and not tail:
+                out.append((conv, None))
+                continue
+            steps = [st for st, s in zip(self.steps, sures) if s is None or not s[i]] + tail
+            out.append(self._run(conv, steps))
+        return out
+
+    def _run(self, conv: Conversation, steps: Sequence[Step]) -> tuple[Conversation, Rejected | None]:
         if self._edits:
             conv = conv.copy()
-        for step in self.steps:
+        for step in steps:
             try:
                 v = step.filter.filter(conv)
             except UsageError:
@@ -78,8 +112,7 @@ class FilterPipeline:
     def filter_batch(self, convs: Sequence[Conversation]) -> tuple[list[Conversation], list[Rejected]]:
         kept: list[Conversation] = []
         dropped: list[Rejected] = []
-        for conv in convs:
-            out, rej = self.check(conv)
+        for conv, (out, rej) in zip(convs, self.check_many(convs)):
             if rej is None:
                 kept.append(out)
             else:

@@ -69,6 +69,13 @@ class Reasoning(Filter):
                 return Drop("reasoning_too_long", f"reasoning has {t} tokens, above max_tokens={self.max_tokens}")
         return True
 
+    def screen(self, view):
+        # require=any: a record without any reasoning has an empty `r`, and `filter` returns True
+        if self.require != "any":
+            return None
+        msgs = view.msgs
+        return view.sure_except(view.owner[[j for j, m in enumerate(msgs) if m.reasoning]])
+
 
 @register
 @dataclass
@@ -105,3 +112,18 @@ class AnswerMatch(Filter):
             return True
         return Drop("answer_mismatch", f"final answer gives {res.got!r} ({res.mode}) but the reference at "
                                        f"{self.reference} is {res.expected!r}; answer starts {clip(answer, 40)}")
+
+    def screen(self, view):
+        # missing=keep: no (or a blank) reference returns True before any matching, as in `filter`
+        import numpy as np
+
+        if self.missing != "keep":
+            return None
+        return np.fromiter((_no_reference(meta_lookup(c, self.reference)) for c in view.convs), dtype=bool,
+                           count=view.n)
+
+
+def _no_reference(ref) -> bool:
+    if isinstance(ref, dict):
+        ref = ref.get("content")
+    return ref is None or (isinstance(ref, str) and not ref.strip())

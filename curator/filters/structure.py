@@ -34,6 +34,18 @@ class Turns(Filter):
             return Drop("too_many_turns", f"{n} assistant turns, above max_turns={self.max_turns}")
         return True
 
+    def screen(self, view):
+        # the same count, for every record at once: exactly the plain verdict
+        import numpy as np
+
+        n = np.bincount(view.owner[view.role_index(("assistant",))], minlength=view.n)
+        sure = np.ones(view.n, dtype=bool)
+        if self.min_turns is not None:
+            sure &= n >= self.min_turns
+        if self.max_turns is not None:
+            sure &= n <= self.max_turns
+        return sure
+
 
 @register
 @dataclass
@@ -52,6 +64,12 @@ class EmptyAnswer(Filter):
                 what = "has only reasoning" if m.reasoning else "is empty"
                 return Drop("empty_answer", f"assistant message {i} {what} — nothing to train the answer on")
         return True
+
+    def screen(self, view):
+        # a record whose assistant contents all hold a non-space character passes (the tool-call
+        # exception only keeps more, so leaving it to the plain filter is safe)
+        texts, owner = view.texts(("assistant",))
+        return view.sure_except(owner[[i for i, t in enumerate(texts) if not t.strip()]])
 
 
 def _strip_fence(text: str) -> str:

@@ -15,6 +15,7 @@ from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
+from curator.filters.screen import SEP, hit_texts
 from curator.record import Conversation
 
 # Shared with validate and the no_placeholders rubric (curator.lexicon): only real template slots.
@@ -53,6 +54,20 @@ class Placeholder(Filter):
                                            f"— fill the template or drop the row")
         return True
 
+    def screen(self, view):
+        # With the default patterns `find_placeholder` returns None for a text without "[", "<",
+        # "{{", "【" or "lorem" in its lower case (`lexicon._may_hold_default_placeholder`); no
+        # character but the ASCII letters lowers to l, o, r, e or m, so an ASCII-case-insensitive
+        # search is exactly `"lorem" in text.lower()`. None of them holds the separator "\n".
+        if not self._patterns:
+            return view.sure_except([])
+        if self._patterns != lexicon._DEFAULT_PLACEHOLDERS:
+            return None
+        texts, owner = view.texts(self.roles)
+        j = view.joined(self.roles)
+        hits = j.with_any(("[", "<", "{{", "【")) | j.with_ascii_word(b"lorem")
+        return view.sure_except(owner[sorted(hits)])
+
 
 # UTF-8 read as cp1252/latin-1: a lead byte Ã Â â Ä Å Æ ç-ï shown as a letter, followed by a
 # continuation byte shown as one of these. Real words ("Ã©t", "â€™") almost never produce the pairs.
@@ -63,6 +78,7 @@ _MOJIBAKE = re.compile(
 )
 # One scan screens clean text: every problem below starts with one of these characters.
 _SCREEN = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffdÃÂâäåæçèéï]")
+_ASCII_CLEAN = bytes(c for c in range(128) if not _SCREEN.match(chr(c)))  # ASCII `_SCREEN` never matches
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
@@ -103,6 +119,20 @@ class BadText(Filter):
                                     f"{b.start()} — UTF-8 text was decoded as Latin-1/cp1252 upstream")
         return True
 
+    def screen(self, view):
+        # `filter` skips every text `_SCREEN` does not match; `_SCREEN` never matches "\n". In
+        # ASCII text it can only match a control character: deleting every other byte from the
+        # joined ASCII texts leaves nothing when none holds one (then only the rest are scanned).
+        texts, owner = view.texts(self.roles, reasoning=True)
+        ascii_ = [t.isascii() for t in texts]
+        rest = [i for i, a in enumerate(ascii_) if not a]
+        if len(rest) < len(texts):
+            data = SEP.join([t for t, a in zip(texts, ascii_) if a]).encode("ascii")
+            if data.translate(None, _ASCII_CLEAN):
+                rest = list(range(len(texts)))
+        hits = hit_texts([texts[i] for i in rest], _SCREEN)
+        return view.sure_except(owner[[rest[i] for i in hits]])
+
 
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.M)
 
@@ -131,3 +161,8 @@ class CodeFence(Filter):
                 return Drop("unbalanced_fence", f"{m.role} message {i} has {n} code fence lines (odd: a code "
                             f"block is never closed) — the answer was probably truncated")
         return True
+
+    def screen(self, view):
+        # `filter` skips a text without ``` or ~~~ (neither holds "\n")
+        texts, owner = view.texts(self.roles)
+        return view.sure_except(owner[[i for i, t in enumerate(texts) if "```" in t or "~~~" in t]])

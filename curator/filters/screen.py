@@ -1,0 +1,198 @@
+"""Batch screens: prove, for a whole batch of records at once, which ones a filter keeps.
+
+A filter may define ``screen(view) -> bool array | None``. ``sure[i]`` True is a proof that the
+filter's plain ``filter(conv)`` returns True for record i; False only means "not proven" (the plain
+filter then runs). None: no screen for these parameters. The pipeline runs, for each record, only
+the filters whose screen did not prove it passes, in the same order, so the first drop — and with
+it every reject message, count and output byte — is the one the plain per-record run gives.
+
+A screen never approximates: each says in a comment why its "passes" implies the plain verdict,
+and tests/test_filter_screens.py compares every screen with the plain filter on real and hostile
+records. Most screens scan one string per batch: the texts they read, joined by a separator that
+none of their patterns contains, so no match spans two texts and every text with a match is
+found (`hit_texts`).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, Callable, Sequence
+
+from curator.record import ROLES, Conversation
+
+
+_ROLE_CODE = {r: i for i, r in enumerate(ROLES)}
+
+
+class BatchView:
+    """The messages of a batch, flattened once and shared by every screen: `msgs[j]` belongs to
+    record `owner[j]`; joined texts per (roles, part) are built on first use and cached."""
+
+    def __init__(self, convs: Sequence[Conversation]):
+        import numpy as np
+
+        self.convs = convs
+        self.n = len(convs)
+        msgs: list = []
+        counts = []
+        for c in convs:
+            msgs.extend(c.messages)
+            counts.append(len(c.messages))
+        self.msgs = msgs
+        self.owner = np.repeat(np.arange(self.n), counts)
+        self._cache: dict[Any, Any] = {}
+
+    def role_index(self, roles: Sequence[str]) -> list[int]:
+        """Indices (into `msgs`) of the messages whose role is in `roles`."""
+        import numpy as np
+
+        key = ("roles", tuple(sorted(roles)))
+        if key not in self._cache:
+            if "codes" not in self._cache:
+                code = _ROLE_CODE.get  # a role outside ROLES (let in by --allow) matches no filter's roles
+                self._cache["codes"] = np.fromiter([code(m.role, -1) for m in self.msgs], dtype=np.int8,
+                                                   count=len(self.msgs))
+            want = [_ROLE_CODE[r] for r in roles if r in _ROLE_CODE]
+            self._cache[key] = np.flatnonzero(np.isin(self._cache["codes"], want)).tolist()
+        return self._cache[key]
+
+    def texts(self, roles: Sequence[str], reasoning: bool = False) -> tuple[list[str], Any]:
+        """(texts, owner record of each): the content of every message of `roles`, and with
+        `reasoning` also each non-empty reasoning."""
+        import numpy as np
+
+        key = ("texts", tuple(sorted(roles)), reasoning)
+        if key not in self._cache:
+            idx = self.role_index(roles)
+            msgs = self.msgs
+            texts = [msgs[j].content for j in idx]
+            owner = self.owner[idx]
+            if reasoning:
+                rs = [j for j in idx if msgs[j].reasoning]
+                if rs:
+                    texts = texts + [msgs[j].reasoning for j in rs]
+                    owner = np.concatenate([owner, self.owner[rs]])
+            self._cache[key] = (texts, owner)
+        return self._cache[key]
+
+    def joined(self, roles: Sequence[str], reasoning: bool = False) -> "Joined":
+        key = ("joined", tuple(sorted(roles)), reasoning)
+        if key not in self._cache:
+            self._cache[key] = Joined(self.texts(roles, reasoning)[0])
+        return self._cache[key]
+
+    def sure_except(self, owners: Any) -> Any:
+        """All records proven, except the owners listed."""
+        import numpy as np
+
+        sure = np.ones(self.n, dtype=bool)
+        if len(owners):
+            sure[owners] = False
+        return sure
+
+
+SEP = "\n"
+
+
+@lru_cache(maxsize=16)
+def cover_needles(words: tuple[str, ...]) -> tuple[str, ...]:
+    """A few substrings such that every word contains one of them (greedy set cover over
+    substrings of >= 4 characters, >= 2 for non-ASCII words): a text holding none of them holds
+    none of the words, and scanning for 15 needles costs less than scanning for 54 words."""
+    left = set(words)
+    out: list[str] = []
+    while left:
+        cover: dict[str, set[str]] = {}
+        for w in left:
+            lo = min(len(w), 4 if w.isascii() else 2)
+            for size in range(lo, len(w) + 1):
+                for i in range(len(w) - size + 1):
+                    cover.setdefault(w[i:i + size], set()).add(w)
+        best = max(sorted(cover), key=lambda sub: (len(cover[sub]), len(sub)))
+        out.append(best)
+        left -= cover[best]
+    return tuple(out)
+
+
+class Joined:
+    """Texts as UTF-8 joined by `SEP` once, for scans that find which texts hold a needle. Bytes,
+    because `bytes.find` outruns `str.find` on wide strings, and UTF-8 is self-synchronising: a
+    needle's encoding occurs in a text's encoding only where the needle occurs in the text."""
+
+    def __init__(self, texts: Sequence[str]):
+        import numpy as np
+
+        self.texts = texts
+        enc = [t.encode("utf-8", "surrogatepass") for t in texts]
+        self.big = SEP.encode().join(enc)
+        lens = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)) + len(SEP)
+        self.starts: list[int] = (np.cumsum(lens) - lens).tolist()
+        self._lower: bytes | None = None
+
+    def owner_of(self, pos: int) -> int:
+        import bisect
+
+        return bisect.bisect_right(self.starts, pos) - 1
+
+    def _find_all(self, data: bytes, needles: Sequence[bytes]) -> set[int]:
+        # per needle, `find` from each text's start gives its first occurrence at or after it;
+        # after a hit the scan resumes at the next text (no needle holds SEP: none spans texts)
+        out: set[int] = set()
+        starts, k = self.starts, len(self.texts)
+        for needle in needles:
+            pos = data.find(needle)
+            while pos != -1:
+                i = self.owner_of(pos)
+                out.add(i)
+                if i + 1 >= k:
+                    break
+                pos = data.find(needle, starts[i + 1])
+        return out
+
+    def with_any(self, needles: Sequence[str]) -> set[int]:
+        """Indices of the texts holding one of `needles` (none may hold `SEP`)."""
+        return self._find_all(self.big, [n.encode("utf-8", "surrogatepass") for n in needles])
+
+    def with_ascii_word(self, word: bytes) -> set[int]:
+        """Indices of the texts holding `word` (ASCII lower case) in any letter case: every byte
+        of a non-ASCII character is >= 0x80, so `bytes.lower` (A-Z only) and a byte search find
+        exactly the ASCII-case-insensitive occurrences."""
+        if self._lower is None:
+            self._lower = self.big.lower()
+        return self._find_all(self._lower, [word])
+
+
+def hit_texts(texts: Sequence[str], rx: re.Pattern[str], sep: str = SEP,
+              prepare: Callable[[str], str] | None = None) -> list[int]:
+    """Indices of the texts in which `rx` matches, in one scan of the joined texts.
+
+    Exact when no match of `rx` can contain `sep` (then no match spans two texts): the search
+    started at a text's first character finds the leftmost match at or after it, which lies in that
+    text when the text has one. A match found in text i resumes the scan at text i + 1.
+    `prepare` may rewrite the joined string if it keeps every character's position."""
+    import bisect
+
+    if not texts:
+        return []
+    big = sep.join(texts)
+    if prepare is not None:
+        big = prepare(big)
+    starts = []
+    at = 0
+    for t in texts:
+        starts.append(at)
+        at += len(t) + len(sep)
+    out: list[int] = []
+    pos = 0
+    search = rx.search
+    k = len(texts)
+    while True:
+        m = search(big, pos)
+        if m is None:
+            return out
+        i = bisect.bisect_right(starts, m.start()) - 1
+        out.append(i)
+        if i + 1 >= k:
+            return out
+        pos = starts[i + 1]

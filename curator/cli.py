@@ -119,4 +119,22 @@ def main(version: bool = typer.Option(False, "--version", callback=_version, is_
     install_excepthook()
 
 
-register_all(app)
+def _invoked_command() -> str | None:
+    """The command of `curate COMMAND ...` (or `python -m curator COMMAND ...`) when this process
+    was started to run it: then only that command's module is imported. The others pull in their
+    own dependencies (asyncio, the HTTP stack, rich tables: ~0.1 s), which is start-up time every
+    `curate convert` would pay. None — register them all — for `curate --help`, an option before
+    the command, or this module imported from Python (tests, the API)."""
+    import sys
+    from pathlib import Path
+
+    from curator.commands import command_names
+
+    prog = Path(sys.argv[0])
+    started_as_cli = prog.name == "curate" or (prog.name == "__main__.py" and prog.parent.name == "curator")
+    if started_as_cli and len(sys.argv) > 1 and sys.argv[1] in command_names():
+        return sys.argv[1]
+    return None
+
+
+register_all(app, only=_invoked_command())

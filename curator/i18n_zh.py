@@ -228,6 +228,7 @@ UI: dict[str, str] = {
     # terminal report summary
     "report": "报告", "invalid rows": "无效行", "languages": "语言", "assistant chars p50": "assistant 字符数中位数",
     "exact duplicates": "完全重复", "top first words": "最常见开头词", "wrote {out}": "已写出 {out}",
+    "language mix, near duplicates, conflicts and diversity {note}": "语言分布、近似重复、冲突和多样性：{note}",
 }
 
 # Strings built with values: (English regex, Chinese template with the groups).
@@ -236,6 +237,8 @@ PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^(\w+): tokens per message$"), r"\1：每条消息的 token 数"),
     (re.compile(r"^rejects beside it \((\d+)\), by reason$"), r"旁边的拒收文件（\1 条），按原因"),
     (re.compile(r"^ \(estimated\)$"), "（估算）"),
+    (re.compile(r"^estimated from ([\d,]+) of ([\d,]+) records$"), r"由 \2 条中的 \1 条估算"),
+    (re.compile(r"^estimated from \{n:,\} of \{m:,\} records$"), "由 {m:,} 条中的 {n:,} 条估算"),
 ]
 
 

@@ -96,28 +96,41 @@ def _iter_jsonl(fh: Iterable[bytes], encoding: str | None, start: int = 1) -> It
     transcode = not _is_utf8(encoding)
     loads = orjson.loads
     for n, line in enumerate(fh, start):
-        if n == 1 and line.startswith(b"\xef\xbb\xbf"):
-            line = line[3:]
-        if transcode:
-            if not line.strip():
-                continue
-            row, err = _decode_line(line, n, encoding)
-            if err is None:
-                line = line.decode(encoding).encode("utf-8")  # type: ignore[arg-type]
-        else:
+        if not transcode:
             # Fast path (the hot loop of every command): parse first, ask questions on failure.
             try:
-                row, err = loads(line), None
+                row = loads(line)
             except orjson.JSONDecodeError:
-                if not line.strip():
-                    continue
-                row, err = _decode_line(line, n, None)
-        if err is not None:
-            yield RawRow(n, None, err, line.decode("utf-8", "replace").rstrip("\r\n"))
-        else:
+                raw = jsonl_row(line, n, None)
+                if raw is not None:
+                    yield raw
+                continue
             if type(row) is dict and type(row.get("id")) is float:
                 row["id"] = _exact_id(line, row["id"])
             yield RawRow(n, row, None, None, line_is_clean(line))
+        else:
+            raw = jsonl_row(line, n, encoding)
+            if raw is not None:
+                yield raw
+
+
+def jsonl_row(line: bytes, n: int, encoding: str | None) -> RawRow | None:
+    """Line `n` of a JSON Lines file as a raw row (None for a blank line): the row, or the error
+    that names what is wrong with the line. `_iter_jsonl` calls it for every line of another
+    encoding than UTF-8 and for UTF-8 lines orjson could not parse; the plain-row path
+    (`curator.engine.tasks`) for lines it leaves to the general path."""
+    if n == 1 and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]
+    if not line.strip():
+        return None
+    row, err = _decode_line(line, n, encoding)
+    if err is not None:
+        return RawRow(n, None, err, line.decode("utf-8", "replace").rstrip("\r\n"))
+    if not _is_utf8(encoding):
+        line = line.decode(encoding).encode("utf-8")  # type: ignore[arg-type]
+    if type(row) is dict and type(row.get("id")) is float:
+        row["id"] = _exact_id(line, row["id"])
+    return RawRow(n, row, None, None, line_is_clean(line))
 
 
 def _exact_id(text: bytes | str, parsed: float) -> Any:
@@ -481,6 +494,17 @@ class RecordWriter:
             self.write_row(orjson.loads(data))
             return
         self.count += 1
+
+    def write_block(self, data: bytes | memoryview, rows: int) -> None:
+        """`rows` rows another process rendered and serialised with orjson, each ending in a
+        newline (a range's output in one piece): a JSONL file takes the block in one write. orjson
+        escapes every control character inside strings, so a newline byte only ever ends a row."""
+        if self.kind in ("jsonl", "jsonl.gz"):
+            self._fh.write(data)
+            self.count += rows
+            return
+        for row in bytes(data).split(b"\n")[:-1]:
+            self.write_serialized(row)
 
     def _flush_parquet(self) -> None:
         import pyarrow as pa

@@ -23,9 +23,31 @@ scrub = redact
 scrub_argv = redact_argv
 
 
+# Hashes a command already computed while it read every byte of a file in order (the local engine
+# cuts JSON Lines into ranges that way), keyed by the file's identity and the stat it had before
+# that read: the manifest then need not read a large input a second time, alone, at the end.
+_SEEN: dict[tuple[int, int, int, int], str] = {}
+
+
+def _stat_key(path: str | Path) -> tuple[int, int, int, int]:
+    st = os.stat(path)
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns
+
+
+def seen_hash(path: str | Path, before: tuple[int, int, int, int], digest: str) -> None:
+    """Remember `digest`, the xxh3-128 of all of `path` read in order, if the file is unchanged
+    since `before` (its `_stat_key` taken before that read)."""
+    if _stat_key(path) == before:
+        _SEEN[before] = digest
+
+
 def file_hash(path: str | Path) -> str:
     """xxh3-128 of a file (or of every file in a folder, in name order)."""
     p = Path(path)
+    if p.is_file():
+        known = _SEEN.get(_stat_key(p))
+        if known is not None:
+            return known
     h = xxhash.xxh3_128()
     files = sorted(q for q in p.rglob("*") if q.is_file()) if p.is_dir() else [p]
     for f in files:

@@ -115,7 +115,11 @@ class Conversation:
         return "\n".join(m.content for m in self.messages if m.role == "assistant")
 
     def add_lineage(self, step: str) -> None:
-        self.meta.setdefault("lineage", []).append(step)
+        lineage = self.meta.get("lineage")
+        if lineage is None:  # absent, or null in the input: a new list (in the key's place, if it had one)
+            self.meta["lineage"] = [step]
+        else:
+            lineage.append(step)
 
     # -- canonical form ----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -168,4 +172,11 @@ def content_id(messages: list[Message], tools: list[dict[str, Any]] | None = Non
         parts.append(_SEP_MSG)
     if tools:
         parts.append(repr(tools))
+    return hash_parts(parts)
+
+
+def hash_parts(parts: list[str]) -> str:
+    """The id of the texts `content_id` lists (role, content, reasoning, tool calls, then the
+    message separator, per message): exposed so the plain-row path (`curator.fastpath`) can hash
+    a row's texts without building `Message`s, and get the same id."""
     return xxhash.xxh3_128_hexdigest(_SEP_FIELD.join(parts).encode("utf-8", "surrogatepass"))[:24]

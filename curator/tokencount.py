@@ -24,6 +24,8 @@ def estimate_tokens(text: str) -> int:
     """CJK characters count 1 each, other text ~4 characters per token."""
     if not text:
         return 0
+    if text.isascii():  # no CJK possible: skip the scan (most English text)
+        return (len(text) + 3) // 4
     cjk = len(_CJK.findall(text))
     other = len(text) - cjk
     return cjk + (other + 3) // 4

@@ -88,3 +88,22 @@ def test_workers_option_and_auto(tmp_path, data):
     assert resolve_workers(None, [big]) >= 1
     r = run_cli("convert", str(data), "-o", str(tmp_path / "o.jsonl"), "--workers", "0")
     assert r.returncode == 2 and "--workers" in r.stderr
+
+
+def test_output_through_shared_slots_and_through_the_pipe(tmp_path):
+    """Long rows come back through the shared-memory slots, short rows (whose canonical form is
+    several times larger than the input, more than a slot holds) through the pipe: both give the
+    bytes one process writes."""
+    words = ("alpha beta gamma delta epsilon 中文 文本 " * 40).strip()
+    long_rows = tmp_path / "long.jsonl"
+    long_rows.write_text("".join(json.dumps({"instruction": f"q{i} {words[:200]}", "output": f"{words} {i}"},
+                                            ensure_ascii=False) + "\n" for i in range(3000)), "utf-8")
+    short_rows = tmp_path / "short.jsonl"
+    short_rows.write_text("".join(json.dumps({"instruction": f"q{i}", "output": f"a{i}"}) + "\n"
+                                  for i in range(60_000)), "utf-8")
+    for src in (long_rows, short_rows):
+        assert src.stat().st_size > 2 << 20  # several ranges
+        d = tmp_path / src.stem
+        d.mkdir()
+        one, _ = one_and_two(d, "convert", str(src))
+        assert json.loads(manifest_path(one).read_text())["counts"]["out"] in (3000, 60_000)

@@ -63,7 +63,7 @@ def test_a_large_file_is_measured_on_a_seeded_sample(tmp_path, monkeypatch):
                                                              {"role": "assistant", "content": f"answer {i}"}]}) + "\n")
     a, b = div.semantic_diversity(src), div.semantic_diversity(src)
     assert a["records"] == 40 and a["sampled_from"] == 300 and a == b
-    assert "a seeded sample of 300" in div.render(a)
+    assert "estimated from 40 of 300 records" in div.render(a)
     monkeypatch.setattr(div, "SAMPLE", 1000)
     whole = div.semantic_diversity(src)
     assert whole["records"] == 300 and "sampled_from" not in whole

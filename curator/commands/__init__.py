@@ -7,11 +7,17 @@ import pkgutil
 from typing import Any, Iterable
 
 
-def register_all(app: Any, skip: Iterable[str] = ()) -> None:
+def command_names() -> list[str]:
+    """The command modules, in name order (each registers the command of its name)."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def register_all(app: Any, skip: Iterable[str] = (), only: str | None = None) -> None:
     """Register every command module on a Typer `app`, in name order. `curator.cli` registers them
     all; the recipe runner builds its own app without `run` (the stage commands' parameters are all
-    it reads), so `curator.recipe_run` imports neither the CLI nor the command that imports it."""
+    it reads), so `curator.recipe_run` imports neither the CLI nor the command that imports it.
+    `only`: just that command (a process that runs one command imports only its module)."""
     skipped = set(skip)
-    for mod in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not mod.name.startswith("_") and mod.name not in skipped:
-            importlib.import_module(f"{__name__}.{mod.name}").register(app)
+    for name in command_names():
+        if name not in skipped and (only is None or name == only):
+            importlib.import_module(f"{__name__}.{name}").register(app)

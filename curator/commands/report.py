@@ -52,12 +52,8 @@ def register(app: typer.Typer) -> None:
             check_outputs([("-o", out), ("--json", json_out)], inputs)
             count = load_counter(tokenizer) if tokenizer else None
             pcfg = practice_settings(practice, practice_config, task, badcases)
-            reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg) for p in inputs]
-            if semantic:
-                from curator.report.diversity import semantic_diversity
-
-                for r, p in zip(reports, inputs):
-                    r["semantic"] = semantic_diversity(p, from_, encoding=encoding)
+            reports = [describe(p, from_, encoding=encoding, count_tokens=count, practice=pcfg, semantic=semantic)
+                       for p in inputs]
         from curator.i18n import tr
 
         page_title = title or (tr("Dataset report: ") + tr(" vs ").join(p.name for p in inputs))
@@ -99,7 +95,7 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
     row("multi-turn", lambda r: f"{r['multi_turn_share']:.1%}")
     row("tool-calling", lambda r: f"{r['tool_calling_share']:.1%}")
     row("with reasoning", lambda r: f"{r['reasoning']['share']:.1%}")
-    row("languages", lambda r: ", ".join(f"{escape(str(k))} {v / max(r['records'], 1):.0%}"
+    row("languages", lambda r: ", ".join(f"{escape(str(k))} {v / max(r.get('sample', r)['records'], 1):.0%}"
                                          for k, v in list(r["languages"].items())[:3]))
     row("assistant chars p50", lambda r: f"{r['chars_per_role'].get('assistant', {}).get('p50', 0):g}")
     row("exact duplicates", lambda r: f"{r['duplicates']['exact_record_rate']:.1%}")
@@ -114,4 +110,8 @@ def print_summary(reports: list[dict], out: Path, json_out: Optional[Path]) -> N
             for line in lines(r["practice"]["checks"], title=f"Practice checks, {Path(r['input']).name}"):
                 console.print(escape(line), soft_wrap=True)
     console.print(table)
+    for r in reports:  # figures from a sample are labelled (curator.report.sampling)
+        if r.get("sample"):
+            console.print(escape(f"{Path(r['input']).name}: " + tr("language mix, near duplicates, conflicts and "
+                                 "diversity {note}", note=tr(r["sample"]["note"]))), soft_wrap=True)
     console.print(tr("wrote {out}", out=escape(str(out)) + (f", {escape(str(json_out))}" if json_out else "")))

@@ -54,7 +54,11 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = 
     counts: Counter = Counter()
     ticker = run.progress_ticker() if count_rows and hasattr(run, "progress_ticker") else None
     for kind, data in pairs:
-        if kind == "row":
+        if kind == "rows":  # a range's rows in one piece, after their count (`tasks.run_range`)
+            run.writer.write_block(memoryview(data)[8:], int.from_bytes(data[:8], "little"))
+        elif kind == "rows_view":  # the same from the local pool's shared memory: (count, view)
+            run.writer.write_block(data[1], data[0])
+        elif kind == "row":
             run.writer.write_serialized(data)
         elif kind == "reject":
             run.rejects.add(**orjson.loads(data))

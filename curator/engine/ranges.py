@@ -15,7 +15,11 @@ from __future__ import annotations
 import os
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
+
+import xxhash
+
+from curator.manifest import _stat_key, seen_hash
 
 DEFAULT_RANGE_BYTES = 8 << 20
 
@@ -38,7 +42,8 @@ class Range:
         return asdict(self)
 
 
-def _plain_jsonl(p: Path) -> bool:
+def cuttable_jsonl(p: Path) -> bool:
+    """A plain JSON Lines file, which is cut into byte ranges (anything else is one range)."""
     if not (p.is_file() and p.name.lower().endswith((".jsonl", ".ndjson"))):
         return False
     from curator.io import looks_like_json_array
@@ -49,25 +54,40 @@ def _plain_jsonl(p: Path) -> bool:
 
 def jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:
     """Line-aligned byte ranges of about `range_bytes` (a line longer than that is one range)."""
-    out: list[Range] = []
-    pos, line, buf = 0, 1, b""
+    return list(iter_jsonl_ranges(path, range_bytes))
+
+
+def iter_jsonl_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES, *,
+                      hash_file: bool = False) -> Iterator[Range]:
+    """`jsonl_ranges`, one at a time: the local pool starts on the first range while the rest
+    of the file is still being cut (the newline count is a sequential read of the whole file).
+    `hash_file`: hash the bytes on the way, for the manifest (`curator.manifest.seen_hash`)."""
+    pos, line = 0, 1
+    h = xxhash.xxh3_128() if hash_file else None
+    before = _stat_key(path) if hash_file else None
+    buf = bytearray(range_bytes)  # one buffer, read into again and again: fresh pages cost faults
+    view = memoryview(buf)
     with open(path, "rb") as fh:
         while True:
-            block = fh.read(range_bytes)
-            if not block:
-                if buf:
-                    out.append(Range(str(path), "jsonl", line, pos, pos + len(buf)))
-                break
-            buf += block
-            cut = buf.rfind(b"\n")
-            if cut < 0:
-                continue
-            piece = buf[:cut + 1]
-            out.append(Range(str(path), "jsonl", line, pos, pos + len(piece)))
-            line += piece.count(b"\n")
-            pos += len(piece)
-            buf = buf[cut + 1:]
-    return out
+            fh.seek(pos)
+            got = fh.readinto(view)
+            if not got:
+                if h is not None:
+                    seen_hash(path, before, h.hexdigest())  # type: ignore[arg-type]
+                return
+            block: bytes | bytearray = buf
+            cut = buf.rfind(b"\n", 0, got) + 1
+            if not cut:  # no newline yet: one line longer than a range (or the file's last line)
+                block = bytes(view[:got])
+                while not cut:
+                    more = fh.read(range_bytes)
+                    block += more
+                    cut = block.rfind(b"\n") + 1 if more else len(block)
+            if h is not None:
+                h.update(memoryview(block)[:cut])
+            yield Range(str(path), "jsonl", line, pos, pos + cut)
+            line += block.count(b"\n", 0, cut)
+            pos += cut
 
 
 def parquet_ranges(path: str | os.PathLike[str], range_rows: int = 65536) -> list[Range]:
@@ -88,17 +108,27 @@ def parquet_ranges(path: str | os.PathLike[str], range_rows: int = 65536) -> lis
 
 def plan_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES) -> list[Range]:
     """The ranges of one input, in file order."""
+    return list(iter_ranges(path, range_bytes))
+
+
+def iter_ranges(path: str | os.PathLike[str], range_bytes: int = DEFAULT_RANGE_BYTES, *,
+                hash_file: bool = False) -> Iterator[Range]:
+    """`plan_ranges`, one at a time (JSON Lines is cut as it is read, and hashed on the way for
+    the manifest with `hash_file`)."""
     p = Path(path)
+    full = str(p.resolve())
+    if cuttable_jsonl(p):
+        for r in iter_jsonl_ranges(p, range_bytes, hash_file=hash_file):
+            yield replace(r, abspath=full)
+        return
     ranges = [Range(str(p), "whole", 1)]
-    if _plain_jsonl(p):
-        ranges = jsonl_ranges(p, range_bytes)
-    elif p.is_file() and p.name.lower().endswith(".parquet"):
+    if p.is_file() and p.name.lower().endswith(".parquet"):
         try:
             ranges = parquet_ranges(p)
         except Exception:  # unreadable: one whole-file range reports it the way the local reader does
             pass
-    full = str(p.resolve())
-    return [replace(r, abspath=full) for r in ranges]
+    for r in ranges:
+        yield replace(r, abspath=full)
 
 
 def range_bytes_for(paths: list[str | os.PathLike[str]], workers: int) -> int:

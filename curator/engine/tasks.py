@@ -5,7 +5,9 @@
 pure per-batch function, renders the survivors with the output format's `render`, and returns an
 Arrow table of serialised results in input order:
 
-    kind = "row"     data = the rendered output row (orjson)
+    kind = "rows"    data = how many rows (8 bytes, little-endian), then the rendered output rows of
+                     the range (orjson), each ending in a newline: one piece per range, so the
+                     driver makes one write, not one per row, and never scans the rows
     kind = "reject"  data = one line of `<out>.rejects.jsonl`, byte for byte what the local sink writes
     kind = "stats"   data = {"rows": rows read, "counts": stage counters} (one per range)
     kind = "usage_error"  data = the message of a `UsageError` the stage raised (the driver re-raises it)
@@ -18,14 +20,17 @@ from __future__ import annotations
 import io as _io
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Protocol
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import orjson
 
 from curator.engine.ranges import Range
 from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, get_format
-from curator.io import RawRow, ReadStats, _iter_jsonl, iter_rows, parse_rows
+from curator.fastpath import PlainPath
+from curator.io import RawRow, ReadStats, _is_utf8, _iter_jsonl, iter_rows, jsonl_row, parse_rows
+from curator.validate import line_is_clean
 from curator.record import Conversation
 from curator.rejects import RejectSink
 
@@ -230,13 +235,17 @@ class BufferSink(RejectSink):
         return self._fh.getvalue().splitlines()  # type: ignore[union-attr]
 
 
+def range_bytes(r: Range) -> bytes:
+    """The bytes of a JSON Lines range."""
+    with open(r.file(), "rb") as fh:
+        fh.seek(r.start)
+        return fh.read(r.end - r.start)
+
+
 def raw_rows(r: Range, encoding: str | None) -> Iterator[RawRow]:
     """The raw rows of one range, numbered as the local reader numbers them."""
     if r.kind == "jsonl":
-        with open(r.file(), "rb") as fh:
-            fh.seek(r.start)
-            data = fh.read(r.end - r.start)
-        yield from _iter_jsonl(_io.BytesIO(data), encoding, start=r.first)
+        yield from _iter_jsonl(_io.BytesIO(range_bytes(r)), encoding, start=r.first)
     elif r.kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -252,12 +261,16 @@ def raw_rows(r: Range, encoding: str | None) -> Iterator[RawRow]:
 
 def read_range(r: Range, spec: ReadSpec, sink: RejectSink, stats: ReadStats) -> Iterator[Conversation]:
     """Parsed, validated records of one range (streamed); bad rows go to `sink`."""
-    from pathlib import Path
+    return parse_range_rows(raw_rows(r, spec.encoding), r, spec, sink, stats)
 
+
+def parse_range_rows(raws: Iterable[RawRow], r: Range, spec: ReadSpec, sink: RejectSink,
+                     stats: ReadStats) -> Iterator[Conversation]:
+    """`parse_rows` over raw rows of range `r` (all of them, or the ones the plain path left)."""
     fmt = spec.formats.get(r.path)
     module = get_format(fmt) if fmt else None
-    return iter(parse_rows(raw_rows(r, spec.encoding), module, label=r.path, name=Path(r.path).name,
-                           opts=spec.opts, rejects=sink, allow=spec.allow, validate=spec.validate, stats=stats))
+    return iter(parse_rows(raws, module, label=r.path, name=Path(r.path).name, opts=spec.opts, rejects=sink,
+                           allow=spec.allow, validate=spec.validate, stats=stats))
 
 
 def render_rows(convs: list[Conversation], spec: WriteSpec, sink: RejectSink) -> list[bytes]:
@@ -272,13 +285,124 @@ def render_rows(convs: list[Conversation], spec: WriteSpec, sink: RejectSink) ->
     return out
 
 
+def plain_ok(stage: Any, opts: ReadOptions, encoding: str | None, write: WriteSpec | None) -> bool:
+    """Can rows of this stage take the plain-row path (`curator.fastpath`)? Only convert's `Lineage`
+    and validate's `Identity`, with no column mapping, UTF-8 input, and either no output or
+    canonical messages with the reasoning in its field."""
+    if not isinstance(stage, (Lineage, Identity)) or opts.mapping or not _is_utf8(encoding):
+        return False
+    return write is None or (get_format(write.fmt).NAME == "messages" and not write.opts.strip_meta
+                             and write.opts.reasoning in ("auto", "field"))
+
+
+def plain_path(stage: Any, fmt: str | None, read: ReadSpec, write: WriteSpec | None, name: str) -> PlainPath | None:
+    """The plain-row path for this stage and an input of format `fmt` (Alpaca or canonical
+    messages), or None where only the general path runs."""
+    if fmt not in ("alpaca", "messages") or not plain_ok(stage, read.opts, read.encoding, write):
+        return None
+    step = stage.step if isinstance(stage, Lineage) else None
+    return PlainPath(fmt, name=name, opts=read.opts, step=step, render=write is not None)
+
+
+def _plain_then_general(raws: Iterable[RawRow], plain: PlainPath, general: Callable[[list[RawRow]], Iterator[bytes]],
+                        stats: ReadStats, out: list[bytes]) -> int:
+    """Rows in input order into `out`: plain rows through `plain`, each run of other rows through
+    `general`; returns how many rows the plain path took."""
+    pending: list[RawRow] = []
+    n = 0
+    for raw in raws:
+        row = plain(raw.row, raw.clean) if raw.error is None else None
+        if row is None:
+            pending.append(raw)
+            continue
+        if pending:
+            out.extend(general(pending))
+            pending = []
+        n += 1
+        if row:
+            out.append(row)
+    if pending:
+        out.extend(general(pending))
+    stats.rows += n
+    return n
+
+
+def _plain_lines(data: bytes, first: int, plain: PlainPath, general: Callable[[list[RawRow]], Iterator[bytes]],
+                 stats: ReadStats, out: list[bytes]) -> int:
+    """`_plain_then_general` over the UTF-8 JSON Lines of one range, without a `RawRow` per line:
+    a line orjson parses is offered to the plain path with its `line_is_clean` screen, as
+    `io._iter_jsonl` would screen it; every other line becomes the raw row `_iter_jsonl` makes."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    pending: list[RawRow] = []
+    n = 0
+    for i, line in enumerate(_io.BytesIO(data), first):
+        try:
+            row = loads(line)
+        except decode_error:  # a blank line, a byte-order mark, bad JSON: as _iter_jsonl reads it
+            raw = jsonl_row(line, i, None)
+            if raw is not None:
+                pending.append(raw)
+            continue
+        if type(row) is dict and type(row.get("id")) is float:  # an id past 64 bits, read exactly
+            raw = jsonl_row(line, i, None)
+            if raw is not None:
+                pending.append(raw)
+            continue
+        clean = line_is_clean(line)
+        res = plain(row, clean, line)
+        if res is None:
+            pending.append(RawRow(i, row, None, None, clean))
+            continue
+        if pending:
+            out.extend(general(pending))
+            pending = []
+        n += 1
+        if res:
+            out.append(res)
+    if pending:
+        out.extend(general(pending))
+    stats.rows += n
+    return n
+
+
+@dataclass
+class RangeOutput:
+    """What one range gives: output rows (rendered, serialised, in input order), reject lines,
+    the stats line, or the message of a `UsageError` the stage raised."""
+
+    rows: list[bytes]
+    rejects: list[bytes]
+    stats: bytes = b""
+    usage_error: str | None = None
+
+    def pack(self) -> tuple[list[str], list[bytes]]:
+        """The (kind, data) results as both engines ship them (see the module docstring)."""
+        if self.usage_error is not None:
+            return ["usage_error"], [self.usage_error.encode("utf-8")]
+        kinds: list[str] = []
+        datas: list[bytes] = []
+        if self.rows:
+            rows = self.rows
+            rows[0] = len(rows).to_bytes(8, "little") + rows[0]
+            rows.append(b"")
+            kinds.append("rows")
+            datas.append(b"\n".join(rows))
+        kinds += ["reject"] * len(self.rejects) + ["stats"]
+        datas += self.rejects + [self.stats]
+        return kinds, datas
+
+
 def run_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, r: Range,
               payload: Any = None) -> tuple[list[str], list[bytes]]:
     """One range through read -> stage -> render: the (kind, data) results in input order, as both
     engines ship them (Ray as an Arrow table, the local process pool over a pipe). `payload` binds
     a per-range argument to the stage (dedup's pass 2: which records of this range to drop)."""
-    kinds: list[str] = []
-    datas: list[bytes] = []
+    return process_range(command, read, stage, write, r, payload).pack()
+
+
+def process_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None, r: Range,
+                  payload: Any = None) -> RangeOutput:
+    """`run_range` before packing: the local pool writes the rows into shared memory itself."""
     sink = BufferSink(command)
     read_sink = sink if read.report_bad_rows else RejectSink(None)
     stats = ReadStats()
@@ -286,23 +410,31 @@ def run_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | None,
     rows: list[bytes] = []
     kept = 0
     bound = stage if payload is None else stage.bind(payload)
-    try:
-        for conv in bound(read_range(r, read, read_sink, stats), sink.reject, counts):
+
+    def general(raws: Iterable[RawRow]) -> Iterator[bytes]:
+        nonlocal kept
+        for conv in bound(parse_range_rows(raws, r, read, read_sink, stats), sink.reject, counts):
             kept += 1
             if write is not None:
-                rows.extend(render_rows([conv], write, sink))
+                yield from render_rows([conv], write, sink)
+
+    try:
+        plain = plain_path(stage, read.formats.get(r.path), read, write, Path(r.path).name)
+        if plain is None:
+            rows.extend(general(raw_rows(r, read.encoding)))
+        else:
+            # (not `kept += ...`: `general` counts its own records into `kept` meanwhile)
+            if r.kind == "jsonl":
+                took = _plain_lines(range_bytes(r), r.first, plain, general, stats, rows)
+            else:
+                took = _plain_then_general(raw_rows(r, read.encoding), plain, general, stats, rows)
+            kept += took
     except UsageError as e:
         # a user mistake found on a worker (a user filter that raises): the driver stops with this
         # message and exit code 2, as an in-process run does, not with a worker's traceback
-        return ["usage_error"], [str(e).encode("utf-8")]
-    kinds.extend("row" for _ in rows)
-    datas.extend(rows)
-    for line in sink.lines():
-        kinds.append("reject")
-        datas.append(line)
-    kinds.append("stats")
-    datas.append(orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)}))
-    return kinds, datas
+        return RangeOutput([], [], usage_error=str(e))
+    stats_line = orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)})
+    return RangeOutput(rows if write is not None else [], sink.lines(), stats_line)
 
 
 @dataclass

@@ -204,11 +204,38 @@ def output_format(st: PracticeStats, cfg: PracticeConfig) -> Check:
 
 def duplicates(st: PracticeStats, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
     d = near["duplicates"]
-    share = st.share(d)
-    en = f"{d} exact or near duplicates ({_pct(share)}, Jaccard >= {near['threshold']:g})"
-    zh = f"{d} 条完全或近似重复（{_pct(share)}，Jaccard >= {near['threshold']:g}）"
-    return make("duplicates", cfg, "warn" if share > cfg.t("duplicates")["max_share"] else "ok", en, zh,
-                value=round(share, 4), details=[_group("duplicate records", g) for g in near.get("duplicate_examples", [])])
+    share = d / near["sample"][0] if near.get("sample") else st.share(d)
+    en = f"{d} exact or near duplicates ({_pct(share)}, Jaccard >= {near['threshold']:g})" + _sampled(near, "en")
+    zh = f"{d} 条完全或近似重复（{_pct(share)}，Jaccard >= {near['threshold']:g}）" + _sampled(near, "zh")
+    return make("duplicates", cfg, _status(share > cfg.t("duplicates")["max_share"], near), en + _bound(near, "en"),
+                zh + _bound(near, "zh"), value=round(share, 4),
+                details=[_group("duplicate records", g) for g in near.get("duplicate_examples", [])])
+
+
+def _status(departs: bool, near: dict[str, Any]) -> str:
+    """`warn` when the rule is broken. On a sampled report the figure is a lower bound (a pair is
+    found only when both records are in the sample), so staying under the limit proves nothing:
+    `info`, not `ok`, and `_bound` says how to get the whole-file count."""
+    if departs:
+        return "warn"
+    return "info" if near.get("sample") else "ok"
+
+
+def _bound(near: dict[str, Any], lang: str) -> str:
+    if not near.get("sample"):
+        return ""
+    if lang == "en":
+        return (" — a lower bound: a pair counts only when both records are in the sample; "
+                "`curate dedup` counts the whole file")
+    return " —— 这是下限：只有两条记录都在样本里才算一对；整份文件的数目请用 `curate dedup` 统计"
+
+
+def _sampled(near: dict[str, Any], lang: str) -> str:
+    """The label of a figure the report found on a sample of the records (`curator.report.sampling`)."""
+    if not near.get("sample"):
+        return ""
+    n, m = near["sample"]
+    return f"; estimated from {n:,} of {m:,} records" if lang == "en" else f"；由 {m:,} 条中的 {n:,} 条估算"
 
 
 def _group(what: str, members: list[int]) -> str:
@@ -218,9 +245,10 @@ def _group(what: str, members: list[int]) -> str:
 
 def conflicts(st: PracticeStats, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
     g = near["conflict_groups"]
-    en = f"{g} groups of near-identical prompts with different answers"
-    zh = f"{g} 组近乎相同的提示词对应不同答案"
-    return make("conflicts", cfg, "warn" if g > cfg.t("conflicts")["max_groups"] else "ok", en, zh, value=g,
+    en = f"{g} groups of near-identical prompts with different answers" + _sampled(near, "en")
+    zh = f"{g} 组近乎相同的提示词对应不同答案" + _sampled(near, "zh")
+    return make("conflicts", cfg, _status(g > cfg.t("conflicts")["max_groups"], near), en + _bound(near, "en"),
+                zh + _bound(near, "zh"), value=g,
                 details=[_group("conflicting records", m) for m in near.get("conflict_examples", [])])
 
 

@@ -17,6 +17,7 @@ Definitions:
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Any
@@ -45,8 +46,17 @@ _CREATIVE = ("文案", "脚本", "广告", "标语", "口播", "种草", "小红
              "product description")
 
 
-def _mentions(text: str, phrases: tuple[str, ...]) -> bool:
-    return any(p in text for p in phrases)
+_REFERENCE_ASCII = tuple(p for p in _REFERENCE if p.isascii())
+_CREATIVE_ASCII = tuple(p for p in _CREATIVE if p.isascii())
+
+
+def _mentions(text: str, phrases: tuple[str, ...], ascii_phrases: tuple[str, ...]) -> bool:
+    if text.isascii():  # a Chinese phrase cannot occur in ASCII text: test the others only
+        phrases = ascii_phrases
+    for p in phrases:  # a plain loop: `any()` over a generator costs as much as the tests themselves
+        if p in text:
+            return True
+    return False
 
 
 def answer_format(text: str) -> str:
@@ -98,6 +108,7 @@ class PracticeStats:
         self.system_sample: dict[str, str] = {}
         self.with_reasoning = 0
         self.formats: dict[str, Counter[str]] = {}  # task group -> {json, prose}
+        self.format_groups: float = 1000  # at most this many task groups are told apart
         self.labels = TopCounter(limit=10_000)
         self.labelled = 0
         self.json_answers = 0  # answers that are JSON objects
@@ -117,6 +128,7 @@ class PracticeStats:
         self.tokens = LogHistogram()  # estimated tokens per record
         self.near = near if near is not None else NearDupCounter()
         self._own_near = near is None
+        self._low_score = self.cfg.t("data_size")["low_score"]
 
     def add(self, conv: Conversation) -> None:
         self.records += 1
@@ -138,8 +150,8 @@ class PracticeStats:
         prompt = "\n".join(users)
         self.prompt_chars += len(prompt)
         head = prompt[:1000].lower()
-        self.reference_prompts += _mentions(head, _REFERENCE)
-        self.creative_prompts += _mentions(head[:300], _CREATIVE)
+        self.reference_prompts += _mentions(head, _REFERENCE, _REFERENCE_ASCII)
+        self.creative_prompts += _mentions(head[:300], _CREATIVE, _CREATIVE_ASCII)
         self.tokens.add(sum(estimate_tokens(t) for t in record_text_parts(conv)))
         last = conv.last("assistant")
         if last is not None and last.content.strip():
@@ -147,7 +159,7 @@ class PracticeStats:
             self.answer_chars += len(last.content)
             fmt = answer_format(last.content)
             group = str(task) if isinstance(task, str) and task else (f"system:{key}" if key else "(untagged)")
-            if group in self.formats or len(self.formats) < 1000:
+            if group in self.formats or len(self.formats) < self.format_groups:
                 self.formats.setdefault(group, Counter())[fmt] += 1
             obj = json_object(last.content) if fmt == "json" else None
             if obj is not None:
@@ -165,13 +177,41 @@ class PracticeStats:
         if score != float("-inf"):
             self.scored += 1
             self.score_sum += score
-            self.low_scored += score < self.cfg.t("data_size")["low_score"]
+            self.low_scored += score < self._low_score
         if self._own_near:
             self.near.add(conv)
 
+    def merge(self, other: "PracticeStats") -> None:
+        """Add the counts of the records that follow ours in the file (`curate report` counts byte
+        ranges in worker processes). The near-duplicate sketches are the report's and merge there."""
+        for name in ("records", "with_reasoning", "labelled", "json_answers", "answers", "reference_prompts",
+                     "creative_prompts", "prompt_chars", "answer_chars", "multi_turn", "tool_calling", "scored",
+                     "score_sum", "low_scored"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("sources", "system", "labels", "keys", "task_tags", "tokens"):
+            getattr(self, name).merge(getattr(other, name))
+        self.schema_missing.update(other.schema_missing)
+        for key, text in other.system_sample.items():  # the first _SAMPLES system prompts in file order
+            if key not in self.system_sample and len(self.system_sample) < _SAMPLES:
+                self.system_sample[key] = text
+        for group, c in other.formats.items():  # the same cap as `add`, keys in first-seen order
+            if group in self.formats or len(self.formats) < self.format_groups:
+                self.formats.setdefault(group, Counter()).update(c)
+
+    def uncap(self) -> None:
+        """Count every key (no caps): a worker's part, merged into a capped total by `merge`."""
+        for c in (self.sources, self.system, self.labels, self.keys, self.task_tags):
+            c.limit = math.inf
+        self.format_groups = math.inf
+
     def near_result(self) -> dict[str, Any]:
-        """Duplicates and conflict groups as `curate dedup` (default settings) would find them."""
-        return self.near.practice_result()
+        """Duplicates and conflict groups as `curate dedup` (default settings) would find them;
+        with ``sample`` = (records sketched, records) when the report sketched a sample only."""
+        res = self.near.practice_result()
+        sketched = len(self.near.ordinals)
+        if sketched < self.records:
+            res["sample"] = (sketched, self.records)
+        return res
 
     def share(self, x: int) -> float:
         return x / self.records if self.records else 0.0

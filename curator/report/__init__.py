@@ -3,9 +3,10 @@ rejects, scores and generation info — as a dict (`--json`), a terminal summary
 self-contained HTML page with inline SVG charts.
 
 Package layout: `accum` (compact streaming accumulators), `stats` (what is counted per record),
-`lang` (script-based language guess), `svg` (hand-written charts), `html` (the page).
-The input is streamed once; memory is flat apart from 16 bytes per record of hashes for the
-exact-duplicate rates.
+`sampling` (which figures are estimated from a sample, and why), `scan` (the pass: one process
+or byte ranges on a worker pool), `lang` (language labels), `svg` (hand-written charts), `html`
+(the page). The input is read once; memory is flat apart from 16 bytes per record of hashes for
+the exact-duplicate rates.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from typing import Any, Callable
 import orjson
 
 from curator import __version__
-from curator.io import ReadStats, read_records
-from curator.rejects import RejectSink, rejects_path
-from curator.report.stats import ReportStats
+from curator.rejects import rejects_path
 
 __all__ = ["describe", "rejects_beside"]
 
@@ -44,30 +43,29 @@ def rejects_beside(path: str | Path) -> dict[str, Any] | None:
 
 
 def describe(path: str | Path, fmt: str | None = None, *, encoding: str | None = None,
-             count_tokens: Callable[[str], int] | None = None, practice: Any = None) -> dict[str, Any]:
+             count_tokens: Callable[[str], int] | None = None, practice: Any = None, semantic: bool = False,
+             workers: int | None = None, range_bytes: int | None = None) -> dict[str, Any]:
     """One input's report dict. Invalid rows are counted by reason, not described; prompts without
     answers are described (they are data too). `practice`: a `curator.practice.PracticeConfig`
-    adds the practice checks (same pass, same near-duplicate sketches)."""
-    sink = RejectSink(None, stage="report")
-    rs = ReadStats()
-    st = ReportStats(count_tokens)
-    ps = None
-    if practice is not None:
-        from curator.practice import PracticeStats
+    adds the practice checks (same pass, same near-duplicate sketches). `semantic`: add the
+    semantic diversity section (from the prompts this pass sampled). `workers`: processes for a
+    large JSONL file (None: one per core when it pays; `curator.report.scan`)."""
+    from curator.report.scan import scan
 
-        ps = PracticeStats(practice, near=st.near_dups)
-    for conv in read_records(path, fmt, encoding=encoding, rejects=sink, allow=("no_assistant", "no_final_answer"),
-                             stats=rs):
-        st.add(conv)
-        if ps is not None:
-            ps.add(conv)
+    part = scan(path, fmt, encoding, count_tokens, practice, workers, range_bytes)
+    st, ps = part.stats, part.practice
     d: dict[str, Any] = {"input": str(path), "version": __version__,
-                         "format": next(iter(rs.formats.values()), None), "rows": rs.rows,
-                         "invalid_rows": len(sink), "invalid_by_reason": dict(sink.counts.most_common())}
+                         "format": next(iter(part.formats.values()), None), "rows": part.rows,
+                         "invalid_rows": sum(part.invalid.values()), "invalid_by_reason": dict(part.invalid.most_common())}
     d.update(st.to_dict())
     d["rejects_file"] = rejects_beside(path)
     if ps is not None:
         from curator.practice import finish
 
         d["practice"] = finish(ps, practice, path, fmt, encoding)
+    if semantic:
+        from curator.report.diversity import has_selection_store, semantic_diversity
+
+        d["semantic"] = (semantic_diversity(path, fmt, encoding=encoding) if has_selection_store(path)
+                         else semantic_diversity(path, fmt, encoding=encoding, prompts=st.prompt_sample()))
     return d

@@ -3,13 +3,19 @@
 - `LogHistogram`: counts in 4 buckets per power of two (quantiles within ~19%), plus exact
   count / sum / min / max. A few hundred ints whatever the data size.
 - `ValueHistogram`: scores of unknown range; values rounded to 3 significant digits, re-binned
-  for display at the end.
+  for display at the end (rounded to fewer digits there when more than `limit` distinct values
+  were seen, so the result does not depend on the order the values came in).
 - `Distinct`: distinct-count estimate by k minimum values (KMV) of 64-bit hashes: exact while
   fewer than `k` distinct items were seen, then a ~1/sqrt(k) relative error (k=4096: ~1.6%).
 - `TopCounter`: a Counter that stops adding new keys past `limit` (the rest go to "(other)"),
   so a field with a unique value per record cannot grow without bound.
 - `HashLog`: 8 bytes per record (an array of 64-bit hashes) for the exact-duplicate rate: the
   one accumulator that grows with the input, 80 MB for 10 M records, sorted once at the end.
+
+Every accumulator has `merge(other)`: `curate report` counts byte ranges of a file in worker
+processes and merges their accumulators in file order; the merged one equals the one a single
+process fills record by record (counters keep first-seen order, so ties in `most_common` order
+the same; capped counters admit exactly the keys the single pass admits).
 """
 
 from __future__ import annotations
@@ -43,11 +49,21 @@ class LogHistogram:
         return 0.0 if b == 0 else 2 ** (b / _PER_OCTAVE) - 1
 
     def add(self, x: float) -> None:
-        self.buckets[self.bucket(x)] += 1
+        # small whole numbers (lengths, the common case) by table, the same buckets as `bucket`
+        self.buckets[_SMALL[x] if type(x) is int and 0 <= x < _SMALL_N else self.bucket(x)] += 1
         self.n += 1
         self.total += x
         self.min = x if self.min is None or x < self.min else self.min
         self.max = x if self.max is None or x > self.max else self.max
+
+    def merge(self, other: "LogHistogram") -> None:
+        self.buckets.update(other.buckets)
+        self.n += other.n
+        self.total += other.total
+        for x in (other.min, other.max):
+            if x is not None:
+                self.min = x if self.min is None or x < self.min else self.min
+                self.max = x if self.max is None or x > self.max else self.max
 
     def quantile(self, q: float) -> float:
         """Upper edge of the bucket holding the q-quantile, clipped to the exact min/max."""
@@ -96,35 +112,50 @@ def _short(x: float) -> str:
     return str(x)
 
 
+_SMALL_N = 1 << 16
+_SMALL = [LogHistogram.bucket(i) for i in range(_SMALL_N)]
+
+
 class ValueHistogram:
     def __init__(self, limit: int = 5000) -> None:
-        self.values: Counter[float] = Counter()
+        self.values: Counter[float] = Counter()  # value rounded to 3 significant digits -> count
         self.limit = limit
-        self.digits = 3
         self.n = 0
 
     def add(self, x: float) -> None:
         if not math.isfinite(x):
             return
         self.n += 1
-        self.values[_round_sig(x, self.digits)] += 1
-        if len(self.values) > self.limit and self.digits > 1:
-            self.digits -= 1
-            old, self.values = self.values, Counter()
-            for v, c in old.items():
-                self.values[_round_sig(v, self.digits)] += c
+        self.values[_round_sig(x, 3)] += 1
+
+    def merge(self, other: "ValueHistogram") -> None:
+        self.n += other.n
+        self.values.update(other.values)
+
+    def _display_values(self) -> Counter[float]:
+        """The values at 3 significant digits, or fewer when there are more than `limit` of them
+        (3 digits keep at most ~900 keys per power of ten, so memory stays bounded)."""
+        values, digits = self.values, 3
+        while len(values) > self.limit and digits > 1:
+            digits -= 1
+            fewer: Counter[float] = Counter()
+            for v, c in values.items():
+                fewer[_round_sig(v, digits)] += c
+            values = fewer
+        return values
 
     def summary(self, bins: int = 20) -> dict[str, Any]:
         if not self.n:
             return {"n": 0}
-        lo, hi = min(self.values), max(self.values)
-        total = sum(v * c for v, c in self.values.items())
-        if len(self.values) <= bins:  # few distinct values (e.g. 1-5 ratings): one bar each
-            hist = [(f"{v:g}", c) for v, c in sorted(self.values.items())]
+        values = self._display_values()
+        lo, hi = min(values), max(values)
+        total = sum(v * c for v, c in values.items())
+        if len(values) <= bins:  # few distinct values (e.g. 1-5 ratings): one bar each
+            hist = [(f"{v:g}", c) for v, c in sorted(values.items())]
         else:
             width = (hi - lo) / bins
             counts = [0] * bins
-            for v, c in self.values.items():
+            for v, c in values.items():
                 counts[min(int((v - lo) / width), bins - 1)] += c
             hist = [(f"{lo + i * width:.3g}", c) for i, c in enumerate(counts)]
         return {"n": self.n, "mean": round(total / self.n, 4), "min": lo, "max": hi, "histogram": hist}
@@ -171,6 +202,13 @@ class Distinct:
             self._set.discard(out)
             self._set.add(h)
 
+    def merge(self, other: "Distinct") -> None:
+        """The k smallest distinct hashes of both: those of the union of their inputs."""
+        keep = heapq.nsmallest(self.k, self._set | other._set)
+        self._set = set(keep)
+        self._heap = [-h for h in keep]
+        heapq.heapify(self._heap)
+
     def estimate(self) -> float:
         if len(self._heap) < self.k:
             return float(len(self._heap))
@@ -189,6 +227,14 @@ class TopCounter:
         else:
             self.counts["(other)"] += n
 
+    def merge(self, other: "TopCounter") -> None:
+        """Add a later part's counts: a key this counter would not have admitted goes to "(other)",
+        as it would have when added one by one (keys are replayed in the order they were first seen).
+        Exact when `other` was not capped (`limit=math.inf`): a key admitted early in the file may
+        come back in a later part after that part's own cap was reached."""
+        for key, n in other.counts.items():
+            self.add(key, n)
+
     def top(self, n: int = 20) -> list[tuple[Any, int]]:
         return self.counts.most_common(n)
 
@@ -200,10 +246,13 @@ class HashLog:
     def add(self, text: str) -> None:
         self.hashes.append(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
 
+    def merge(self, other: "HashLog") -> None:
+        self.hashes.extend(other.hashes)
+
     def duplicates(self) -> int:
         """Records whose key was already seen (a group of 3 identical records counts 2)."""
-        s = sorted(self.hashes)
-        return sum(1 for i in range(1, len(s)) if s[i] == s[i - 1])
+        s = np.sort(np.frombuffer(self.hashes, dtype=np.uint64)) if len(self.hashes) else np.empty(0, np.uint64)
+        return int(np.count_nonzero(s[1:] == s[:-1]))
 
 
 __all__ = ["LogHistogram", "ValueHistogram", "Distinct", "TopCounter", "HashLog"]

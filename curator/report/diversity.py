@@ -25,11 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from curator.report.sampling import SAMPLE as _SAMPLE
+
 MAX_POINTS = 1500
-# A file (not a selection) is measured on a seeded sample of at most this many prompts: the
-# numbers are shares and an effective count, which a sample of this size estimates closely, and
-# the section then costs the same time and memory on 10 million records as on 20 thousand.
-SAMPLE = 20_000
+# A file (not a selection) is measured on a sample of at most this many prompts: the numbers are
+# shares and an effective count, which a sample of this size estimates closely, and the section
+# then costs the same time and memory on 10 million records as on 20 thousand. `describe` collects
+# the sample in its own pass (`curator.report.sampling`), so the file is read once.
+SAMPLE = _SAMPLE
 _KEEP = ("selected", "kept")
 
 
@@ -79,9 +82,18 @@ def _read_prompts(path: Path, fmt: str | None, encoding: str | None, limit: int 
     return [k[1] for k in kept], [k[2] for k in kept], n
 
 
+def has_selection_store(path: str | Path) -> bool:
+    """True when `path` is the output of `curate select` (or `dedup --semantic`) with its store."""
+    from curator.embed_store import load_store
+
+    found = load_store(path)
+    return found is not None and bool(found[1].get("ids")) and bool(found[1].get("status"))
+
+
 def semantic_diversity(path: str | Path, fmt: str | None = None, *, encoding: str | None = None,
-                       seed: int = 0) -> dict[str, Any]:
-    """The section's numbers (JSON-ready)."""
+                       seed: int = 0, prompts: tuple[list[str], list[str], int] | None = None) -> dict[str, Any]:
+    """The section's numbers (JSON-ready). `prompts`: (ids, prompts, records) of the file, already
+    sampled by the report's pass (`curator.report.sampling.PromptSample`); read here when None."""
     from curator.embed import LexicalEmbedder
     from curator.embed_store import embed_texts, load_store
     from curator.semantic_dedup import kmeans
@@ -89,6 +101,8 @@ def semantic_diversity(path: str | Path, fmt: str | None = None, *, encoding: st
     found = load_store(path)
     if found is not None and found[1].get("ids") and found[1].get("status"):
         ids, texts, total = _read_prompts(Path(path), fmt, encoding)
+    elif prompts is not None:
+        ids, texts, total = prompts
     else:
         ids, texts, total = _read_prompts(Path(path), fmt, encoding, limit=SAMPLE, seed=seed)
     text_of = dict(zip(ids, texts))
@@ -156,12 +170,15 @@ def _map(pool: np.ndarray, chosen: np.ndarray, seed: int) -> dict[str, Any]:
 
 def render(d: dict[str, Any] | None, width: int = 560) -> str:
     """HTML for one input's section (numbers, map, largest clusters)."""
+    from curator.i18n import tr
+
     if not d or "vendi" not in d:
         return '<p class="empty">too few records for a diversity map</p>'
     sel = d["mode"] == "selection"
     cl = d["clusters"]
     rows = [("records" + (" in the pool" if sel else ""), str(d["records"]) + (
-        f' (a seeded sample of {d["sampled_from"]})' if d.get("sampled_from") else ""))]
+        " (" + tr("estimated from {n:,} of {m:,} records", n=d["records"], m=d["sampled_from"]) + ")"
+        if d.get("sampled_from") else ""))]
     if sel:
         rows += [("selected", str(d["chosen"])),
                  ("Vendi score, pool → selected", f'{d["vendi"]["pool"]:g} → {d["vendi"]["chosen"]:g}'),

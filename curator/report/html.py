@@ -43,17 +43,22 @@ def _key_rows(reports: list[dict[str, Any]]) -> list[tuple[str, Callable[[dict[s
         ("prompts without an answer", lambda r: str(r["no_answer"])),
         ("user chars, median", lambda r: _stat(r, "user", "p50")),
         ("assistant chars, median", lambda r: _stat(r, "assistant", "p50")),
-        ("top language", lambda r: _top(r["languages"], r["records"])),
+        ("top language", lambda r: _top(r["languages"], r.get("sample", r)["records"]) + _est(r)),
         ("exact duplicate records", lambda r: f"{r['duplicates']['exact_records']} "
                                               f"({_pct(r['duplicates']['exact_record_rate'])})"),
         ("near-duplicate records", lambda r: f"{r['duplicates']['near_records']} "
                                              f"({_pct(r['duplicates']['near_record_rate'])}, "
-                                             f"Jaccard >= {r['duplicates']['near_threshold']})"),
+                                             f"Jaccard >= {r['duplicates']['near_threshold']})" + _est(r)),
         ("duplicate instructions", lambda r: f"{r['duplicates']['instructions']} "
                                              f"({_pct(r['duplicates']['instruction_rate'])})"),
-        ("distinct-2 of instructions", lambda r: f"{r['diversity']['distinct_2']:.3f}"),
-        ("distinct first words", lambda r: str(r["diversity"]["distinct_first_words"])),
+        ("distinct-2 of instructions", lambda r: f"{r['diversity']['distinct_2']:.3f}" + _est(r)),
+        ("distinct first words", lambda r: str(r["diversity"]["distinct_first_words"]) + _est(r)),
     ]
+
+
+def _est(r: dict[str, Any]) -> str:
+    """The label of a figure estimated from a sample of the records (`curator.report.sampling`)."""
+    return f' <span class="note">({escape(tr(r["sample"]["note"]))})</span>' if r.get("sample") else ""
 
 
 def _stat(r: dict[str, Any], role: str, key: str) -> str:
@@ -147,7 +152,7 @@ def render(reports: list[dict[str, Any]], title: str | None = None) -> str:
         return "".join(out)
 
     section("Reasoning (chain of thought)", reasoning)
-    section("Language mix", lambda r: svg.share_bar(list(r["languages"].items()), width=width),
+    section("Language mix", lambda r: svg.share_bar(list(r["languages"].items()), width=width) + _est(r),
             "language of the prompt by the same language ID as `curate filter --lang` (ISO codes; und = too "
             "short or unsure to call).")
     section("Sources and tags", lambda r: svg.hbars(list(r["sources"].items())[:15], title="meta.source",
@@ -162,7 +167,7 @@ def render(reports: list[dict[str, Any]], title: str | None = None) -> str:
                  f'<td>{dv["distinct_1"]:.3f}</td><td>{dv["distinct_2"]:.3f}</td><td>{dv["distinct_3"]:.3f}</td>'
                  f"</tr></table><div class=\"note\">distinct n-grams / all n-grams of instructions{est}</div>")
         return table + svg.hbars([(str(k), v) for k, v in dv["first_words"][:20]], title="most frequent first words",
-                                 width=width, total=r["records"])
+                                 width=width, total=r.get("sample", r)["records"]) + _est(r)
 
     section("Diversity", diversity, "first word: lower-cased first English word (usually the verb: write, "
             "explain, …); for Chinese the first word of a jieba segmentation (else 2 characters). Few distinct "

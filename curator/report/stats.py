@@ -20,6 +20,7 @@ Definitions (also shown in the HTML):
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from typing import Any, Callable
@@ -30,6 +31,7 @@ import xxhash
 from curator.record import Conversation
 from curator.report.accum import Distinct, HashLog, LogHistogram, TopCounter, ValueHistogram
 from curator.report.lang import record_language
+from curator.report.sampling import PromptSample
 
 _CJK = r"\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 _TOKEN = re.compile(rf"[{_CJK}]|[^\W{_CJK}]+")
@@ -113,7 +115,8 @@ def normalise(text: str) -> str:
 class NearDupCounter:
     """Near-duplicate rate with the same machinery and default threshold as `curate dedup`
     (MinHash-LSH on character shingles of prompt + answer), so the report and dedup agree. Keeps
-    only signatures (about 0.6 KB a record), never the texts."""
+    only signatures (about 0.6 KB a record), never the texts. Records are numbered by `ordinal`
+    (1-based among the records described), so a sample still names the right records."""
 
     def __init__(self, batch_size: int = 4096) -> None:
         from curator.dedup import DedupConfig, Sketches
@@ -122,12 +125,14 @@ class NearDupCounter:
         self.sk = Sketches()
         self.batch: list[tuple[str, str]] = []
         self.batch_size = batch_size
+        self.ordinals: list[int] = []
         self._plan: tuple[int, Any] | None = None
 
-    def add(self, conv: Conversation) -> None:
+    def add(self, conv: Conversation, ordinal: int | None = None) -> None:
         from curator.dedup import record_texts
 
         self.batch.append(record_texts(conv))
+        self.ordinals.append(len(self.ordinals) + 1 if ordinal is None else ordinal)
         if len(self.batch) >= self.batch_size:
             self._flush()
 
@@ -142,6 +147,20 @@ class NearDupCounter:
         self.sk.add(sketch_batch(self.batch, self.cfg.minhash), [str(start + i) for i in range(len(self.batch))],
                     [None] * len(self.batch), [len(p) + len(a) for p, a in self.batch], [-math.inf] * len(self.batch))
         self.batch = []
+
+    def merge(self, other: "NearDupCounter", offset: int) -> None:
+        """Append a later part's sketches; `offset`: records described before that part."""
+        self._flush()
+        other._flush()
+        start = len(self.sk)
+        for part in other.sk._parts:
+            self.sk._parts.append(part)
+        self.sk.ids.extend(str(start + i) for i in range(len(other.sk)))
+        self.sk.origins.extend(other.sk.origins)
+        self.sk._lengths.extend(other.sk._lengths)
+        self.sk._scores.extend(other.sk._scores)
+        self.ordinals.extend(o + offset for o in other.ordinals)
+        self._plan = None
 
     def plan(self) -> Any:
         """The dedup plan over every record added so far (computed once; the practice checks reuse it)."""
@@ -158,10 +177,11 @@ class NearDupCounter:
             return {"duplicates": 0, "conflict_groups": 0, "threshold": self.cfg.threshold}
         p = self.plan()
         c = p.counts()
+        o = self.ordinals
         return {"duplicates": c.get("near_duplicate", 0) + c.get("duplicate", 0), "conflict_groups": len(p.conflicts),
-                "threshold": self.cfg.threshold,  # examples: n-th record added (1-based), first 5 groups
-                "duplicate_examples": [[i + 1 for i in cl] for cl in p.clusters[:5]],
-                "conflict_examples": [[i + 1 for i in g["members"]] for g in p.conflicts[:5]]}
+                "threshold": self.cfg.threshold,  # examples: n-th record described (1-based), first 5 groups
+                "duplicate_examples": [[o[i] for i in cl] for cl in p.clusters[:5]],
+                "conflict_examples": [[o[i] for i in g["members"]] for g in p.conflicts[:5]]}
 
     def result(self, share: Callable[[int], float]) -> dict[str, Any]:
         self._flush()
@@ -171,6 +191,17 @@ class NearDupCounter:
         # What `curate dedup` would drop: normalised-exact and near duplicates together.
         near = counts.get("near_duplicate", 0) + counts.get("duplicate", 0)
         return {"near_records": near, "near_record_rate": share(near), "near_threshold": self.cfg.threshold}
+
+
+def sample_note(n: int, m: int) -> dict[str, Any]:
+    """What the report says about figures estimated from a sample (JSON; the page shows `note`)."""
+    return {"records": n, "of": m, "figures": list(SAMPLED_FIGURES),
+            "note": f"estimated from {n:,} of {m:,} records", "note_zh": f"由 {m:,} 条中的 {n:,} 条估算"}
+
+
+# The figures computed on the sample (`curator.report.sampling` says why these and not others).
+SAMPLED_FIGURES = ("languages", "duplicates.near_records", "diversity", "practice.duplicates", "practice.conflicts",
+                   "semantic")
 
 
 class ReportStats:
@@ -204,9 +235,15 @@ class ReportStats:
         self.finish_reasons: Counter[str] = Counter()
         self.usage: dict[str, LogHistogram] = {}
         self.generated = 0
+        self.sampled = 0  # records in the sample (all of them unless `describe` samples)
+        self.prompts = PromptSample()  # prompts of sampled records, for the semantic section
+        self.prompt_records = 0  # records the semantic section counts (all but no_final_answer ones)
 
     # ------------------------------------------------------------------------------- one record
-    def add(self, conv: Conversation) -> None:
+    def add(self, conv: Conversation, sampled: bool = True) -> None:
+        """Count one record; `sampled`: it is in the sample the costly figures (language, near
+        duplicates, diversity, semantic prompts) are estimated from — every record when nothing
+        is sampled (`curator.report.sampling`)."""
         self.records += 1
         msgs = conv.messages
         self.turns[min(len(msgs), _MAX_TURNS_BIN)] += 1
@@ -215,18 +252,27 @@ class ReportStats:
         reasoning_chars = 0
         reasoning_tokens = 0
         has_tool = bool(conv.tools)
+        system = False
+        roles, chars = self.roles, self.chars
         for m in msgs:
-            self.roles[m.role] += 1
+            role = m.role
+            roles[role] += 1
             n = len(m.content)
             total_chars += n
-            if m.tool_calls and not n:
-                self.tool_call_turns += 1  # a call, not an empty answer: kept out of the length bins
-            elif m.role in self.chars:
-                self.chars[m.role].add(n)
+            if m.tool_calls:
+                has_tool = True
+                if not n:
+                    self.tool_call_turns += 1  # a call, not an empty answer: kept out of the length bins
+            if (n or not m.tool_calls) and role in chars:
+                chars[role].add(n)
                 if self.count_tokens:
-                    self.tokens[m.role].add(self.count_tokens(m.content))
-            users += m.role == "user"
-            has_tool = has_tool or bool(m.tool_calls) or m.role == "tool"
+                    self.tokens[role].add(self.count_tokens(m.content))
+            if role == "user":
+                users += 1
+            elif role == "tool":
+                has_tool = True
+            elif role == "system":
+                system = True
             if m.reasoning:
                 reasoning_chars += len(m.reasoning)
                 if self.count_tokens:
@@ -234,7 +280,7 @@ class ReportStats:
         self.record_chars.add(total_chars)
         self.multi_turn += users > 1
         self.tool_calling += has_tool
-        self.with_system += any(m.role == "system" for m in msgs)
+        self.with_system += system
         last = conv.last("assistant")
         self.no_answer += last is None
         if reasoning_chars:
@@ -246,24 +292,16 @@ class ReportStats:
                 self.reasoning_empty_answer += 1
 
         instruction = next((m.content for m in msgs if m.role == "user"), "")
-        self.languages[record_language("\n".join(m.content for m in msgs if m.role == "user"), conv.answer_text())] += 1
-        self.first_words.add(first_word(instruction))
-        # hash each token once and combine the hashes into n-gram hashes (a multiply-xor mix,
-        # then a final xxhash-quality scramble is unnecessary: KMV only needs roughly uniform bits)
-        # (`_mix_arrays` is `_mix` on numpy uint64 arrays: the same integers, without a Python call each.)
-        toks = ngram_tokens(instruction)
-        hs = np.fromiter((xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in toks),
-                         dtype=np.uint64, count=len(toks))
-        prev = hs
-        for n, sketch in self.ngrams.items():
-            if n > 1:
-                size = max(0, min(len(prev), len(hs) - n + 1))
-                prev = _mix_arrays(prev[:size], hs[n - 1:n - 1 + size])
-            sketch.add_hashes(prev)
-            self.ngram_totals[n] += len(prev)
-        self.dup_instructions.add(normalise(instruction))
-        self.dup_records.add("\x1e".join(f"{m.role}\x1f{normalise(m.content)}" for m in msgs))
-        self.near_dups.add(conv)
+        # the semantic section reads records as `curate distill` would: a conversation that ends on
+        # an unanswered turn (allowed here as no_final_answer) is not among its prompts
+        prompt_record = not (msgs and msgs[-1].role in ("user", "tool") and any(m.role == "assistant" for m in msgs))
+        self.prompt_records += prompt_record
+        if sampled:
+            self._add_sampled(conv, instruction, prompt_record)
+        normal = [normalise(m.content) for m in msgs]
+        # the instruction is the first user message: its normal form is already in `normal`
+        self.dup_instructions.add(next((t for m, t in zip(msgs, normal) if m.role == "user"), ""))
+        self.dup_records.add("\x1e".join(f"{m.role}\x1f{t}" for m, t in zip(msgs, normal)))
 
         meta = conv.meta
         self.sources.add(str(meta.get("source", "(none)")))
@@ -279,6 +317,63 @@ class ReportStats:
                 if isinstance(v, (int, float)) and not isinstance(v, bool):
                     self.scores.setdefault(str(k), ValueHistogram()).add(float(v))
         self._add_generation(meta.get("generation"))
+
+    def _add_sampled(self, conv: Conversation, instruction: str, prompt_record: bool) -> None:
+        msgs = conv.messages
+        self.sampled += 1
+        self.first_words.add(first_word(instruction))
+        # hash each token once and combine the hashes into n-gram hashes (a multiply-xor mix,
+        # then a final xxhash-quality scramble is unnecessary: KMV only needs roughly uniform bits)
+        # (`_mix_arrays` is `_mix` on numpy uint64 arrays: the same integers, without a Python call each.)
+        toks = ngram_tokens(instruction)
+        hs = np.fromiter((xxhash.xxh3_64_intdigest(t.encode("utf-8", "surrogatepass")) for t in toks),
+                         dtype=np.uint64, count=len(toks))
+        prev = hs
+        for n, sketch in self.ngrams.items():
+            if n > 1:
+                size = max(0, min(len(prev), len(hs) - n + 1))
+                prev = _mix_arrays(prev[:size], hs[n - 1:n - 1 + size])
+            sketch.add_hashes(prev)
+            self.ngram_totals[n] += len(prev)
+
+        self.languages[record_language("\n".join(m.content for m in msgs if m.role == "user"), conv.answer_text())] += 1
+        self.near_dups.add(conv, self.records)
+        if prompt_record:
+            self.prompts.add(conv.id, conv.prompt_text())
+
+    def uncap(self) -> None:
+        """Count every key (no cap): a worker's part, merged into a capped total (`TopCounter.merge`)."""
+        for c in (self.sources, self.tags, self.first_words):
+            c.limit = math.inf
+
+    def prompt_sample(self) -> tuple[list[str], list[str], int]:
+        """(ids, prompts, records) for `curator.report.diversity.semantic_diversity`."""
+        ids, texts, _ = self.prompts.result()
+        return ids, texts, self.prompt_records
+
+    def merge(self, other: "ReportStats") -> None:
+        """Add the counts of the records that follow ours in the file (see `accum`)."""
+        offset = self.records
+        for name in ("records", "multi_turn", "tool_calling", "with_system", "no_answer", "tool_call_turns",
+                     "with_reasoning", "reasoning_empty_answer", "generated", "sampled", "prompt_records"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("turns", "roles", "languages", "finish_reasons"):
+            getattr(self, name).update(getattr(other, name))
+        for name in ("chars", "tokens"):
+            for role, h in getattr(other, name).items():
+                getattr(self, name)[role].merge(h)
+        for name in ("record_chars", "reasoning_chars", "reasoning_tokens", "sources", "tags", "first_words",
+                     "dup_records", "dup_instructions"):
+            getattr(self, name).merge(getattr(other, name))
+        for n, sketch in other.ngrams.items():
+            self.ngrams[n].merge(sketch)
+            self.ngram_totals[n] += other.ngram_totals[n]
+        for name, acc in (("scores", ValueHistogram), ("usage", LogHistogram)):
+            mine = getattr(self, name)
+            for key, h in getattr(other, name).items():
+                mine.setdefault(key, acc()).merge(h)
+        self.near_dups.merge(other.near_dups, offset)
+        self.prompts.merge(other.prompts)
 
     def _add_generation(self, gen: Any) -> None:
         items = gen if isinstance(gen, list) else [gen] if isinstance(gen, dict) else []
@@ -299,6 +394,8 @@ class ReportStats:
     def to_dict(self) -> dict[str, Any]:
         n = self.records or 1
         share = lambda x: round(x / n, 4) if self.records else 0.0  # noqa: E731
+        ns = self.sampled or 1
+        sample_share = lambda x: round(x / ns, 4) if self.sampled else 0.0  # noqa: E731
         d: dict[str, Any] = {
             "records": self.records,
             "turns_per_record": {(f"{k}+" if k == _MAX_TURNS_BIN else str(k)): v for k, v in sorted(self.turns.items())},
@@ -333,9 +430,11 @@ class ReportStats:
                 "exact_record_rate": share(self.dup_records.duplicates()),
                 "instructions": self.dup_instructions.duplicates(),
                 "instruction_rate": share(self.dup_instructions.duplicates()),
-                **self.near_dups.result(share),
+                **self.near_dups.result(sample_share),
             },
         }
+        if self.sampled < self.records:
+            d["sample"] = sample_note(self.sampled, self.records)
         if self.count_tokens:
             d["tokens_per_role"] = {r: h.summary() for r, h in self.tokens.items() if h.n}
             d["reasoning"]["tokens"] = self.reasoning_tokens.summary()

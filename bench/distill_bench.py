@@ -5,7 +5,7 @@
                                   [--distilabel-python /tmp/distilabel-venv/bin/python]
 
 The server (`tests/chat_server.py`) runs in its own process so it does not share our GIL. For each
-concurrency C we run the same path `curate distill` runs (engine + OpenAI backend +
+concurrency C we run the same path `curate distill` runs (generator + OpenAI backend +
 `distill_record`, cache off) and print requests/s beside the bound C / latency: with a fixed
 latency no client can beat it, so the ratio shows how much of the window stays busy. Each row of
 ours is the median of `--repeat` runs (all printed), once per `--client-processes` value.
@@ -68,7 +68,7 @@ def start_server(latency: float) -> tuple[subprocess.Popen, str]:
 async def run_ours(url: str, n: int, concurrency: int, processes: int = 1) -> tuple[int, float]:
     from curator.backends import make_backend
     from curator.distill import DistillConfig, distill_record
-    from curator.generation import Engine
+    from curator.generation import Generator
     from curator.record import Conversation, Message
 
     os.environ.setdefault("BENCH_KEY", "EMPTY")
@@ -76,14 +76,14 @@ async def run_ours(url: str, n: int, concurrency: int, processes: int = 1) -> tu
     # client import (and, with client processes, their start) is set-up, not request throughput.
     backend = make_backend("openai", model="teacher", base_url=url, api_key_env="BENCH_KEY",
                            concurrency=concurrency, client_processes=processes)
-    engine = Engine(backend, concurrency=concurrency, cache=None)
+    generator = Generator(backend, concurrency=concurrency, cache=None)
     cfg = DistillConfig()
     # A distinct prompt per run, so no server-side effect can carry over.
     tag = f"c={concurrency} p={processes} {time.perf_counter_ns()}"
     convs = (Conversation([Message("user", f"Prompt number {i} at {tag}: say something.")]) for i in range(n))
     ok = 0
     t0 = time.perf_counter()
-    async for outcome in engine.map_ordered(convs, lambda c: distill_record(c, engine, cfg)):
+    async for outcome in generator.map_ordered(convs, lambda c: distill_record(c, generator, cfg)):
         ok += len(outcome.records)
     dt = time.perf_counter() - t0
     await backend.aclose()
@@ -102,7 +102,7 @@ def run_ours_as_cli(url: str, n: int, concurrency: int, processes: int) -> tuple
 async def run_bare_client(url: str, n: int, concurrency: int) -> tuple[int, float]:
     """The ceiling for any tool built on the official client: `AsyncOpenAI` alone (aiohttp transport,
     keep-alive pool as large as the window), `concurrency` tasks each posting its share of the
-    prompts back to back — no engine, no records, no retries, no cache."""
+    prompts back to back — no generator, no records, no retries, no cache."""
     import httpx2
     import openai
 

@@ -16,7 +16,7 @@ import resource
 import time
 from pathlib import Path
 
-from curator.filters import DEFAULT_RECIPE, load_recipe, pipeline_from_recipe
+from curator.filters import DEFAULT_RECIPE, load_recipe, build_chain
 from curator.io import read_records
 from curator.rejects import RejectSink
 
@@ -49,7 +49,7 @@ def main() -> None:
     }
     print(f"{'recipe':50s} {'records/s':>10s} {'kept':>8s} {'dropped':>8s} {'peak RSS MB':>12s}")
     for name, items in recipes.items():
-        pipe = pipeline_from_recipe(items)
+        pipe = build_chain(items)
         pipe.filter_batch(convs[:10])  # load the language model outside the timing
         kept = dropped = 0
         t0 = time.perf_counter()

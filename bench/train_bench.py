@@ -42,7 +42,7 @@ def run_one(kind: str, packing: bool, model_path: str, data: list[str], steps: i
     from curator.io import ReadStats, read_records
     from curator.rejects import RejectSink
     from trainer.config import TrainConfig
-    from trainer.data import to_messages
+    from trainer.chat_rows import to_messages
     from trainer.masking import prepare_template
     from trainer.train import build_datasets, hardware, load_model, load_tokenizer, peft_config, sft_config
 

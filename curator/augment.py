@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Annotated, Iterable
 
 import numpy as np
 
+from curator.config_check import Bounds, check_config
 from curator.evaluate.extract import parse_json
 from curator.langid import has_cjk
 from curator.minhash import MinHashParams, band_keys, estimate_jaccard, signatures
@@ -43,18 +44,13 @@ SYSTEM_EN = ("You design training data. A model got the case below wrong. Write 
 class AugmentConfig:
     """Options of `curate augment` (validated here for the CLI, recipes and Python alike)."""
 
-    per: int = 3                # new prompts per badcase
-    threshold: float = 0.6      # estimated Jaccard at or above which a prompt is a near-duplicate
+    per: Annotated[int, Bounds(1, 50)] = 3  # new prompts per badcase
+    threshold: Annotated[float, Bounds(0, 1, lo_open=True)] = 0.6  # estimated Jaccard of a near-duplicate
     temperature: float = 0.9    # varied prompts need sampling
     max_tokens: int = 1024
 
     def __post_init__(self) -> None:
-        from curator.errors import UsageError
-
-        if not 1 <= self.per <= 50:
-            raise UsageError(f"--per {self.per}: between 1 and 50 new prompts per badcase")
-        if not 0 < self.threshold <= 1:
-            raise UsageError(f"--threshold {self.threshold}: a Jaccard similarity in (0, 1]")
+        check_config(self)
 
 
 def badcase_parts(conv: Conversation) -> tuple[str, str, str, str]:

@@ -1,6 +1,6 @@
 """Best-of-K: draw K candidates per prompt, drop (near-)duplicates, score, keep the best.
 
-Generation goes through the shared engine (`curator.generation.Engine`: concurrency, retries,
+Generation goes through the shared generator (`curator.generation.Generator`: concurrency, retries,
 SQLite cache) and judging through the same cache, so a killed run restarts without regenerating
 or re-scoring anything already done. K candidates come from one request with ``n=K`` when the
 server honours `n` (probed once per run, `n_mode="auto"`), else from K requests with distinct
@@ -14,8 +14,10 @@ all its candidates (`no_passing_candidate`); a best that does not beat the runne
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Sequence
+
+from curator.config_check import Bounds, check_config
 
 from curator.record import Conversation, Message
 from rubrics.base import OK, GATED, Rubric, Score
@@ -23,19 +25,24 @@ from rubrics.base import OK, GATED, Rubric, Score
 
 @dataclass
 class BestOfKConfig:
-    k: int = 4
+    """Options of `curate bestofk` (validated here for the CLI, recipes and Python alike)."""
+
+    k: Annotated[int, Bounds(1)] = 4
     temperature: float = 0.8
     top_p: float | None = None
     max_tokens: int | None = None
     seed: int = 0
-    n_mode: str = "auto"          # auto | n | seeds
-    near_dup: float = 0.95        # rapidfuzz ratio (0..1) at or above which a candidate is a duplicate
+    n_mode: Literal["auto", "n", "seeds"] = "auto"
+    near_dup: Annotated[float, Bounds(0, 1, lo_open=True)] = 0.95  # rapidfuzz ratio (0..1) at or above which a candidate is a duplicate
     min_score: float | None = None
     min_margin: float | None = None
     keep_candidates: bool = False
     system: str | None = None
-    answer_as_reference: str = "auto"  # auto (GSM8K #### only) | always | never
-    pair_min_margin: float = 0.0       # a DPO pair needs chosen - rejected > this (never a tie)
+    answer_as_reference: Literal["auto", "always", "never"] = "auto"  # auto: a GSM8K #### gold answer only
+    pair_min_margin: Annotated[float, Bounds(0)] = 0.0  # a DPO pair needs chosen - rejected > this (never a tie)
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 @dataclass
@@ -94,7 +101,7 @@ def request_messages(prompt: Conversation, cfg: BestOfKConfig) -> list[dict[str,
     return msgs
 
 
-async def probe_n(engine: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig) -> bool:
+async def probe_n(generator: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig) -> bool:
     """Does the server return K choices for n=K? One (cached) request on the first prompt."""
     if cfg.n_mode != "auto":
         return cfg.n_mode == "n"
@@ -103,7 +110,7 @@ async def probe_n(engine: Any, messages: list[dict[str, Any]], cfg: BestOfKConfi
     from curator.generation import GenerationFailed
 
     try:
-        res = await engine.call(_request(messages, cfg, n=cfg.k, sample=0))
+        res = await generator.call(_request(messages, cfg, n=cfg.k, sample=0))
     except GenerationFailed:
         return False
     return len(res.choices) >= cfg.k
@@ -117,17 +124,17 @@ def _request(messages, cfg: BestOfKConfig, *, n: int, sample: int):
     return GenerationRequest(messages, params, sample=sample, tag="bestofk")
 
 
-async def draw(engine: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig, use_n: bool) -> list[Candidate]:
+async def draw(generator: Any, messages: list[dict[str, Any]], cfg: BestOfKConfig, use_n: bool) -> list[Candidate]:
     """K candidates: one n=K request, or K single requests with seeds seed..seed+K-1."""
     import asyncio
 
     from curator.generation import split_answer
 
     if use_n:
-        results = [await engine.call(_request(messages, cfg, n=cfg.k, sample=0))]
+        results = [await generator.call(_request(messages, cfg, n=cfg.k, sample=0))]
         choices = [c for r in results for c in r.choices][: cfg.k]
     else:
-        results = await asyncio.gather(*(engine.call(_request(messages, cfg, n=1, sample=i)) for i in range(cfg.k)))
+        results = await asyncio.gather(*(generator.call(_request(messages, cfg, n=1, sample=i)) for i in range(cfg.k)))
         choices = [r.choices[0] for r in results if r.choices]
     out = []
     for i, ch in enumerate(choices):
@@ -192,7 +199,7 @@ def audit(cands: Sequence[Candidate], keep_text: bool) -> list[dict[str, Any]]:
     return rows
 
 
-async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOfKConfig, use_n: bool) -> Outcome:
+async def best_of_k(conv: Conversation, generator: Any, rubric: Rubric, cfg: BestOfKConfig, use_n: bool) -> Outcome:
     """One prompt end to end. Never raises for a bad prompt or a failed request: that is a reject."""
     import time
 
@@ -202,7 +209,7 @@ async def best_of_k(conv: Conversation, engine: Any, rubric: Rubric, cfg: BestOf
     prompt = split_prompt(conv, cfg.answer_as_reference)
     messages = request_messages(prompt, cfg)
     try:
-        cands = await draw(engine, messages, cfg, use_n)
+        cands = await draw(generator, messages, cfg, use_n)
     except GenerationFailed as e:
         return Outcome(reject=(conv, e.error.code, f"generation failed after retries: {e}", {}))
     mark_duplicates(cands, cfg.near_dup)

@@ -1,4 +1,4 @@
-"""`curate bestofk` as a stage: the asynchronous loop over the generation engine.
+"""`curate bestofk` as a stage: the asynchronous loop over the generation generator.
 
 The command (`curator.commands.bestofk`) checks its options and builds the backend, the cache,
 the rubric and the `BestOfKConfig`; this runs them. Per-prompt logic (candidates, scoring, ties,
@@ -20,13 +20,13 @@ async def run_bestofk(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, r
 
     from curator.atomic import atomic_open
     from curator.bestofk import best_of_k, probe_n, request_messages, split_prompt
-    from curator.generation import Engine, RetryPolicy
+    from curator.generation import Generator, RetryPolicy
     from curator.progress import GenerationProgress
     from curator.progress_line import count_rows, enabled
 
-    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
+    generator = Generator(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
     run.show_progress = False  # the bar below counts finished prompts, not rows read
-    bar = GenerationProgress(engine.stats, count_rows(inputs), label="bestofk", enabled=enabled() and not run.quiet)
+    bar = GenerationProgress(generator.stats, count_rows(inputs), label="bestofk", enabled=enabled() and not run.quiet)
 
     def records():
         for path in inputs:
@@ -36,7 +36,7 @@ async def run_bestofk(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, r
     first = next(stream, None)
     use_n = False
     if first is not None:
-        use_n = await probe_n(engine, request_messages(split_prompt(first, cfg.answer_as_reference), cfg), cfg)
+        use_n = await probe_n(generator, request_messages(split_prompt(first, cfg.answer_as_reference), cfg), cfg)
 
     def all_records():
         if first is not None:
@@ -53,7 +53,7 @@ async def run_bestofk(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, r
     ok = False
     try:
         bar.__enter__()
-        async for oc in engine.map_ordered(all_records(), lambda c: best_of_k(c, engine, rubric, cfg, use_n)):
+        async for oc in generator.map_ordered(all_records(), lambda c: best_of_k(c, generator, rubric, cfg, use_n)):
             bar.advance()
             score_s += oc.score_seconds
             prompt_s += oc.total_seconds
@@ -75,7 +75,7 @@ async def run_bestofk(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, r
         await be.aclose()
         if judge is not None:
             await judge.aclose()
-    run.extra["generation"] = {**engine.stats.to_dict(), "n_mode": "n" if use_n else "seeds"}
+    run.extra["generation"] = {**generator.stats.to_dict(), "n_mode": "n" if use_n else "seeds"}
     if judge is not None:
         run.extra["judge_calls"] = judge.stats()
     if pairs_path is not None:

@@ -35,11 +35,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Sequence
+from typing import Annotated, Any, Iterable, Literal, Sequence
 
 import numpy as np
 import xxhash
 
+from curator.config_check import Bounds, check_config
 from curator.dedup_graph import (Buckets, band_buckets, connected_components, first_member_pairs, keep_members,
                                   link_tree, match_edges, merge_buckets, unique_pairs)
 from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
@@ -47,8 +48,6 @@ from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, 
 from curator.record import Conversation
 from curator.textnorm import normalize_many
 
-ON_CHOICES = ("prompt", "answer", "conversation")
-KEEP_CHOICES = ("first", "longest", "best-score")
 
 KEPT, DUPLICATE, NEAR_DUPLICATE, CONFLICT = 0, 1, 2, 3
 REASONS = {DUPLICATE: "duplicate", NEAR_DUPLICATE: "near_duplicate", CONFLICT: "conflict"}
@@ -58,14 +57,18 @@ REASONS = {DUPLICATE: "duplicate", NEAR_DUPLICATE: "near_duplicate", CONFLICT: "
 class DedupConfig:
     """Parameters of one dedup run (the CLI options, one to one)."""
 
-    on: str = "conversation"
+    on: Literal["prompt", "answer", "conversation"] = "conversation"
     exact_only: bool = False
-    threshold: float = 0.7
-    keep: str = "first"
+    threshold: Annotated[float, Bounds(0, 1, lo_open=True, example="0.8")] = 0.7
+    keep: Literal["first", "longest", "best-score"] = "first"
     score_key: str | None = None
-    conflict_threshold: float = 0.5
+    conflict_threshold: Annotated[float, Bounds(0, 1)] = 0.5
     drop_conflicts: bool = False
+    rejects_mode: Literal["full", "ref"] = "full"  # a dropped duplicate's reject: the record, or its input line
     minhash: MinHashParams = field(default_factory=MinHashParams)
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 # ----------------------------------------------------------------------------------- texts
@@ -555,3 +558,23 @@ def sketch_records(records: Iterable[Conversation], cfg: DedupConfig, *, workers
 def describe(origin: tuple[str, int] | None, rid: str) -> str:
     """'file:line (id ...)' for messages."""
     return f"{origin[0]}:{origin[1]} (id {rid})" if origin else f"id {rid}"
+
+
+def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, dict]:
+    """(reason code, message, extra reject fields) for dropped record `i` — one wording for both engines."""
+    st = int(pl.status[i])
+    if st == CONFLICT:
+        return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
+                            "in --conflicts and keep the right answer"), {}
+    k = int(pl.kept_of[i])
+    if REASONS[st] == "duplicate":
+        return "duplicate", f"exact duplicate of {describe(origins[k], ids[k])}, which is kept", {
+            "duplicate_of": ids[k], "similarity": 1.0}
+    # name the match that actually held (its similarity passed the threshold), which is not always
+    # the kept record: A~B and B~C drop C as a near-duplicate of B while A is kept
+    m = int(pl.matched[i]) if pl.matched is not None else k
+    sim = float(pl.similarity[i])
+    where = (f"{describe(origins[m], ids[m])}, which is kept" if m == k else
+             f"{describe(origins[m], ids[m])}, itself dropped for {describe(origins[k], ids[k])}, which is kept")
+    return "near_duplicate", f"near-duplicate (similarity {sim:.2f}) of {where}", {
+        "duplicate_of": ids[k], "matched": ids[m], "similarity": round(sim, 4)}

@@ -1,15 +1,40 @@
-"""`curate dedup` as a stage: the two passes, the reject wording and the side reports.
+"""`curate dedup` as a stage: the two passes, the side reports and the manifest entry.
 
 Pass 1 keeps only keys and MinHash signatures per record (`curator.dedup`), the plan decides
 what is kept, pass 2 re-reads the inputs and writes the kept records, sending every dropped one to
 the rejects with `duplicate_of` = the id kept in its place and `matched` = the record it actually
-matched. The Ray driver (`curator.engine.ray_dedup`) uses the same `drop_reason` and `finish`, so
-both engines word rejects and reports alike.
+matched. The engines' drivers (`curator.engine.ray_dedup`, `local_dedup`) use the same
+`curator.dedup.drop_reason` and `finish`, so every path words rejects and reports alike.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+
+@dataclass
+class DedupStage:
+    """MinHash/exact dedup of `inputs` as a whole-dataset stage (`curator.engine.run_whole_stage`)."""
+
+    ray_driver: ClassVar[str] = "curator.engine.ray_dedup"
+
+    inputs: list[Path]
+    cfg: Any  # DedupConfig
+    from_: str | None
+    ropts: Any
+    encoding: str | None
+    workers: int  # 0 = one per core
+    report: Path | None
+    conflicts: Path | None
+    out_format: str
+
+    def run_local(self, run) -> None:
+        run_dedup(run, self.inputs, self.cfg, from_=self.from_, ropts=self.ropts, encoding=self.encoding,
+                  workers=self.workers, report=self.report, conflicts=self.conflicts, out_format=self.out_format,
+                  rejects_mode=self.cfg.rejects_mode)
 
 
 def run_semantic_dedup(run, inputs, cfg, threshold, emb, *, from_, ropts, encoding) -> None:
@@ -42,7 +67,7 @@ def run_dedup(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conf
 
 def _run_streamed(run, inputs, cfg, *, from_, ropts, encoding, workers, report, conflicts) -> None:
     """Both passes as streams in this process (signatures on a spawned pool)."""
-    from curator.dedup import KEPT, plan, sketch_records
+    from curator.dedup import KEPT, drop_reason, plan, sketch_records
     from curator.errors import UsageError
     from curator.io import read_records
     from curator.rejects import RejectSink
@@ -72,28 +97,6 @@ def _run_streamed(run, inputs, cfg, *, from_, ropts, encoding, workers, report, 
     if i != len(ids):
         raise UsageError(f"{inputs[-1]}: changed while dedup was reading it (fewer records on the second pass)")
     finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=workers)
-
-
-def drop_reason(pl, i: int, ids: list[str], origins: list) -> tuple[str, str, dict]:
-    """(reason code, message, extra reject fields) for dropped record `i` — one wording for both engines."""
-    from curator.dedup import CONFLICT, REASONS, describe
-
-    st = int(pl.status[i])
-    if st == CONFLICT:
-        return "conflict", ("near-identical prompt with a disagreeing answer in another record; review the group "
-                            "in --conflicts and keep the right answer"), {}
-    k = int(pl.kept_of[i])
-    if REASONS[st] == "duplicate":
-        return "duplicate", f"exact duplicate of {describe(origins[k], ids[k])}, which is kept", {
-            "duplicate_of": ids[k], "similarity": 1.0}
-    # name the match that actually held (its similarity passed the threshold), which is not always
-    # the kept record: A~B and B~C drop C as a near-duplicate of B while A is kept
-    m = int(pl.matched[i]) if pl.matched is not None else k
-    sim = float(pl.similarity[i])
-    where = (f"{describe(origins[m], ids[m])}, which is kept" if m == k else
-             f"{describe(origins[m], ids[m])}, itself dropped for {describe(origins[k], ids[k])}, which is kept")
-    return "near_duplicate", f"near-duplicate (similarity {sim:.2f}) of {where}", {
-        "duplicate_of": ids[k], "matched": ids[m], "similarity": round(sim, 4)}
 
 
 def finish(run, pl, cfg, ids: list[str], origins: list, *, report, conflicts, workers: int) -> None:

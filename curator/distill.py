@@ -25,16 +25,18 @@ so a re-run resumes from there.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from curator.backends.base import GenerationRequest, GenerationResult, SamplingParams
+from curator.config_check import check_config
 from curator.errors import RowError, UsageError
 from curator.formats.common import ReadOptions
-from curator.generation import Answer, Engine, GenerationFailed, split_answer
+from curator.generation import Answer, Generator, GenerationFailed, split_answer
 from curator.record import Conversation, Message
 from curator.validate import first_problem
 
-MODES = ("fill", "regenerate", "multi-turn")
+Mode = Literal["fill", "regenerate", "multi-turn"]
+MODES = get_args(Mode)
 
 
 class PromptTemplate:
@@ -71,7 +73,7 @@ class PromptTemplate:
 
 @dataclass(frozen=True)
 class DistillConfig:
-    mode: str = "fill"
+    mode: Mode = "fill"
     system: str | None = None
     template: PromptTemplate | None = None
     params: SamplingParams = SamplingParams()
@@ -80,8 +82,7 @@ class DistillConfig:
     regenerate_rejected: bool = True
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise UsageError(f"--mode {self.mode!r}: choose {', '.join(MODES)}")
+        check_config(self)
         if self.params.n > 1 and self.mode != "fill":
             raise UsageError("--n > 1 works with --mode fill only (one answer slot per record to sample)")
 
@@ -196,7 +197,7 @@ def _check_answer(ans: Answer, cfg: DistillConfig, where: str) -> tuple[str, str
     return None
 
 
-async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig) -> Outcome:
+async def distill_record(conv: Conversation, generator: Generator, cfg: DistillConfig) -> Outcome:
     """Generate every answer `cfg.mode` asks for in one record (sequentially: each turn sees the
     answers before it). Never raises for a per-record problem: it becomes a reject."""
     out = Outcome()
@@ -219,8 +220,8 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         return out
     out.generated = True
     out.action = "regenerated" if (verdict is not None or cfg.mode == "regenerate") else "filled"
-    ident = engine.backend.identity()
-    model, backend = str(ident.get("model", "")), str(ident.get("backend", engine.backend.name))
+    ident = generator.backend.identity()
+    model, backend = str(ident.get("model", "")), str(ident.get("backend", generator.backend.name))
     msgs = list(conv.messages)
     shift = 0  # inserts move later original indices right
     steps: list[tuple[GenerationResult, Answer]] = []
@@ -232,7 +233,7 @@ async def distill_record(conv: Conversation, engine: Engine, cfg: DistillConfig)
         try:
             req = GenerationRequest(request_messages(conv, upto, cfg), cfg.params, tag=conv.id,
                                     sample=verdict["round"] if verdict is not None else 0)
-            result = await engine.call(req)
+            result = await generator.call(req)
             choice_answers = [split_answer(c, cfg.think) for c in result.choices]
         except GenerationFailed as e:
             extra = {"error": str(e.error), "attempts": e.attempts}

@@ -1,4 +1,4 @@
-"""`curate distill` as a stage: the asynchronous loop over the generation engine.
+"""`curate distill` as a stage: the asynchronous loop over the generation generator.
 
 The command (`curator.commands.distill`) checks its options and builds the backend, the cache
 and the `DistillConfig`; this runs them. Per-record logic (modes, regeneration, truncation) is in
@@ -12,14 +12,14 @@ from curator.runner import err_console
 
 async def run_distill(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, concurrency, rpm, tpm, max_retries,
                       price_in, price_out, show_progress) -> None:
-    """The whole stage: every input record through `distill_record` on the generation engine
+    """The whole stage: every input record through `distill_record` on the generation generator
     (a bounded window, retries, the cache), written in input order through `run`; the progress
     bar, the answer counts and the generation statistics for the manifest."""
     from curator.distill import distill_record
-    from curator.generation import Engine, RetryPolicy
+    from curator.generation import Generator, RetryPolicy
     from curator.progress import GenerationProgress
 
-    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries), rpm=rpm,
+    generator = Generator(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries), rpm=rpm,
                     tpm=tpm)
 
     def records():
@@ -29,13 +29,13 @@ async def run_distill(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, c
     from curator.progress_line import count_rows, enabled
 
     run.show_progress = False  # this bar counts finished prompts, not rows read
-    bar = GenerationProgress(engine.stats, count_rows(inputs), price_in=price_in, price_out=price_out,
+    bar = GenerationProgress(generator.stats, count_rows(inputs), price_in=price_in, price_out=price_out,
                              enabled=show_progress and enabled() and not run.quiet)
     generated = 0
     actions = {"filled": 0, "regenerated": 0, "passed": 0}
     try:
         with bar:
-            async for outcome in engine.map_ordered(records(), lambda c: distill_record(c, engine, cfg)):
+            async for outcome in generator.map_ordered(records(), lambda c: distill_record(c, generator, cfg)):
                 for rec in outcome.records:
                     run.write(rec)
                 for conv, code, message, extra in outcome.rejects:
@@ -45,9 +45,9 @@ async def run_distill(run, inputs, from_, ropts, encoding, allow, cfg, be, rc, c
                 bar.advance()
     finally:
         await be.aclose()
-    stats = engine.stats.to_dict()
+    stats = generator.stats.to_dict()
     stats["records_generated"] = generated
-    cost = engine.stats.cost(price_in, price_out)
+    cost = generator.stats.cost(price_in, price_out)
     if cost is not None:
         stats["estimated_cost"] = round(cost, 6)
     run.extra["generation"] = stats

@@ -100,3 +100,11 @@ def for_engine(embedder: Any, engine: str, address: str | None) -> Any:
     if engine == "ray" and type(embedder) is LexicalEmbedder:
         return RayLexicalEmbedder.wrapping(embedder, address)
     return embedder
+
+
+def engine_note(embedder: Any, engine: str) -> dict[str, Any]:
+    """What a manifest records about where the embedding ran (select's `extra.select`)."""
+    note: dict[str, Any] = {"engine": engine}
+    if engine == "ray":
+        note["ray_embed_tasks"] = getattr(embedder, "tasks", 0)  # 0: a model embedder, run on the driver
+    return note

@@ -1,4 +1,4 @@
-"""The generation engine every generating command shares (distill, best-of-K).
+"""The generator every generating command shares (distill, best-of-K, augment, judges).
 
 - **Continuous concurrency.** A semaphore of `concurrency` slots bounds the requests in flight;
   a slot is handed to the next waiting request the moment one finishes, so the window never
@@ -119,8 +119,8 @@ class GenerationFailed(Exception):
         self.attempts = attempts
 
 
-# --------------------------------------------------------------------------------------- engine
-class Engine:
+# --------------------------------------------------------------------------------------- generator
+class Generator:
     """Runs requests against one backend with concurrency, retries, cache and limits."""
 
     def __init__(self, backend: Backend, *, concurrency: int = 64, cache: ResponseCache | None = None,

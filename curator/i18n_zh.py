@@ -253,6 +253,7 @@ def pattern(text: str) -> str | None:
 _USAGE = [
     (re.compile(r": no such file$"), "文件不存在"),
     (re.compile(r"^--[\w-]+ .*: (choose|expected)"), "选项取值不对"),
+    (re.compile(r"^--[\w-]+ \S+: must be "), "选项取值超出范围"),  # curator.config_check's range messages
     (re.compile(r"needs .*pip install"), "缺少可选依赖，按提示安装"),
     (re.compile(r"(HF_HUB_OFFLINE|unreachable|offline)"), "无法访问模型仓库"),
 ]

@@ -30,8 +30,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Annotated
 
 import numpy as np
+
+from curator.config_check import Bounds, check_config
 
 _SHIFT32 = np.uint64(32)
 _CHUNK = 1 << 15  # shingles per chunk (256 KB of uint64)
@@ -50,10 +53,13 @@ class MinHashParams:
     4-edit variants (F1 0.931), bigrams 95% (F1 0.990), with no false merge at either size.
     """
 
-    num_perm: int = 64
-    ngram: int = 5
+    num_perm: Annotated[int, Bounds(8)] = 64
+    ngram: Annotated[int, Bounds(1)] = 5
     seed: int = 1
-    ngram_cjk: int = 2
+    ngram_cjk: Annotated[int, Bounds(0)] = 2
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
     def size_for(self, cjk: bool) -> int:
         return self.ngram_cjk if cjk and self.ngram_cjk else self.ngram

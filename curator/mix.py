@@ -43,8 +43,9 @@ import random
 from array import array
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Annotated, Any, Callable, Iterable, Iterator, Literal
 
+from curator.config_check import Bounds, check_config
 from curator.errors import UsageError
 from curator.record import Conversation
 from curator.tokencount import estimate_tokens, record_tokens
@@ -67,23 +68,18 @@ class Source:
 @dataclass
 class MixConfig:
     sources: list[Source]
-    by: str = "records"
-    total: float | None = None
-    max_repeats: int = 1
-    temperature: float | None = None
+    by: Literal["records", "tokens"] = "records"
+    total: Annotated[float | None, Bounds(0, lo_open=True)] = None
+    max_repeats: Annotated[int, Bounds(1)] = 1  # 1 = no up-sampling
+    temperature: Annotated[float | None, Bounds(0, lo_open=True)] = None  # 1 = natural sizes, larger = flatter
     stratify: str | None = None
     seed: int = 0
     tokenizer: str | None = None
 
-    def check(self) -> None:
+    def __post_init__(self) -> None:
         if not self.sources:
             raise UsageError("no sources: give FILE:RATIO arguments or --config mix.yaml")
-        if self.by not in ("records", "tokens"):
-            raise UsageError(f"--by {self.by!r}: choose records or tokens")
-        if self.max_repeats < 1:
-            raise UsageError(f"--max-repeats {self.max_repeats}: must be at least 1 (1 = no up-sampling)")
-        if self.total is not None and self.total <= 0:
-            raise UsageError(f"--total {self.total}: must be positive")
+        check_config(self)
         ratios = [s.ratio for s in self.sources]
         given = [r is not None for r in ratios]
         if any(given) and not all(given):
@@ -97,8 +93,6 @@ class MixConfig:
                 raise UsageError("ratios sum to 0: at least one source needs a positive ratio")
             if self.temperature is not None:
                 raise UsageError("--temperature applies only when no ratios are given (ratios fix the shares)")
-        if self.temperature is not None and self.temperature <= 0:
-            raise UsageError(f"--temperature {self.temperature}: must be > 0 (1 = natural sizes, larger = flatter)")
         names = [s.name for s in self.sources]
         if len(set(names)) != len(names):
             raise UsageError(f"two sources share a name {names}: give each a distinct `name:` in the YAML")

@@ -82,7 +82,7 @@ class RecordProgress:
             self._every = PIPED_EVERY_S
         if not (enabled() if live is None else live):
             return
-        from curator.runner import err_console
+        from curator.termout import err_console
 
         if err_console.is_terminal:
             from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TaskProgressColumn, TextColumn,
@@ -120,7 +120,7 @@ class RecordProgress:
             self._progress.update(self._task, completed=self.done, rate=f"{self.rate():,.0f} {self.unit}/s")
         elif self._piped and now - self._last >= self._every:
             self._last = now
-            from curator.runner import err_console
+            from curator.termout import err_console
 
             err_console.print(self.line(), soft_wrap=True, highlight=False, markup=False)
 

@@ -35,20 +35,20 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from curator.termout import console as _console
+from curator.termout import err_console
 from rich.markup import escape
 
 from curator.errors import UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
 from curator.io import ReadStats, RecordWriter, read_records
 from curator.atomic import clean_stale, fsync_dir
+from curator.config_check import config_params
 from curator.manifest import build_manifest, output_sizes, write_manifest
 from curator.outpaths import check_output, check_outputs
 from curator.redact import redact_text
 from curator.record import Conversation
 from curator.rejects import RejectSink, manifest_path, rejects_path
 
-err_console = _console(stderr=True)
 
 EXIT_OK, EXIT_ERROR_RATE, EXIT_USAGE = 0, 1, 2
 
@@ -92,12 +92,15 @@ class CommandRun:
         write_opts: WriteOptions = DEFAULT_WRITE,
         quiet: bool = False,
         side_outputs: Iterable[tuple[str, str | Path | None]] = (),
+        config: Any = None,
     ):
         self.command = command
         self.out = Path(out) if out is not None else None
-        # every option the command was called with, so the manifest is complete by construction;
-        # the command's own entries (derived values: a resolved cache path, the filter list) win
-        self.params = {**bound_params(), **params}
+        # every option the command was called with, so the manifest is complete by construction
+        # (outside a CLI call, e.g. from Python, the validated config's fields instead); the
+        # command's own entries (derived values: a resolved cache path, the filter list) win.
+        # Secrets are masked when the manifest is built (curator.redact, the one redactor).
+        self.params = {**(bound_params() or config_params(config)), **params}
         self.inputs = [Path(p) for p in inputs]
         self._outputs: list[tuple[str, Path | None]] = []
         if self.out is not None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from dataclasses import dataclass
 from itertools import groupby
-from typing import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Iterable, Iterator, Sequence
 
 from curator.errors import UsageError
-from curator.record import Conversation, Message, content_id
+from curator.record import Conversation, content_id
 from rubrics.base import Rubric, Score
 from rubrics.composite import CompositeRubric
 from rubrics.judge import JudgeRubric
@@ -137,9 +139,59 @@ def load_rubrics(refs: list[str], *, judge_model, judge_base_url, judge_key_env,
     return rubrics, client
 
 
-def ray_rule_rubrics_only(refs: list[str]) -> None:
+@dataclass
+class ScoreStage:
+    """Scoring as a stage with driver state (`curator.engine.run_whole_stage`). Locally the loaded
+    rubrics share one judge client and event loop; on Ray (`curator.engine.ray_score`) each task
+    loads the rule rubrics itself (`curator.engine.tasks.Score`), so only rule rubrics run there
+    (`check_rubrics_for_engine`)."""
+
+    ray_driver: ClassVar[str] = "curator.engine.ray_score"
+
+    inputs: list[Path]
+    refs: list[str]                # the --rubric values, as given
+    rubrics: list[Rubric]          # loaded from `refs` (the local body scores with these)
+    client: Any                    # their shared judge chat client, or None
+    batch_size: int
+    from_: str | None
+    ropts: Any
+    encoding: str | None
+    allow: Sequence[str] = ()
+
+    def run_local(self, run) -> Counter:
+        counts: Counter = Counter()
+        loop = asyncio.new_event_loop()
+        try:
+            convs = (c for path in self.inputs
+                     for c in run.read(path, self.from_, opts=self.ropts, encoding=self.encoding, allow=self.allow))
+            for conv in score_records(convs, self.rubrics, reject=run.rejects.reject, batch_size=self.batch_size,
+                                      counts=counts, loop=loop):
+                run.write(conv)
+            self.finish(run, counts, loop)
+        finally:
+            loop.close()
+        return counts
+
+    def finish(self, run, counts: Counter, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """The manifest's verdict counts and judge-call figures; closes the judge client."""
+        run.extra["verdicts"] = dict(sorted(counts.items()))
+        if self.client is not None:
+            run.extra["judge_calls"] = self.client.stats()
+            own = loop is None
+            loop = loop or asyncio.new_event_loop()
+            try:
+                loop.run_until_complete(self.client.aclose())
+            finally:
+                if own:
+                    loop.close()
+            self.client.close_cache()
+
+
+def check_rubrics_for_engine(engine: str, refs: list[str]) -> None:
     """--engine ray scores with rule rubrics only: they are pure per record. Judges and reward models
     hold clients and GPUs, and z-normalised recipes need whole prompt groups, which a range may cut."""
+    if engine != "ray":
+        return
     from rubrics.composite import CompositeRubric
     from rubrics.load import RubricError, load_rubric
     from rubrics.rules import RuleRubric

@@ -29,13 +29,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Annotated, Any, Literal, Sequence, get_args
 
 import numpy as np
 
+from curator.config_check import Bounds, check_config
 from curator.errors import UsageError
 
-METHODS = ("deita", "kcenter", "score")
+Method = Literal["deita", "kcenter", "score"]
+METHODS = get_args(Method)
 SELECTED, BELOW_BUDGET, TOO_CLOSE, QUOTA_FULL, CONTAMINATED = 0, 1, 2, 3, 4
 STATUS = {SELECTED: "selected", BELOW_BUDGET: "below_budget", TOO_CLOSE: "too_close", QUOTA_FULL: "quota_full",
           CONTAMINATED: "contaminated"}
@@ -46,32 +48,21 @@ _BLOCK = 256
 class SelectConfig:
     """What `select` keeps. Validates itself, so the CLI, a recipe and Python get the same checks."""
 
-    budget: int | None = None           # keep this many records
-    fraction: float | None = None       # or this share of the candidates
-    method: str = "deita"
-    threshold: float = 0.9              # deita: max cosine similarity to anything kept
+    budget: Annotated[int | None, Bounds(1)] = None  # keep this many records
+    fraction: Annotated[float | None, Bounds(0, 1, lo_open=True, example="0.1")] = None  # or this share
+    method: Method = "deita"
+    threshold: Annotated[float, Bounds(0, 1, lo_open=True, example="0.9")] = 0.9  # deita: max cosine to anything kept
     score: str | None = None            # meta.scores key, "mean", or a weighted sum "0.7*helpfulness+0.3*ifd"
     balance: str | None = None          # meta field whose values get fair quotas (meta.tags, meta.source, task)
-    embed_on: str = "prompt"            # what is embedded: prompt or conversation
+    embed_on: Literal["prompt", "conversation"] = "prompt"  # what is embedded
     against: list[str] = field(default_factory=list)
-    ngram: int = 13                     # decontamination n-gram (words; CJK characters)
+    ngram: Annotated[int, Bounds(3, example="13")] = 13  # decontamination n-gram (words; CJK characters)
     seed: int = 0                       # order among equal scores
 
     def __post_init__(self) -> None:
         if (self.budget is None) == (self.fraction is None):
             raise UsageError("give exactly one of --budget N or --fraction F")
-        if self.budget is not None and self.budget < 1:
-            raise UsageError(f"--budget {self.budget}: must be >= 1")
-        if self.fraction is not None and not 0.0 < self.fraction <= 1.0:
-            raise UsageError(f"--fraction {self.fraction}: must be in (0, 1], e.g. 0.1")
-        if self.method not in METHODS:
-            raise UsageError(f"--method {self.method!r}: choose {', '.join(METHODS)}")
-        if not 0.0 < self.threshold <= 1.0:
-            raise UsageError(f"--threshold {self.threshold}: a cosine similarity in (0, 1], e.g. 0.9")
-        if self.embed_on not in ("prompt", "conversation"):
-            raise UsageError(f"--embed-on {self.embed_on!r}: choose prompt or conversation")
-        if self.ngram < 3:
-            raise UsageError(f"--ngram {self.ngram}: use at least 3 (default 13)")
+        check_config(self)
         if self.balance == "task":
             self.balance = "meta.task"
         if self.balance and not self.balance.startswith("meta."):

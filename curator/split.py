@@ -13,9 +13,28 @@ splits is moved wholly into train (`--leakage move`) or only listed (`--leakage 
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal, Sequence
 
 import numpy as np
+
+from curator.config_check import Bounds, check_config
+
+
+@dataclass(frozen=True)
+class SplitConfig:
+    """Options of `curate split` (validated here for the CLI, recipes and Python alike)."""
+
+    eval_size: Annotated[float, Bounds(0)] = 0.1  # a share (< 1) or a count (>= 1)
+    test_size: Annotated[float, Bounds(0)] = 0.0  # 0 = no test split
+    stratify: str | None = None
+    seed: int = 0
+    leakage: Literal["move", "report", "off"] = "move"
+    leakage_on: Literal["prompt", "answer", "conversation"] = "prompt"
+    threshold: Annotated[float, Bounds(0, 1, lo_open=True, example="0.8")] = 0.7
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
 
 def resolve_sizes(n: int, held_out: Sequence[tuple[str, float]]) -> dict[str, int]:

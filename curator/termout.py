@@ -30,3 +30,9 @@ def _isatty(stream) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+# The one stderr console: every message, summary and the live progress line go through it, so the
+# line is cleared before anything else is printed. Here, not in `curator.runner`, so that
+# `curator.progress_line` can use it without importing the runner that imports it.
+err_console = console(stderr=True)

@@ -61,9 +61,65 @@ def test_core_imports_no_heavy_library_at_module_level():
 
 
 def test_import_curator_and_cli_stay_light():
-    code = ("import sys, curator, curator.cli, curator.pipeline; "
+    code = ("import sys, curator, curator.cli, curator.recipe_run; "
             f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))")
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
                        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "[]", f"heavy modules loaded by `import curator`: {r.stdout}"
+
+
+# Cycles left, each inside another area's package or pair: a package __init__ that imports its
+# members while a member imports the package's registry back (filters, formats), and io <-> tabular.
+# New code must not add one: a stage names its engine driver (`ray_driver`) instead of importing it.
+KNOWN_CYCLES = [
+    {"curator.formats", "curator.formats.rejects"},
+    {"curator.io", "curator.tabular"},
+]
+
+
+def _import_cycles() -> list[set[str]]:
+    """Groups of modules that import each other, counting every import (also inside functions)."""
+    import grimp
+
+    graph = grimp.build_graph("curator", "rubrics", "trainer", cache_dir=None)
+    edges = {m: {x for x in graph.find_modules_directly_imported_by(m) if x in graph.modules} for m in graph.modules}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    groups: list[set[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in edges[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            group = set()
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                group.add(w)
+                if w == v:
+                    break
+            if len(group) > 1:
+                groups.append(group)
+
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10_000))
+    for m in sorted(edges):
+        if m not in index:
+            visit(m)
+    return groups
+
+
+def test_no_new_import_cycles():
+    cycles = _import_cycles()
+    new = [sorted(g) for g in cycles
+           if g not in KNOWN_CYCLES and not all(m.startswith("curator.filters") for m in g)]
+    assert not new, f"import cycles: {new}"

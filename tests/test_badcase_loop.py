@@ -110,6 +110,7 @@ def screen_of(path: Path, idx: int) -> str:
     return asyncio.run(main())
 
 
+@pytest.mark.slow
 def test_the_badcase_loop_closes(real, tmp_path):
     pytest.importorskip("trl")
     from trainer.tiny import build_tiny_model

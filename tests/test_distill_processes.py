@@ -21,7 +21,7 @@ from curator.backends import auto_client_processes, make_backend
 from curator.backends.base import GenerationRequest
 from curator.backends.process_pool import ProcessPoolBackend
 from curator.errors import UsageError
-from curator.generation import Engine, RetryPolicy
+from curator.generation import Generator, RetryPolicy
 from curator.rejects import read_rejects
 from tests.chat_server import ChatServer, answer_text
 from tests.conftest import run_cli
@@ -92,7 +92,7 @@ def test_output_rejects_and_cache_keys_match_one_process(server, tmp_path):
     assert rej_many == rej_one
     assert {r[1] for r in rej_many} == {"server_error", "api_error", "truncated"}
     assert "HTTP 500" in " ".join(r[2] for r in rej_many)
-    # Faults crossed the pipe as retryable errors and were retried in the engine, as in one process.
+    # Faults crossed the pipe as retryable errors and were retried in the generator, as in one process.
     assert server.by_outcome["429"] == 1 and server.by_outcome["drop"] == 1 and server.by_outcome["badjson"] == 1
     assert _gone(model)
     # Same cache keys: a one-process re-run on that cache sends only what never succeeded.
@@ -105,23 +105,23 @@ def test_output_rejects_and_cache_keys_match_one_process(server, tmp_path):
 
 
 def test_killed_client_process_costs_retries_not_records(tmp_path):
-    async def run(url: str) -> tuple[list, Engine, ProcessPoolBackend, int]:
+    async def run(url: str) -> tuple[list, Generator, ProcessPoolBackend, int]:
         pool = ProcessPoolBackend("teacher", url, processes=2, max_connections=16)
         victim = pool.worker_pids()[0]
-        engine = Engine(pool, concurrency=16, retry=RetryPolicy(max_retries=3, base=0.01))
+        generator = Generator(pool, concurrency=16, retry=RetryPolicy(max_retries=3, base=0.01))
         reqs = [GenerationRequest([{"role": "user", "content": f"q{i}"}]) for i in range(16)]
-        tasks = [asyncio.ensure_future(engine.call(r)) for r in reqs]
+        tasks = [asyncio.ensure_future(generator.call(r)) for r in reqs]
         await asyncio.sleep(0.3)  # every request is in flight (the server holds each for 1 s)
         os.kill(victim, signal.SIGKILL)
         results = await asyncio.gather(*tasks)
         await pool.aclose()
-        return results, engine, pool, victim
+        return results, generator, pool, victim
 
     with ChatServer(latency=1.0) as srv:
-        results, engine, pool, victim = asyncio.run(run(srv.url))
+        results, generator, pool, victim = asyncio.run(run(srv.url))
     assert [r.choices[0].content for r in results] == [answer_text([{"role": "user", "content": f"q{i}"}])
                                                        for i in range(16)]
-    assert engine.stats.failures == 0 and engine.stats.retries >= 1
+    assert generator.stats.failures == 0 and generator.stats.retries >= 1
     # The dead process was replaced, so later requests had both again.
     assert pool.restarts == 1 and pool.worker_pids()[0] != victim
 

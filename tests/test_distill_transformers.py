@@ -44,6 +44,7 @@ def test_batched_generate_is_left_padded_and_deterministic(tiny):
     assert first[1].usage.prompt_tokens > first[0].usage.prompt_tokens  # padding is not counted
 
 
+@pytest.mark.slow
 def test_cli_with_the_local_backend_and_cache(tiny, tmp_path, sample):
     out = tmp_path / "o.jsonl"
     args = ["distill", str(sample / "prompts.jsonl"), "-o", str(out), "--backend", "transformers", "--model",

@@ -8,7 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from curator.embed import LexicalEmbedder, make_embedder
+from curator.embed import LexicalEmbedder
+from curator.embedders import make_embedder
 from curator.embed_store import embed_texts, load_store, save_store, store_paths
 from curator.errors import UsageError
 from tests.chat_server import ChatServer, embedding_vector

@@ -53,6 +53,7 @@ def both(tmp_path: Path, address: str, *args: str, out_name: str = "out.jsonl", 
     return local, remote
 
 
+@pytest.mark.slow
 def test_convert_sample_and_bad_rows(tmp_path, sample, ray_address):
     inputs = [str(p) for p in sorted((sample / "bad").glob("*.jsonl"))] + [
         str(sample / "alpaca.json"), str(sample / "sharegpt.json"), str(sample / "messages.jsonl"),
@@ -65,6 +66,7 @@ def test_convert_sample_and_bad_rows(tmp_path, sample, ray_address):
     assert any(src.endswith("bad_rows.jsonl") and line == 11 for src, line in lines)
 
 
+@pytest.mark.slow
 def test_convert_to_sharegpt_parquet_input(tmp_path, sample, ray_address):
     src = tmp_path / "in.parquet"
     r = run_cli("convert", str(sample / "messages.jsonl"), "-o", str(src))
@@ -72,12 +74,14 @@ def test_convert_to_sharegpt_parquet_input(tmp_path, sample, ray_address):
     both(tmp_path, ray_address, "convert", str(src), "--to", "sharegpt")
 
 
+@pytest.mark.slow
 def test_validate_counts_and_report(tmp_path, sample, ray_address):
     local, remote = both(tmp_path, ray_address, "validate", str(sample / "bad" / "bad_rows.jsonl"),
                          str(sample / "messages.jsonl"), code=1)
     assert json.loads(manifest_path(remote).read_text())["counts"]["rejected"] > 0
 
 
+@pytest.mark.slow
 def test_score_rule_rubrics(tmp_path, sample, ray_address):
     both(tmp_path, ray_address, "score", str(sample / "messages.jsonl"), str(sample / "reasoning_r1.jsonl"),
          str(sample / "prompts.jsonl"), "--rubric", "no_refusal", "--rubric", str(sample / "rubric_recipe.yaml"))
@@ -132,6 +136,7 @@ FILTER_CASES = [
 ]
 
 
+@pytest.mark.slow
 def test_filter_recipe_pii_and_user_function(tmp_path, sample, ray_address):
     """The sample recipe (PII masking, refusal, repetition, language...) plus a user `module:function`
     filter imported on the workers from the working directory."""
@@ -171,6 +176,7 @@ def test_filter_big(tmp_path, big, ray_address):
 
 
 # --------------------------------------------------------------------------- dedup
+@pytest.mark.slow
 def test_dedup_sample_and_bad_rows(tmp_path, sample, ray_address):
     local, remote = both(tmp_path, ray_address, "dedup", str(sample / "messages.jsonl"),
                          str(sample / "messages.jsonl"), str(sample / "reasoning_r1.jsonl"),
@@ -204,6 +210,7 @@ def test_dedup_big_across_ranges(tmp_path, big, ray_address):
 
 
 # --------------------------------------------------------------------------- mix
+@pytest.mark.slow
 def test_mix_sample_config(tmp_path, sample, ray_address):
     local, remote = both(tmp_path, ray_address, "mix", "--config", str(sample / "mix.yaml"))
     assert local.read_bytes() == remote.read_bytes()
@@ -223,6 +230,7 @@ def test_mix_big_tokens_with_repeats(tmp_path, big, ray_address):
     assert m["mix"] == _manifest(local)["mix"] and m["counts"]["copies_added"] > 0 and m["counts"]["excluded"] > 0
 
 
+@pytest.mark.slow
 def test_filter_user_function_error_exits_2_on_ray(tmp_path, sample, ray_address):
     """A user filter that raises on a worker stops the run with its message and exit 2, no traceback."""
     (tmp_path / "buggy_rules.py").write_text("def f(conv, **kw):\n    raise ValueError('boom')\n", "utf-8")

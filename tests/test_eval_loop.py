@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from curator.errors import UsageError
-from curator.pipeline import _planned, load_recipe, validate_recipe
+from curator.recipe_run import _planned, load_recipe, validate_recipe
 from tests.conftest import SAMPLE, run_cli
 
 RECIPE = SAMPLE / "eval_loop" / "recipe.yaml"
@@ -99,8 +99,8 @@ def test_train_eval_needs_a_model_and_takes_only_its_own_keys(tmp_path):
 def test_a_retrained_model_folder_changes_what_reads_it(tmp_path):
     """train-eval's `run` and train's `init_adapter` are folders: training them again must re-run
     the stages that read them (their weights' size and time are in the fingerprint, not their bytes)."""
-    from curator.pipeline import Stage, _fingerprint
-    from curator.pipeline_eval import eval_outputs
+    from curator.recipe_run import Stage, _fingerprint
+    from curator.recipe_eval import eval_outputs
 
     model = tmp_path / "round1"
     model.mkdir()

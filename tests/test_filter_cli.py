@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.filters import DEFAULT_RECIPE, REGISTRY, filter_batch, parse_recipe, pipeline_from_recipe
+from curator.filters import DEFAULT_RECIPE, REGISTRY, filter_batch, parse_recipe, build_chain
 from curator.record import Conversation, Message
 from curator.rejects import read_rejects
 from tests.conftest import run_cli
@@ -180,7 +180,7 @@ def test_default_recipe_on_real_data_is_balanced(real, tmp_path):
 
 
 def test_pipeline_orders_cheap_first():
-    pipe = pipeline_from_recipe([("language", {}), ("repetition", {}), ("turns", {})])
+    pipe = build_chain([("language", {}), ("repetition", {}), ("turns", {})])
     assert pipe.labels == ["turns", "repetition", "language"]
     assert [n for n, _ in DEFAULT_RECIPE][0] == "turns"
     conv = Conversation([Message("user", "hi"), Message("assistant", "hello")])

@@ -1,4 +1,4 @@
-"""The filters' batch screens change no verdict: `FilterPipeline.check_many` (screens first, the plain
+"""The filters' batch screens change no verdict: `FilterChain.check_many` (screens first, the plain
 filter only where a screen proved nothing) gives exactly `check`'s result for every record — kept
 record, dropping filter, reason code and message — on the real data sets and on hostile records,
 for the default recipe and for recipes whose parameters switch screens off or change them.
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curator.filters import DEFAULT_RECIPE, pipeline_from_recipe
+from curator.filters import DEFAULT_RECIPE, build_chain
 from curator.filters.content import _TOKEN, ngram_repeat_ratio
 from curator.filters.ngram_screen import ngram_bounds, tables
 from curator.filters.screen import cover_needles
@@ -49,7 +49,7 @@ RECIPES = {
 
 
 def _pipes():
-    return {name: pipeline_from_recipe([(n, dict(p)) for n, p in items], name) for name, items in RECIPES.items()}
+    return {name: build_chain([(n, dict(p)) for n, p in items], name) for name, items in RECIPES.items()}
 
 
 def _same(pipe, convs):

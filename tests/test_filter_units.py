@@ -172,10 +172,10 @@ def test_pii_drop():
 
 
 def test_pii_mask_edits_copy_and_records_meta():
-    from curator.filters import FilterPipeline
+    from curator.filters import FilterChain
 
     c = conv(f"我是张三，电话13812345678，邮箱 zs@example.cn，身份证{VALID_ID}", "好的，已记录。")
-    pipe = FilterPipeline([build("pii", {"action": "mask"})])
+    pipe = FilterChain([build("pii", {"action": "mask"})])
     kept, dropped_ = pipe.filter_batch([c])
     assert not dropped_
     out = kept[0]

@@ -1,4 +1,4 @@
-"""The engine against the real loopback server: retries, give-ups, continuous concurrency,
+"""The generator against the real loopback server: retries, give-ups, continuous concurrency,
 ordered output, cache hits; and how a choice is split into reasoning and answer."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from curator.backends.base import Choice, GenerationRequest, SamplingParams
 from curator.backends.openai_http import OpenAIHTTPBackend
 from curator.cache import ResponseCache
 from curator.errors import RowError
-from curator.generation import Engine, GenerationFailed, RetryPolicy, split_answer
+from curator.generation import Generator, GenerationFailed, RetryPolicy, split_answer
 from tests.chat_server import ChatServer, answer_text
 
 
@@ -21,10 +21,10 @@ def server():
         yield s
 
 
-def _engine(server, **kw) -> Engine:
+def _generator(server, **kw) -> Generator:
     backend = OpenAIHTTPBackend("teacher", server.url, api_key_env="CURATOR_TEST_NO_SUCH_KEY")
     kw.setdefault("retry", RetryPolicy(max_retries=3, base=0.01, cap=0.05))
-    return Engine(backend, **kw)
+    return Generator(backend, **kw)
 
 
 def _req(text: str) -> GenerationRequest:
@@ -37,7 +37,7 @@ def _run(coro):
 
 def test_retries_honour_retry_after_then_succeed(server):
     async def go():
-        e = _engine(server)
+        e = _generator(server)
         res = await e.call(_req("hello [[429x2:0.05]]"))
         await e.backend.aclose()
         return e, res
@@ -53,7 +53,7 @@ def test_retries_honour_retry_after_then_succeed(server):
                                                   ("[[400]]", "api_error", 1)])
 def test_gives_up_with_the_last_error(server, directive, code, tries):
     async def go():
-        e = _engine(server)
+        e = _generator(server)
         try:
             with pytest.raises(GenerationFailed) as info:
                 await e.call(_req(f"x {directive}"))
@@ -73,7 +73,7 @@ def test_window_is_refilled_continuously_and_output_keeps_input_order(server):
     prompts = ["first [[slow:0.6]]"] + [f"p{i}" for i in range(60)]
 
     async def go():
-        e = _engine(server, concurrency=8)
+        e = _generator(server, concurrency=8)
 
         async def one(text):
             return (await e.call(_req(text))).choices[0].content
@@ -91,7 +91,7 @@ def test_window_is_refilled_continuously_and_output_keeps_input_order(server):
 def test_cache_hit_sends_nothing(server, tmp_path):
     async def go():
         with ResponseCache(tmp_path / "c.sqlite") as cache:
-            e = _engine(server, cache=cache)
+            e = _generator(server, cache=cache)
             a = await e.call(_req("cache me"))
             b = await e.call(_req("cache me"))
             c = await e.call(GenerationRequest([{"role": "user", "content": "cache me"}], SamplingParams(seed=1)))

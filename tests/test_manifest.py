@@ -72,3 +72,49 @@ def test_manifest_params_hold_every_option_the_command_was_called_with(tmp_path,
     assert declared <= set(params), declared - set(params)
     assert params["think_tags"] == "<t>,</t>" and params["encoding"] == "utf-8"
     assert params["mapping"] == ["instruction=instruction"] and params["inputs"] == [str(sample / "alpaca.json")]
+
+
+def test_manifest_params_are_complete_for_the_stage_commands(tmp_path, sample):
+    """dedup, split, select and score pass no hand-made parameter list: every declared option is
+    in the manifest, with the value the command ran with (derived ones such as `against` too)."""
+    import typer
+
+    from curator.cli import app
+    from tests.conftest import run_cli
+
+    conv = sample / "messages.jsonl"
+    runs = {
+        "dedup": (["dedup", str(conv), "-o", str(tmp_path / "d.jsonl"), "--keep", "longest"], tmp_path / "d.manifest.json"),
+        "split": (["split", str(conv), "-o", str(tmp_path / "s"), "--eval-size", "2"], tmp_path / "s" / "train.manifest.json"),
+        "select": (["select", str(conv), "-o", str(tmp_path / "x.jsonl"), "--budget", "2", "--against", f"{conv},{conv}"],
+                   tmp_path / "x.manifest.json"),
+        "score": (["score", str(conv), "-o", str(tmp_path / "c.jsonl"), "--rubric", "length_band"],
+                  tmp_path / "c.manifest.json"),
+    }
+    commands = typer.main.get_command(app).commands
+    for name, (argv, manifest) in runs.items():
+        r = run_cli(*argv)
+        assert r.returncode == 0, r.stderr
+        params = json.loads(manifest.read_text())["params"]
+        declared = {p.name for p in commands[name].params} - {"ui_lang", "progress"}
+        assert declared <= set(params), (name, declared - set(params))
+        assert params["inputs"] == [str(conv)] and params["mapping"] is None
+    assert json.loads((tmp_path / "d.manifest.json").read_text())["params"]["keep"] == "longest"
+    split = json.loads((tmp_path / "s" / "train.manifest.json").read_text())["params"]
+    assert split["out"] == str(tmp_path / "s") and split["eval_size"] == 2.0 and split["eval"] is None
+    assert json.loads((tmp_path / "x.manifest.json").read_text())["params"]["against"] == [str(conv), str(conv)]
+
+
+def test_run_from_python_records_the_config_as_parameters(tmp_path, sample):
+    """Outside a CLI call there are no bound options: the validated config's fields are the params."""
+    from curator.dedup import DedupConfig
+
+    cfg = DedupConfig(keep="longest", threshold=0.8)
+    with CommandRun("dedup", out=tmp_path / "o.jsonl", params={"out": str(tmp_path / "o.jsonl")}, config=cfg,
+                    quiet=True) as run:
+        for conv in run.read(sample / "messages.jsonl"):
+            run.write(conv)
+    params = read_manifest(tmp_path / "o.manifest.json")["params"]
+    assert params["keep"] == "longest" and params["threshold"] == 0.8 and params["on"] == "conversation"
+    assert params["minhash"] == {"num_perm": 64, "ngram": 5, "seed": 1, "ngram_cjk": 2}
+    assert params["out"] == str(tmp_path / "o.jsonl")

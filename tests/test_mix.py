@@ -176,4 +176,4 @@ def test_helpers():
     assert largest_remainder(10, [1, 1, 1]) == [4, 3, 3]
     assert default_total([100, 60], [0.8, 0.2], 1) == 125
     with pytest.raises(UsageError):
-        MixConfig([Source(Path("a"), 1.0)], temperature=2.0).check()
+        MixConfig([Source(Path("a"), 1.0)], temperature=2.0)

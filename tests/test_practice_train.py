@@ -151,6 +151,7 @@ def test_train_check_prints_the_checks_and_does_not_train(tiny, tmp_path):
     assert "Practice checks, training config: 0 warning(s)" in ok.stderr
 
 
+@pytest.mark.slow
 def test_train_prints_the_checks_before_and_after_training(tiny, tmp_path):
     data = write(tmp_path / "train.jsonl", [rec(f"say {text(i, 3)}", f"answer {text(i + 100, 6)}") for i in range(12)])
     out = tmp_path / "out"

@@ -21,7 +21,7 @@ from curator.errors import UsageError
 from curator.formats import FORMATS
 from curator.io import RecordWriter, read_records
 from curator.rejects import RejectSink
-from curator.stats import Stats
+from curator.dataset_counts import DatasetCounts
 
 TEXT = st.text(alphabet=st.characters(codec=None, exclude_categories=()), max_size=12)
 SCALAR = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(10 ** 40), max_value=10 ** 40),
@@ -73,7 +73,7 @@ def test_any_json_in_any_field_is_out_or_rejected(rows):
                 assert fmt is None  # only format detection may give up on the whole file
                 continue
             assert len(convs) + len(sink) == len(rows)
-            stats = Stats()
+            stats = DatasetCounts()
             for c in convs:
                 stats.add(c)
             stats.to_dict()

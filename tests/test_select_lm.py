@@ -57,6 +57,7 @@ def test_ifd_and_ppl_match_a_direct_computation(tiny):
         assert c.meta["scores"]["ifd"] == pytest.approx(lc / lb, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_select_with_score_model(tiny, tmp_path):
     src = tmp_path / "in.jsonl"
     rows = [{"id": f"r{i}", "messages": [{"role": "user", "content": f"question {i} about topic {i * 13}"},

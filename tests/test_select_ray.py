@@ -64,6 +64,7 @@ def _both(tmp_path: Path, address: str, *args: str) -> tuple[Path, Path]:
     return local, remote
 
 
+@pytest.mark.slow
 def test_select_ray_is_byte_identical(tmp_path, pool, ray_address):
     local, remote = _both(tmp_path, ray_address, "select", str(pool), "--budget", "400", "--threshold", "0.8")
     assert unselected_path(local).read_bytes() == unselected_path(remote).read_bytes()
@@ -73,6 +74,7 @@ def test_select_ray_is_byte_identical(tmp_path, pool, ray_address):
     assert ml["status"] == mr["status"] and ml["status"]["too_close"] and ml["status"]["below_budget"]
 
 
+@pytest.mark.slow
 def test_semantic_dedup_ray_is_byte_identical(tmp_path, pool, ray_address):
     local, _ = _both(tmp_path, ray_address, "dedup", str(pool), "--semantic", "0.9")
     reasons = [json.loads(x).get("reason") for x in rejects_path(local).read_text(encoding="utf-8").splitlines()]

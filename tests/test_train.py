@@ -118,7 +118,7 @@ def test_preview_shows_trained_tokens_and_reasoning(tiny):
 def test_usage_errors_exit_2_without_traceback(tiny, tmp_path):
     r = run_cli(str(SAMPLE / "messages.jsonl"), "--model", str(tiny), "-o", str(tmp_path / "o"), "train_on=first",
                 module="trainer")
-    assert r.returncode == 2 and "train_on must be one of" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "--train-on 'first': choose all or last" in r.stderr and "Traceback" not in r.stderr
     r = run_cli(str(SAMPLE / "messages.jsonl"), "--model", str(tiny), "-o", str(tmp_path / "o"), "--method", "qlora",
                 module="trainer")
     assert r.returncode == 2 and "qlora needs a CUDA GPU" in r.stderr

@@ -41,6 +41,7 @@ def trained(tmp_path_factory):
     return d, out
 
 
+@pytest.mark.slow
 def test_train_eval_local_model(trained):
     d, out = trained
     ev = write_jsonl(d / "eval.jsonl", cls_rows(6, offset=100))
@@ -87,6 +88,7 @@ def test_train_eval_server_gap_verdict_and_compare(tmp_path):
         assert cmp["rouge_l"]["delta"] == 0 and cmp["rouge_l"]["verdict"] == "no clear change"
 
 
+@pytest.mark.slow
 def test_eval_generate_every_logs_task_metrics_and_samples(trained):
     _, out = trained
     rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]

@@ -32,7 +32,7 @@ def trained_text(tok, ex) -> list[str]:
 
 
 def example(tok, conv, **kw):
-    from trainer.data import to_messages
+    from trainer.chat_rows import to_messages
     from trainer.masking import build_example, prepare_template
 
     info = prepare_template(tok)
@@ -162,7 +162,7 @@ def test_config_layers_and_errors(tmp_path):
     assert "r = alpha" in field_help()["lora_alpha"]
     with pytest.raises(UsageError, match="unknown config key 'lora_rank'"):
         build_config({"lora_rank": 4})
-    with pytest.raises(UsageError, match="train_on must be one of"):
+    with pytest.raises(UsageError, match="--train-on 'first': choose all or last"):
         build_config({"train_on": "first"}).resolved()
     y.write_text("!!python/object/apply:os.system ['echo hi']")
     with pytest.raises(UsageError, match="invalid YAML"):
@@ -170,7 +170,7 @@ def test_config_layers_and_errors(tmp_path):
 
 
 def test_tool_call_arguments_reach_the_template_as_objects_and_tools_in_openai_shape():
-    from trainer.data import template_tool_calls, template_tools, to_messages
+    from trainer.chat_rows import template_tool_calls, template_tools, to_messages
 
     calls = [{"id": "c0", "type": "function", "function": {"name": "f", "arguments": '{"city": "北京", "n": 2}'}},
              {"id": "c1", "type": "function", "function": {"name": "g", "arguments": "not json"}}]
@@ -187,7 +187,7 @@ def test_tool_call_arguments_reach_the_template_as_objects_and_tools_in_openai_s
 
 
 def test_reasoning_goes_under_the_key_the_template_reads():
-    from trainer.data import to_messages
+    from trainer.chat_rows import to_messages
 
     conv = Conversation([Message("user", "q"), Message("assistant", "4", reasoning="r")])
     assert to_messages(conv, reasoning_key="thinking")["messages"][1]["thinking"] == "r"

@@ -12,6 +12,7 @@ from curator.rejects import read_rejects  # noqa: E402
 from tests.conftest import run_cli  # noqa: E402
 
 
+@pytest.mark.slow
 def test_no_trainable_record_leaves_the_rejects_file_it_names(tmp_path):
     from trainer.tiny import build_tiny_model
 

@@ -58,7 +58,7 @@ def without_system(conv: Conversation) -> Conversation:
 
 
 def build(tok, info, conv, **kw):
-    from trainer.data import to_messages
+    from trainer.chat_rows import to_messages
     from trainer.masking import build_example
 
     row = to_messages(conv, reasoning_key=info.reasoning_key, arguments=info.arguments,

@@ -14,10 +14,11 @@ import inspect
 import textwrap
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from curator.config_check import check_config
 from curator.errors import UsageError
 
 
@@ -33,7 +34,7 @@ class TrainConfig:
     """Held-out evaluation file; when absent, --eval-ratio of DATA is held out."""
     eval_ratio: float = 0.05
     """Share of DATA held out for evaluation when --eval is not given (0 = no evaluation)."""
-    method: str = "lora"
+    method: Literal["lora", "full", "qlora"] = "lora"
     """lora | full | qlora (qlora needs bitsandbytes and a CUDA GPU)."""
     lora_r: int = 64
     """LoRA rank."""
@@ -65,9 +66,9 @@ class TrainConfig:
     """Longest example in tokens; longer examples are rejected (not silently truncated)."""
     packing: bool = False
     """Pack examples into max_length rows with TRL's best-fit-decreasing packing (no cross-attention between examples)."""
-    train_on: str = "all"
+    train_on: Literal["all", "last"] = "all"
     """all = every assistant turn is trained; last = only the final assistant turn."""
-    reasoning: str = "keep"
+    reasoning: Literal["keep", "drop"] = "keep"
     """keep = train on the reasoning, written where the model's template writes it, plus the answer; drop = answer only."""
     chat_template: str | None = None
     """A Jinja chat template file that replaces the model's own (and is saved with the tokenizer); by default the model's own is used, byte for byte."""
@@ -81,7 +82,7 @@ class TrainConfig:
     """Checkpoints kept on disk (the best one is always kept)."""
     seed: int = 42
     """Seed for the eval split, LoRA initialisation and data order."""
-    precision: str = "auto"
+    precision: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
     """auto (bf16 where the GPU has it, fp32 on CPU) | bf16 | fp16 | fp32."""
     gradient_checkpointing: bool | None = None
     """Trade compute for memory; default on with a GPU, off on CPU."""
@@ -107,11 +108,7 @@ class TrainConfig:
     def resolved(self) -> "TrainConfig":
         """A copy with method-dependent defaults filled in and values checked."""
         c = dataclasses.replace(self)
-        choices = {"method": ("lora", "full", "qlora"), "train_on": ("all", "last"), "reasoning": ("keep", "drop"),
-                   "precision": ("auto", "bf16", "fp16", "fp32")}
-        for key, allowed in choices.items():
-            if getattr(c, key) not in allowed:
-                raise UsageError(f"{key} must be one of {', '.join(allowed)}, not {getattr(c, key)!r}")
+        check_config(c)  # the Literal choices (method, train_on, reasoning, precision)
         if c.learning_rate is None:
             c.learning_rate = 1e-5 if c.method == "full" else 2e-4
         if not 0 <= c.eval_ratio < 1:

@@ -66,10 +66,10 @@ def generate_server(convs: list[Conversation], path: Path, *, base_url: str, mod
                     max_new_tokens: int, temperature: float, seed: int, concurrency: int = 16) -> dict[str, Any]:
     """Answers from an OpenAI-compatible server (vLLM, SGLang, ...) serving the trained model."""
     from curator.backends import GenerationRequest, SamplingParams, make_backend
-    from curator.generation import Engine, GenerationFailed, split_answer
+    from curator.generation import Generator, GenerationFailed, split_answer
     from curator.io import RecordWriter
 
-    engine = Engine(make_backend("openai", model=model, base_url=base_url, api_key_env=api_key_env,
+    generator = Generator(make_backend("openai", model=model, base_url=base_url, api_key_env=api_key_env,
                                  concurrency=concurrency), concurrency=concurrency)
     params = SamplingParams(temperature=temperature, max_tokens=max_new_tokens, seed=seed)
     tokens = 0
@@ -78,17 +78,17 @@ def generate_server(convs: list[Conversation], path: Path, *, base_url: str, mod
     async def one(conv: Conversation):
         msgs = [m.to_dict(reasoning=False, weight=False) for m in conv.prompt_messages()]
         try:
-            return await engine.call(GenerationRequest(msgs, params, tag=conv.id))
+            return await generator.call(GenerationRequest(msgs, params, tag=conv.id))
         except GenerationFailed as e:
             return e
 
     async def all_of():
         out = []
         try:
-            async for r in engine.map_ordered(convs, one):
+            async for r in generator.map_ordered(convs, one):
                 out.append(r)
         finally:
-            await engine.backend.aclose()
+            await generator.backend.aclose()
         return out
 
     t0 = time.perf_counter()

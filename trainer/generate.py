@@ -32,7 +32,7 @@ def answer(run: Any, model: Any, tokenizer: Any, convs: Iterator[Conversation], 
     """Generate for every record and write it through `run` (a `CommandRun`)."""
     import torch
 
-    from trainer.data import to_messages
+    from trainer.chat_rows import to_messages
 
     tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
     model.eval()

@@ -62,7 +62,7 @@ def _sampled(key: str, keep: float) -> bool:
 def _length_counter(cfg: TrainConfig) -> Callable[[Conversation], int | None]:
     """Record -> tokens as training renders it (None when the template cannot render it)."""
     from curator.errors import RowError
-    from trainer.data import to_messages
+    from trainer.chat_rows import to_messages
     from trainer.masking import build_example, prepare_template
     from trainer.train import load_tokenizer
 

@@ -78,7 +78,7 @@ def next_role_ends_turn(tokenizer: Any, specials: set[int], blocks: bool) -> boo
 
 
 def shape(messages: list[dict], blocks: bool) -> list[dict]:
-    from trainer.data import as_content_blocks
+    from trainer.chat_rows import as_content_blocks
 
     return as_content_blocks(messages) if blocks else messages
 
@@ -119,7 +119,7 @@ def reasoning_mode(tokenizer: Any, template: str, blocks: bool) -> tuple[str | N
 
 
 def tool_probe(arguments: str, blocks: bool) -> list[dict]:
-    from trainer.data import template_tool_calls
+    from trainer.chat_rows import template_tool_calls
 
     calls = [{"id": "call_0", "type": "function", "function": {"name": PROBE_TOOL, "arguments": '{"city": "Paris"}'}}]
     return shape([{"role": "user", "content": "q"},

@@ -15,7 +15,7 @@ def command_names() -> list[str]:
 def register_all(app: Any, skip: Iterable[str] = (), only: str | None = None) -> None:
     """Register every command module on a Typer `app`, in name order. `curator.cli` registers them
     all; the recipe runner builds its own app without `run` (the stage commands' parameters are all
-    it reads), so `curator.pipeline` imports neither the CLI nor the command that imports it.
+    it reads), so `curator.recipe_run` imports neither the CLI nor the command that imports it.
     `only`: just that command (a process that runs one command imports only its module)."""
     skipped = set(skip)
     for name in command_names():

@@ -7,6 +7,7 @@ from typing import Optional
 
 import typer
 
+from curator.config_check import check_choice
 from curator.errors import UsageError
 from curator.formats import ReadOptions, WriteOptions
 
@@ -51,8 +52,7 @@ def read_options(mapping: Optional[list[str]] = None, think_tags: str = "<think>
 
 
 def write_options(reasoning: str = "auto", strip_meta: bool = False, think_tags: str = "<think>,</think>") -> WriteOptions:
-    if reasoning not in ("auto", "field", "tags", "drop"):
-        raise UsageError(f"--reasoning {reasoning!r}: choose auto, field, tags or drop")
+    check_choice("--reasoning", reasoning, ("auto", "field", "tags", "drop"))
     o, c = _tags(think_tags)
     return WriteOptions(reasoning=reasoning, strip_meta=strip_meta, think_open=o, think_close=c)
 
@@ -79,8 +79,9 @@ def workers(value: str) -> int | None:
 
 
 def check_engine(engine: str) -> str:
-    if engine not in ("local", "ray"):
-        raise UsageError(f"--engine {engine!r}: choose local or ray")
+    from curator.engine import ENGINES
+
+    check_choice("--engine", engine, ENGINES)
     return engine
 
 

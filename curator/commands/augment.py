@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
         params = dict(inputs=[str(p) for p in inputs], out=str(out), per=per, model=model, base_url=base_url,
                       backend=backend, exclude=[str(p) for p in exclude or []], threshold=threshold,
                       temperature=temperature, max_tokens=max_tokens, seed=seed)
-        with CommandRun("augment", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate) as run:
+        with CommandRun("augment", out=out, params=params, config=cfg, inputs=inputs, max_error_rate=max_error_rate) as run:
             index = NearDuplicates(cfg.threshold)
             from curator.io import read_records
             from curator.rejects import RejectSink
@@ -79,21 +79,21 @@ def register(app: typer.Typer) -> None:
 async def _ask(be, rc, badcases, cfg, seed, concurrency, max_retries) -> list:
     from curator.augment import teacher_messages
     from curator.backends import GenerationRequest, SamplingParams
-    from curator.generation import Engine, GenerationFailed, RetryPolicy
+    from curator.generation import Generator, GenerationFailed, RetryPolicy
 
-    engine = Engine(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
+    generator = Generator(be, concurrency=concurrency, cache=rc, retry=RetryPolicy(max_retries=max_retries))
     sp = SamplingParams(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=seed)
 
     async def one(conv):
         try:
-            res = await engine.call(GenerationRequest(teacher_messages(conv, cfg.per), sp, tag=conv.id))
+            res = await generator.call(GenerationRequest(teacher_messages(conv, cfg.per), sp, tag=conv.id))
             return res.choices[0].content if res.choices else ""
         except GenerationFailed as e:
             return e
 
     out = []
     try:
-        async for r in engine.map_ordered(badcases, one):
+        async for r in generator.map_ordered(badcases, one):
             out.append(r)
     finally:
         await be.aclose()

@@ -67,25 +67,14 @@ def register(app: typer.Typer) -> None:
         """Best-of-K: draw K candidates per prompt, drop near-duplicates, score with a rubric, keep the best."""
         from curator.bestofk import BestOfKConfig
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), model=model, rubric=rubric, k=k,
-                      base_url=base_url, backend=backend, n_mode=n_mode, temperature=temperature, top_p=top_p,
-                      max_tokens=max_tokens, seed=seed, system=system, min_score=min_score, min_margin=min_margin,
-                      near_dup=near_dup, keep_candidates=keep_candidates, pairs=str(pairs) if pairs else None,
-                      judge_model=judge_model, judge_base_url=judge_base_url,
-                      client_processes=client_processes, pair_min_margin=pair_min_margin,
-                      answer_as_reference=answer_as_reference)
         with usage_guard():
             o.check_inputs(inputs)
-            if k < 1 or concurrency < 1:
-                raise UsageError("--k and --concurrency must be >= 1")
-            if n_mode not in ("auto", "n", "seeds"):
-                raise UsageError(f"--n-mode {n_mode!r}: choose auto, n or seeds")
-            if answer_as_reference not in ("auto", "always", "never"):
-                raise UsageError(f"--answer-as-reference {answer_as_reference!r}: choose auto, always or never")
-            if pair_min_margin < 0:
-                raise UsageError("--pair-min-margin must be >= 0")
-            if not 0 < near_dup <= 1:
-                raise UsageError("--near-dup must be in (0, 1]")
+            cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
+                                n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
+                                keep_candidates=keep_candidates, system=system,
+                                answer_as_reference=answer_as_reference, pair_min_margin=pair_min_margin)
+            if concurrency < 1:
+                raise UsageError("--concurrency must be >= 1")
             ropts = o.read_options(mapping)
             from curator.backends import make_backend
             from curator.cache import ResponseCache, default_cache_path
@@ -100,11 +89,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("best-of-K ranks by one rubric: combine several in a recipe file (gates + terms)")
             be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env,
                               concurrency=concurrency, client_processes=o.client_processes(client_processes))
-            cfg = BestOfKConfig(k=k, temperature=temperature, top_p=top_p, max_tokens=max_tokens, seed=seed,
-                                n_mode=n_mode, near_dup=near_dup, min_score=min_score, min_margin=min_margin,
-                                keep_candidates=keep_candidates, system=system,
-                                answer_as_reference=answer_as_reference, pair_min_margin=pair_min_margin)
-            run = CommandRun("bestofk", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            run = CommandRun("bestofk", out=out, params={}, config=cfg, inputs=inputs, max_error_rate=max_error_rate,
                              side_outputs=[("--pairs", pairs), ("--cache", cache_path)])
         with run:
             rc = ResponseCache(cache_path) if cache_path is not None else None

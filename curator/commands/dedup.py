@@ -64,60 +64,31 @@ def register(app: typer.Typer) -> None:
         ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Remove exact and near-duplicates (MinHash LSH on character shingles, Chinese-safe); report conflicts."""
-        from curator.dedup import KEEP_CHOICES, ON_CHOICES, DedupConfig
-        from curator.errors import UsageError
+        from curator.dedup import DedupConfig
         from curator.minhash import MinHashParams
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), on=on, exact_only=exact_only,
-                      threshold=threshold, keep=keep, score_key=score_key, num_perm=num_perm, ngram=ngram,
-                      ngram_cjk=ngram_cjk,
-                      report=str(report) if report else None, conflicts=str(conflicts) if conflicts else None,
-                      conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts, seed=seed,
-                      from_=from_, mapping=mapping, encoding=encoding, to=to, engine=engine)
-        if semantic is not None:
-            params.update(semantic=semantic, embedder=embedder, embed_base_url=embed_base_url)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
-            if on not in ON_CHOICES:
-                raise UsageError(f"--on {on!r}: choose prompt, answer or conversation")
-            if rejects_mode not in ("full", "ref"):
-                raise UsageError(f"--rejects-mode {rejects_mode!r}: choose full or ref")
-            if keep not in KEEP_CHOICES:
-                raise UsageError(f"--keep {keep!r}: choose first, longest or best-score")
-            if not 0.0 < threshold <= 1.0:
-                raise UsageError(f"--threshold {threshold}: must be in (0, 1], e.g. 0.8")
-            if not 0.0 <= conflict_threshold <= 1.0:
-                raise UsageError(f"--conflict-threshold {conflict_threshold}: must be in [0, 1]")
-            if num_perm < 8 or ngram < 1 or ngram_cjk < 0:
-                raise UsageError("--num-perm must be >= 8, --ngram >= 1 and --ngram-cjk >= 0")
             ropts = o.read_options(mapping)
             cfg = DedupConfig(on=on, exact_only=exact_only, threshold=threshold, keep=keep, score_key=score_key,
                               conflict_threshold=conflict_threshold, drop_conflicts=drop_conflicts,
-                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed,
-                                                    ngram_cjk=ngram_cjk))
+                              rejects_mode=rejects_mode,
+                              minhash=MinHashParams(num_perm=num_perm, ngram=ngram, seed=seed, ngram_cjk=ngram_cjk))
             emb = _semantic_setup(semantic, engine, embedder, embed_base_url, embed_api_key_env, ray_address)
-            run = CommandRun("dedup", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            # --map as the function got it: None when not given, where Click binds []
+            run = CommandRun("dedup", out=out, params=dict(mapping=mapping), config=cfg,
+                             inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[("--report", report), ("--conflicts", conflicts)])
-        from curator.dedup_stage import finish, run_dedup, run_semantic_dedup
+        from curator.dedup_stage import DedupStage, run_semantic_dedup
+        from curator.engine import run_whole_stage
 
         with run:
-            if emb is not None:
+            if emb is not None:  # --semantic: the embedder is already engine-mapped (`for_engine`)
                 run_semantic_dedup(run, inputs, cfg, semantic, emb, from_=from_, ropts=ropts, encoding=encoding)
-                inputs = []
-            if engine == "ray" and inputs:
-                from curator.engine.ray_dedup import run_dedup_ray
-
-                pl, ids, origins, timings = run_dedup_ray(run, inputs, cfg, fmt=from_, ropts=ropts, encoding=encoding,
-                                                          address=ray_address, out_format=to,
-                                                          rejects_mode=rejects_mode)
-                finish(run, pl, cfg, ids, origins, report=report, conflicts=conflicts, workers=timings["workers"])
-                run.extra["dedup"]["ray"] = timings
-                inputs = []
-            if inputs:
-                run_dedup(run, inputs, cfg, from_=from_, ropts=ropts, encoding=encoding,
-                          workers=workers, report=report, conflicts=conflicts, out_format=to,
-                          rejects_mode=rejects_mode)
+            else:
+                stage = DedupStage(inputs, cfg, from_, ropts, encoding, workers, report, conflicts, to)
+                run_whole_stage(engine, run, stage, address=ray_address)
         raise typer.Exit(run.exit_code)
 
 
@@ -125,7 +96,7 @@ def _semantic_setup(semantic, engine, embedder, base_url, key_env, ray_address=N
     """The embedder for --semantic (None without it); usage errors for what cannot work."""
     if semantic is None:
         return None
-    from curator.embed import make_embedder
+    from curator.embedders import make_embedder
     from curator.errors import UsageError
 
     if not 0.0 < semantic <= 1.0:

@@ -112,7 +112,7 @@ def register(app: typer.Typer) -> None:
             be = make_backend(backend, model=model, base_url=base_url, api_key_env=api_key_env, timeout=timeout,
                               concurrency=concurrency, batch_size=batch_size,
                               client_processes=o.client_processes(client_processes))
-            run = CommandRun("distill", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            run = CommandRun("distill", out=out, params=params, config=cfg, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts,
                              side_outputs=[("--cache", None if no_cache else cache or default_cache_path(out))])
         with run:

@@ -81,7 +81,7 @@ def register(app: typer.Typer) -> None:
                       badcases=str(badcases) if badcases else None, task=task, synonyms=str(synonyms) if synonyms else None,
                       segment=segment, min_rouge=min_rouge, bootstrap=bootstrap, confidence=confidence, seed=seed,
                       compare=str(compare) if compare else None)
-        run = CommandRun("eval", out=None, params=params, inputs=inputs, max_error_rate=max_error_rate, quiet=True)
+        run = CommandRun("eval", out=None, params=params, config=cfg, inputs=inputs, max_error_rate=max_error_rate, quiet=True)
         # Rows that are not examples are rejects of eval.json (no record file is this command's output).
         run.rejects = RejectSink(rejects_path(out), stage="eval")
         with run:

@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(0)
         with usage_guard():
             from curator.errors import UsageError
-            from curator.filters import DEFAULT_RECIPE, load_recipe, pipeline_from_recipe, set_param
+            from curator.filters import DEFAULT_RECIPE, load_recipe, build_chain, set_param
 
             o.check_engine(engine)
             n_workers = o.workers(workers)
@@ -125,7 +125,7 @@ def register(app: typer.Typer) -> None:
                 set_param(items, "score", **score)
             if require_reasoning is not None:
                 set_param(items, "reasoning", require=require_reasoning)
-            pipe = pipeline_from_recipe(items, str(recipe) if recipe else "filters")
+            pipe = build_chain(items, str(recipe) if recipe else "filters")
             ropts = o.read_options(mapping, think_tags)
             wopts = o.write_options(reasoning, False, think_tags)
             params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,

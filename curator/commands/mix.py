@@ -14,9 +14,7 @@ from rich.table import Table
 
 from curator.commands import _options as o
 from curator.errors import UsageError
-from curator.io import read_records
-from curator.mix import MixConfig, MixPlan, emit, index_source, load_config, parse_source_arg, plan_mix
-from curator.rejects import RejectSink
+from curator.mix import MixConfig, MixPlan, load_config, parse_source_arg
 from curator.runner import CommandRun, usage_guard
 
 
@@ -66,7 +64,6 @@ def register(app: typer.Typer) -> None:
             for s in cfg.sources:
                 if from_ and not s.fmt:
                     s.fmt = from_
-            cfg.check()
             o.check_inputs([s.path for s in cfg.sources])
             wopts = o.write_options(reasoning)
             count = load_counter(cfg.tokenizer) if cfg.by == "tokens" else None
@@ -74,75 +71,16 @@ def register(app: typer.Typer) -> None:
                           config=str(config) if config else None, out=str(out), by=cfg.by, total=cfg.total,
                           max_repeats=cfg.max_repeats, temperature=cfg.temperature, stratify=cfg.stratify,
                           seed=cfg.seed, tokenizer=cfg.tokenizer, to=to, reasoning=reasoning, engine=engine)
-            run = CommandRun("mix", out=out, params=params, inputs=[s.path for s in cfg.sources],
+            run = CommandRun("mix", out=out, params=params, config=cfg, inputs=[s.path for s in cfg.sources],
                              max_error_rate=max_error_rate, out_format=to, write_opts=wopts)
-        with run:
-            if engine == "ray":
-                from curator.engine.ray_mix import run_mix_ray
+        from curator.engine import run_whole_stage
+        from curator.mix_run import MixStage
 
-                plan, indexes, written, with_reasoning = run_mix_ray(run, cfg, encoding=encoding, address=ray_address,
-                                                                     out_format=to, write_opts=wopts)
-            else:
-                plan, indexes, written, with_reasoning = _mix_local(run, cfg, encoding, count)
-            units = [0.0] * len(cfg.sources)
-            # achieved units and reasoning shares, from the plan's multiplicities (no second count needed)
-            for i, (sp, ix) in enumerate(zip(plan.sources, indexes)):
-                units[i] = float(sum(sp.mult)) if cfg.by == "records" else sum(m * w for m, w in zip(sp.mult, ix.weights))
-                left_out = sum(1 for m in sp.mult if m == 0)
-                copies = sum(m - 1 for m in sp.mult if m > 1)
-                if left_out:
-                    run.exclude(f"not_sampled:{sp.name}", left_out)
-                if copies:
-                    run.add_copies(f"repeat:{sp.name}", copies)
-            run.extra["mix"] = composition(plan, written, units, with_reasoning, cfg)
-            for w in plan.warnings:
-                run.extra.setdefault("mix_warnings", []).append(w)
+        with run:
+            plan = run_whole_stage(engine, run, MixStage(cfg, encoding, count, to, wopts), address=ray_address)
         if run.exit_code == 0 and run.manifest:
             print_table(run.extra["mix"], plan)
         raise typer.Exit(run.exit_code)
-
-
-def _mix_local(run: CommandRun, cfg: MixConfig, encoding: Optional[str], count) -> tuple:
-    """The single-process body: index (pass 1), plan, emit (pass 2). Returns (plan, indexes,
-    written per source, records with reasoning per source)."""
-    # pass 1: weights and strata only; invalid rows become this run's rejects here, once
-    indexes = [index_source(s.name, run.read(s.path, s.fmt, encoding=encoding), by=cfg.by,
-                            count=count or (lambda t: 0), stratify=cfg.stratify) for s in cfg.sources]
-    plan = plan_mix(cfg, indexes)
-
-    def opener(s):  # pass 2 re-reads; its read errors were already counted in pass 1
-        return lambda: read_records(s.path, s.fmt, encoding=encoding, rejects=RejectSink(None))
-
-    written = [0] * len(cfg.sources)
-    with_reasoning = [0] * len(cfg.sources)
-    for i, conv in emit(plan, [opener(s) for s in cfg.sources]):
-        if run.write(conv):
-            written[i] += 1
-            with_reasoning[i] += any(m.reasoning for m in conv.messages)
-    return plan, indexes, written, with_reasoning
-
-
-def composition(plan: MixPlan, written: list[int], units: list[float], with_reasoning: list[int],
-                cfg: MixConfig) -> dict:
-    tot_units = sum(units) or 1.0
-    rows = []
-    for sp, w, u, r in zip(plan.sources, written, units, with_reasoning):
-        rows.append({
-            "source": sp.name, "valid_records": sp.n, "available": round(sp.size, 3),
-            "requested_share": round(sp.requested_share, 6), "achieved_share": round(u / tot_units, 6),
-            "out_units": round(u, 3), "out_records": w, "max_copies": sp.max_copies,
-            "left_out": sum(1 for m in sp.mult if m == 0), "capped": sp.capped, "out_with_reasoning": r,
-        })
-    n_out = sum(written)
-    n_reason = sum(with_reasoning)
-    # reasoning and non-reasoning records in one set is fine, but it changes what the model learns
-    # to do by default, so say it
-    reasoning = {"with": n_reason, "without": n_out - n_reason,
-                 "share_with": round(n_reason / n_out, 6) if n_out else 0.0,
-                 "mixed": 0 < n_reason < n_out}
-    return {"by": cfg.by, "reasoning": reasoning, "total_target": round(plan.total, 3), "total_achieved": round(sum(units), 3),
-            # not "token..." keys: the manifest scrubber hides any key that looks like a secret token
-            "counted_with": (cfg.tokenizer or "estimate") if cfg.by == "tokens" else None, "sources": rows}
 
 
 def print_table(comp: dict, plan: MixPlan) -> None:

@@ -1,4 +1,4 @@
-"""`curate run recipe.yaml`: the whole pipeline from a YAML recipe (see `curator.pipeline`)."""
+"""`curate run recipe.yaml`: run a recipe's stages in order (see `curator.recipe_run`)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         """Run named stages in order, each writing output, rejects and manifest into a run folder."""
         import os
 
-        from curator import pipeline
+        from curator import recipe_run
         from curator.plugins import PLUGINS_ENV
 
         console = _console(stderr=True)
@@ -43,19 +43,19 @@ def register(app: typer.Typer) -> None:
             if plugins:
                 os.environ[PLUGINS_ENV] = os.pathsep.join([str(d.resolve()) for d in plugins]
                                                           + [x for x in [os.environ.get(PLUGINS_ENV)] if x])
-            rec = pipeline.load_recipe(recipe, workdir)
-            pipeline.apply_overrides(rec, sets or [])
-            code = pipeline.user_code(rec)
+            rec = recipe_run.load_recipe(recipe, workdir)
+            recipe_run.apply_overrides(rec, sets or [])
+            code = recipe_run.user_code(rec)
             if code:  # say which code of the user's will run, before any of it does
                 console.print("user code this recipe imports:\n  " + "\n  ".join(escape(c) for c in code))
             if validate_only:
-                problems = pipeline.validate_recipe(rec)
+                problems = recipe_run.validate_recipe(rec)
                 if problems:
                     raise UsageError("recipe has problems:\n  " + "\n  ".join(problems))
                 console.print(f"{escape(str(recipe))}: {len(rec.stages)} stages OK "
                               f"({', '.join(s.label for s in rec.stages)}); run folder {escape(str(rec.workdir))}")
                 raise typer.Exit(0)
-            results = pipeline.run_pipeline(rec, start=start, until=until, force=force,
+            results = recipe_run.run_recipe(rec, start=start, until=until, force=force,
                                             echo=lambda s: console.print(escape(s)))
         table = Table("stage", "status", "in", "out", "rejected", "seconds", title=f"run folder: {rec.workdir}")
         for r in results:

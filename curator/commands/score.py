@@ -38,53 +38,31 @@ def register(app: typer.Typer) -> None:
         ray_address: Optional[str] = o.RAY_ADDRESS,
     ) -> None:
         """Score answers with rubrics; writes meta.scores (values) and meta.score_details (verdicts)."""
-        from curator.score import load_rubrics, ray_rule_rubrics_only, score_records
+        from curator.score import ScoreStage, check_rubrics_for_engine, load_rubrics
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), rubric=rubric, from_=from_, mapping=mapping,
-                      judge_model=judge_model, judge_base_url=judge_base_url, judge_retries=judge_retries,
-                      batch_size=batch_size, engine=engine)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
             ropts = o.read_options(mapping)
             if batch_size < 1:
                 raise UsageError("--batch-size must be >= 1")
-            if engine == "ray":
-                ray_rule_rubrics_only(refs=rubric)
+            check_rubrics_for_engine(engine, rubric)
             from curator.cache import default_cache_path
 
             cache_path = None if no_cache else cache or default_cache_path(out)
             rubrics, client = load_rubrics(rubric, judge_model=judge_model, judge_base_url=judge_base_url,
                                            judge_key_env=judge_api_key_env, judge_retries=judge_retries,
                                            cache=cache_path, concurrency=concurrency, rm_batch_size=min(batch_size, 32))
-            run = CommandRun("score", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            # --map as the function got it: None when not given, where Click binds []
+            run = CommandRun("score", out=out, params=dict(mapping=mapping), inputs=inputs,
+                             max_error_rate=max_error_rate,
                              side_outputs=[("--cache", cache_path)])
-        import asyncio
+        from curator.engine import run_whole_stage
 
         counts: Counter = Counter()
-        loop = asyncio.new_event_loop()
         with run:
-            if engine == "ray":
-                from curator.engine.ray_run import run_stage
-                from curator.engine.tasks import Score
-
-                counts = run_stage(run, inputs, fmt=from_, opts=ropts, encoding=encoding, allow=allow or (),
-                                   stage=Score(tuple(str(Path(r).resolve()) if Path(r).is_file() else r for r in rubric),
-                                               batch_size), address=ray_address)
-                inputs = []
-
-            def stream():
-                for path in inputs:
-                    yield from run.read(path, from_, opts=ropts, encoding=encoding, allow=allow or ())
-            for conv in score_records(stream(), rubrics, reject=run.rejects.reject, batch_size=batch_size,
-                                      counts=counts, loop=loop):
-                run.write(conv)
-            run.extra["verdicts"] = dict(sorted(counts.items()))
-            if client is not None:
-                run.extra["judge_calls"] = client.stats()
-                loop.run_until_complete(client.aclose())
-                client.close_cache()
-        loop.close()
+            counts = run_whole_stage(engine, run, ScoreStage(inputs, rubric, rubrics, client, batch_size, from_, ropts,
+                                                             encoding, allow or ()), address=ray_address)
         for r in rubrics:
             r.close()
         _print_missing_verdicts(counts)

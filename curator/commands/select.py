@@ -57,18 +57,13 @@ def register(app: typer.Typer) -> None:
         """Keep the best, most diverse N records; every other record is written with the reason it was left out."""
         import os
 
-        from curator.embed import make_embedder
+        from curator.embedders import make_embedder
         from curator.errors import UsageError
         from curator.select import SelectConfig
         from curator.select_run import run_select
         from curator.rejects import RejectSink
 
         against_files = [a.strip() for item in (against or []) for a in item.split(",") if a.strip()]
-        params = dict(inputs=[str(p) for p in inputs], out=str(out), budget=budget, fraction=fraction, method=method,
-                      threshold=threshold, score=score, score_model=str(score_model) if score_model else None,
-                      balance=balance, against=against_files, ngram=ngram, embedder=embedder, embed_on=embed_on,
-                      embed_base_url=embed_base_url, seed=seed, from_=from_, mapping=mapping, encoding=encoding, to=to,
-                      engine=engine)
         with usage_guard():
             o.check_engine(engine)
             o.check_inputs(inputs)
@@ -79,7 +74,7 @@ def register(app: typer.Typer) -> None:
                 raise UsageError("--batch-size must be >= 1")
             emb = make_embedder(embedder, base_url=embed_base_url or os.environ.get("OPENAI_BASE_URL"),
                                 api_key_env=embed_api_key_env, batch_size=batch_size)
-            from curator.embed_ray import for_engine
+            from curator.embed_ray import engine_note, for_engine
 
             emb = for_engine(emb, engine, ray_address)  # --engine ray: the embedding mapped over Ray
             score_fn = None
@@ -88,7 +83,9 @@ def register(app: typer.Typer) -> None:
 
                 score_fn = LMScorer(score_model, batch_size=batch_size)
             ropts = o.read_options(mapping)
-            run = CommandRun("select", out=out, params=params, inputs=[*inputs, *map(Path, against_files)],
+            # --map as the function got it: None when not given, where Click binds []
+            run = CommandRun("select", out=out, params=dict(against=against_files, mapping=mapping), config=cfg,
+                             inputs=[*inputs, *map(Path, against_files)],
                              max_error_rate=max_error_rate, out_format=to)
         with run:
             index = None
@@ -104,7 +101,5 @@ def register(app: typer.Typer) -> None:
             run_select(run, lambda: run.read_all(inputs, from_, opts=ropts, encoding=encoding),
                        lambda: run.reread_all(inputs, from_, opts=ropts, encoding=encoding), cfg, emb,
                        against_index=index, score_fn=score_fn)
-            run.extra["select"]["engine"] = engine
-            if engine == "ray":  # 0: a model embedder, run on the driver
-                run.extra["select"]["ray_embed_tasks"] = getattr(emb, "tasks", 0)
+            run.extra["select"].update(engine_note(emb, engine))
         raise typer.Exit(run.exit_code)

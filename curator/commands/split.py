@@ -46,26 +46,21 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Split into train/eval(/test) by ratio or count, stratified and deterministic, without near-dup leakage."""
         from curator.errors import UsageError
+        from curator.split import SplitConfig
 
-        params = dict(inputs=[str(p) for p in inputs], out=str(outdir) if outdir else None,
-                      train=str(train) if train else None, eval=str(eval_) if eval_ else None,
-                      test=str(test) if test else None, eval_size=eval_size, test_size=test_size, stratify=stratify,
-                      seed=seed, leakage=leakage, leakage_on=leakage_on, threshold=threshold, from_=from_,
-                      mapping=mapping, encoding=encoding, to=to)
+        # the manifest keeps the names `out` and `eval` (the options' spellings), beside what Click bound
+        # (and --map as the function got it: None when not given, where Click binds [])
+        params = dict(mapping=mapping, out=str(outdir) if outdir else None, eval=str(eval_) if eval_ else None)
         with usage_guard():
             o.check_inputs(inputs)
             if outdir is None and (train is None or eval_ is None):
                 raise UsageError("give -o OUTDIR, or --train FILE and --eval FILE")
             if outdir is not None and (train or eval_ or test):
                 raise UsageError("give either -o OUTDIR or --train/--eval/--test, not both")
-            if leakage not in ("move", "report", "off"):
-                raise UsageError(f"--leakage {leakage!r}: choose move, report or off")
-            if leakage_on not in ("prompt", "answer", "conversation"):
-                raise UsageError(f"--leakage-on {leakage_on!r}: choose prompt, answer or conversation")
+            cfg = SplitConfig(eval_size=eval_size, test_size=test_size, stratify=stratify, seed=seed, leakage=leakage,
+                              leakage_on=leakage_on, threshold=threshold)
             if test_size > 0 and outdir is None and test is None:
                 raise UsageError("--test-size needs --test FILE (or -o OUTDIR)")
-            if eval_size < 0 or test_size < 0:
-                raise UsageError("--eval-size and --test-size must be >= 0")
             if outdir is not None:
                 ext = ".jsonl"
                 train, eval_ = outdir / f"train{ext}", outdir / f"eval{ext}"
@@ -74,13 +69,13 @@ def register(app: typer.Typer) -> None:
             if test is not None:
                 paths["test"] = test
             ropts = o.read_options(mapping)
-            run = CommandRun("split", out=train, params=params, inputs=inputs, max_error_rate=max_error_rate,
+            run = CommandRun("split", out=train, params=params, config=cfg, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, side_outputs=[(f"--{k}", v) for k, v in paths.items() if k != "train"]
                              + [("--report", report)])
         from curator.split import run_split
 
         with run:
-            run_split(run, inputs, paths, dict(eval=eval_size, test=test_size), stratify=stratify, seed=seed,
-                       leakage=leakage, leakage_on=leakage_on, threshold=threshold, report=report, workers=workers,
-                       from_=from_, ropts=ropts, encoding=encoding, to=to)
+            run_split(run, inputs, paths, dict(eval=cfg.eval_size, test=cfg.test_size), stratify=cfg.stratify,
+                      seed=cfg.seed, leakage=cfg.leakage, leakage_on=cfg.leakage_on, threshold=cfg.threshold,
+                      report=report, workers=workers, from_=from_, ropts=ropts, encoding=encoding, to=to)
         raise typer.Exit(run.exit_code)

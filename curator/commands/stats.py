@@ -14,7 +14,7 @@ from rich.table import Table
 
 from curator.commands import _options as o
 from curator.runner import CommandRun, usage_guard
-from curator.stats import Stats
+from curator.dataset_counts import DatasetCounts
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
                 count = load_counter(tokenizer)
             run = CommandRun("stats", out=None, params={}, inputs=inputs, quiet=True)
-        st = Stats()
+        st = DatasetCounts()
         tokens: dict[str, list[int]] = {}  # role -> [messages, total, max]
         with run:
             for path in inputs:

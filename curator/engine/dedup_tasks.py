@@ -5,7 +5,7 @@
   (exact keys, MinHash signatures, shingle counts, ids, origins, lengths, scores). No text leaves
   the worker, only numpy arrays and ids.
 - `drops_payload` + `KeepStage`: pass 2 — the driver tells each range which of its records to drop
-  and why (worded once, by `curator.dedup_stage.drop_reason`); the range's worker re-reads and
+  and why (worded once, by `curator.dedup.drop_reason`); the range's worker re-reads and
   renders the kept records and writes the drops' reject lines.
 
 `--rejects-mode ref`: a dropped duplicate's reject line carries a `ref` (file, byte offset, length,
@@ -96,7 +96,7 @@ def drops_payload(pl: Any, ids: list[str], origins: list, base: int, n: int, r: 
     each record to drop (index in the range, id, reason, message, extra reject fields), and with
     `--rejects-mode ref` on a plain UTF-8 JSONL range, what its duplicates' references need. `skip`:
     the lines of the rows pass 1 rejected, for a pass 2 that reads without validating."""
-    from curator.dedup_stage import drop_reason
+    from curator.dedup import drop_reason
 
     dropped = np.flatnonzero(pl.status[base:base + n] != 0)
     drops = []

@@ -252,3 +252,15 @@ def run_dedup_ray(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str | 
 def _col(batch: Any, name: str) -> list[Any]:
     col = batch[name]
     return col.to_pylist() if hasattr(col, "to_pylist") else list(col)
+
+
+def run_whole(run: Any, stage: Any, address: str | None) -> None:
+    """`DedupStage` on Ray (`curator.engine.run_whole_stage`): the same `finish` as locally."""
+    from curator.dedup_stage import finish
+
+    pl, ids, origins, timings = run_dedup_ray(run, stage.inputs, stage.cfg, fmt=stage.from_, ropts=stage.ropts,
+                                              encoding=stage.encoding, address=address, out_format=stage.out_format,
+                                              rejects_mode=stage.cfg.rejects_mode)
+    finish(run, pl, stage.cfg, ids, origins, report=stage.report, conflicts=stage.conflicts,
+           workers=timings["workers"])
+    run.extra["dedup"]["ray"] = timings

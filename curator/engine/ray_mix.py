@@ -215,3 +215,11 @@ def run_mix_ray(run: Any, cfg: Any, *, encoding: str | None, address: str | None
 def _col(batch: Any, name: str) -> list[Any]:
     col = batch[name]
     return col.to_pylist() if hasattr(col, "to_pylist") else list(col)
+
+
+def run_whole(run: Any, stage: Any, address: str | None) -> Any:
+    """`MixStage` on Ray (`curator.engine.run_whole_stage`): the same accounting as locally."""
+    from curator.mix_run import account
+
+    return account(run, stage.cfg, *run_mix_ray(run, stage.cfg, encoding=stage.encoding, address=address,
+                                                out_format=stage.out_format, write_opts=stage.write_opts))

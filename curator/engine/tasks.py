@@ -91,9 +91,9 @@ def _rubrics(refs: tuple[str, ...]) -> Any:
 
 @dataclass(frozen=True)
 class Filter:
-    """filter: the `FilterPipeline` over each record, built once per worker from the recipe items
-    (the same items the driver built its pipeline from). Batches of `FILTER_BATCH` records go
-    through `FilterPipeline.check_many` (the batch screens, same verdicts as `check`), and the
+    """filter: the `FilterChain` over each record, built once per worker from the recipe items
+    (the same items the driver built its chain from). Batches of `FILTER_BATCH` records go
+    through `FilterChain.check_many` (the batch screens, same verdicts as `check`), and the
     results are emitted record by record, so the rejects come out in input order however the
     input is cut into ranges or batches. Rejects carry
     `filter=<label>` as the local command's do; counters (summed by the driver into the manifest):
@@ -104,7 +104,7 @@ class Filter:
     recheck_reviewed: bool = False
 
     def __call__(self, convs, reject, counts):
-        pipe = _pipeline(self.items_json, self.where)
+        pipe = _chain(self.items_json, self.where)
         sink = getattr(reject, "__self__", None)
         sink = sink if isinstance(sink, RejectSink) else None
         for batch, held in _batches(convs, FILTER_BATCH, sink):
@@ -194,16 +194,16 @@ def _reviewed_accepted(conv: Any) -> bool:
 
 
 SEP = "\x1f"  # joins parts of a counter key; never in a filter label or reason code
-_PIPELINE_CACHE: dict[tuple[bytes, str], Any] = {}
+_CHAIN_CACHE: dict[tuple[bytes, str], Any] = {}
 
 
-def _pipeline(items_json: bytes, where: str) -> Any:
+def _chain(items_json: bytes, where: str) -> Any:
     key = (items_json, where)
-    if key not in _PIPELINE_CACHE:
-        from curator.filters import pipeline_from_recipe
+    if key not in _CHAIN_CACHE:
+        from curator.filters import build_chain
 
-        _PIPELINE_CACHE[key] = pipeline_from_recipe([(n, dict(p)) for n, p in orjson.loads(items_json)], where)
-    return _PIPELINE_CACHE[key]
+        _CHAIN_CACHE[key] = build_chain([(n, dict(p)) for n, p in orjson.loads(items_json)], where)
+    return _CHAIN_CACHE[key]
 
 
 @dataclass(frozen=True)

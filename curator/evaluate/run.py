@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Annotated, Any, Iterable, Literal
 
 import numpy as np
 
+from curator.config_check import Bounds, check_config
 from curator.errors import RowError
 from curator.evaluate.bootstrap import with_intervals
 from curator.evaluate.classify import Classification
@@ -29,24 +30,15 @@ from curator.evaluate.textsim import Generation
 class EvalConfig:
     """Options of `curate eval` (validated here so the CLI, a recipe and Python get the same checks)."""
 
-    task: str = "auto"           # auto | classification | extraction | generation | math
-    segment: str = "char"        # generation tokens: char (CJK characters) | jieba
-    min_rouge: float = 0.3       # generation answers below this ROUGE-L are badcases
-    bootstrap: int = 1000        # resamples for confidence intervals (0 = none)
-    confidence: float = 0.95
+    task: Literal["auto", "classification", "extraction", "generation", "math"] = "auto"  # auto + TASKS (a test checks)
+    segment: Literal["char", "jieba"] = "char"  # generation tokens: CJK characters, or jieba words
+    min_rouge: Annotated[float, Bounds(0, 1)] = 0.3  # generation answers below this ROUGE-L are badcases
+    bootstrap: Annotated[int, Bounds(0)] = 1000  # resamples for confidence intervals (0 = none)
+    confidence: Annotated[float, Bounds(0.5, 1, hi_open=True)] = 0.95
     seed: int = 0
 
     def __post_init__(self) -> None:
-        from curator.errors import UsageError
-
-        if self.task != "auto" and self.task not in TASKS:
-            raise UsageError(f"--task {self.task!r}: choose auto, {', '.join(TASKS)}")
-        if not 0 <= self.min_rouge <= 1:
-            raise UsageError(f"--min-rouge {self.min_rouge}: must be between 0 and 1")
-        if self.bootstrap < 0:
-            raise UsageError(f"--bootstrap {self.bootstrap}: must be 0 (no intervals) or more")
-        if not 0.5 <= self.confidence < 1:
-            raise UsageError(f"--confidence {self.confidence}: must be in [0.5, 1)")
+        check_config(self)
 
 
 def assign_tasks(examples: list[Example], cfg: EvalConfig) -> dict[str, list[int]]:

@@ -11,8 +11,8 @@ datatrove-style: a filter only answers one question about one record::
             ...
 
 Parameters are dataclass fields, so `curate filter --list` prints them with their defaults and a
-recipe with an unknown or mistyped parameter fails before any data is read. The pipeline
-(`curator.filters.pipeline`) handles ordering, counts and rejects; filters never see the sink.
+recipe with an unknown or mistyped parameter fails before any data is read. The chain
+(`curator.filters.chain`) handles ordering, counts and rejects; filters never see the sink.
 """
 
 from __future__ import annotations
@@ -42,8 +42,8 @@ Verdict = Union[bool, Drop]
 class Filter:
     """Base class. Subclasses are dataclasses whose fields are their parameters.
 
-    `cost` orders a pipeline cheap-first (0 = a field lookup, 5 = a model call). `edits` marks a
-    filter that may change the record it keeps (PII masking): the pipeline hands it a copy.
+    `cost` orders a chain cheap-first (0 = a field lookup, 5 = a model call). `edits` marks a
+    filter that may change the record it keeps (PII masking): the chain hands it a copy.
     """
 
     name: ClassVar[str] = ""

@@ -1,7 +1,7 @@
 """`pii`: e-mail addresses, phone numbers (Chinese mobile and separated international numbers),
 Chinese resident ID-card numbers (checksum and birth date verified) — drop the record or mask them.
 
-Masking edits the kept record (the pipeline hands this filter a copy) and records what it did in
+Masking edits the kept record (the chain hands this filter a copy) and records what it did in
 ``meta.pii_masked`` (counts by kind), so a reviewer can find masked records later.
 
 Phone numbers need separators or a Chinese mobile prefix: bare digit runs are everywhere in math

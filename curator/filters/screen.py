@@ -2,7 +2,7 @@
 
 A filter may define ``screen(view) -> bool array | None``. ``sure[i]`` True is a proof that the
 filter's plain ``filter(conv)`` returns True for record i; False only means "not proven" (the plain
-filter then runs). None: no screen for these parameters. The pipeline runs, for each record, only
+filter then runs). None: no screen for these parameters. The chain runs, for each record, only
 the filters whose screen did not prove it passes, in the same order, so the first drop — and with
 it every reject message, count and output byte — is the one the plain per-record run gives.
 

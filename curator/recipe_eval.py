@@ -1,5 +1,5 @@
 """The evaluation-loop stages of `curate run`: ``eval`` (`curate eval`), ``train-eval`` (`train eval
-RUN --data ...`) and what they hand on — kept out of curator/pipeline.py, which calls these hooks.
+RUN --data ...`) and what they hand on — kept out of curator/recipe_run.py, which calls these hooks.
 
 What a recipe gets:
 

@@ -1,4 +1,4 @@
-"""Quick numbers about a dataset (`curate stats`): records, turns, roles, characters per role.
+"""`DatasetCounts`: quick numbers about a dataset (`curate stats`): records, turns, roles, characters per role.
 
 Kept as a small accumulator over a stream so memory stays flat; `curate report` builds the
 full picture with plots on top of numbers like these.
@@ -14,7 +14,7 @@ from curator.record import Conversation
 
 
 @dataclass
-class Stats:
+class DatasetCounts:
     records: int = 0
     turns: int = 0
     multi_turn: int = 0

@@ -1,6 +1,6 @@
 """Run a list of filters over records: cheap filters first, first drop wins.
 
-`FilterPipeline.filter_batch(convs) -> (kept, dropped)` is pure: it never mutates its input
+`FilterChain.filter_batch(convs) -> (kept, dropped)` is pure: it never mutates its input
 (filters that edit — PII masking, refusal tagging — get a copy) and keeps no state between calls,
 so Ray Data can map it over blocks later. The command streams batches through it and turns each
 `Rejected` into a reject line; per-filter counts are summed by the caller from `dropped`.
@@ -23,7 +23,7 @@ from curator.record import Conversation
 @dataclass(frozen=True, slots=True)
 class Rejected:
     conv: Conversation
-    filter: str       # the filter's label in the pipeline ("length", "length#2" for a second one)
+    filter: str       # the filter's label in the chain ("length", "length#2" for a second one)
     code: str
     message: str      # a sentence naming the filter, the value and the threshold
 
@@ -34,7 +34,7 @@ class Step:
     filter: Filter
 
 
-class FilterPipeline:
+class FilterChain:
     def __init__(self, filters: Iterable[Filter | tuple[str, Filter]]):
         steps: list[Step] = []
         seen: dict[str, int] = {}
@@ -64,7 +64,7 @@ class FilterPipeline:
     def check_many(self, convs: Sequence[Conversation]) -> list[tuple[Conversation, Rejected | None]]:
         """`check` of each record, the same results, with the filters' batch screens
         (`curator.filters.screen`): each record runs only the filters not proven to keep it, in
-        the pipeline's order, so its first drop is the one `check` finds. Screens see the records
+        the chain's order, so its first drop is the one `check` finds. Screens see the records
         as they came in, so only filters before the first one that edits are screened."""
         if not convs:
             return []

@@ -22,7 +22,7 @@ rejects file, read back as ordinary input) or, when absent,
 the previous stage's output. Path-typed options, and any value written ``./x`` or ``../x`` (a model
 folder given to ``--model``, say), are resolved relative to the recipe file.
 
-The evaluation loop is stages too (curator/pipeline_eval.py): ``train-eval`` scores the previous
+The evaluation loop is stages too (curator/recipe_eval.py): ``train-eval`` scores the previous
 ``train`` stage's model (``@LABEL`` is its ``train_eval.json``, what ``compare`` takes;
 ``@LABEL.badcases`` its mistakes), ``eval`` runs `curate eval`, and a stage after either that
 names no input reads the badcases — ``augment`` turns them into new prompts.
@@ -167,7 +167,7 @@ def _command(name: str):
     if name == "train":
         return _train_command()
     if name == "train-eval":
-        from curator.pipeline_eval import train_eval_command
+        from curator.recipe_eval import train_eval_command
 
         return train_eval_command(_TrainParam, _TrainCommand)
     group = typer.main.get_command(_stage_app())
@@ -261,7 +261,7 @@ def validate_recipe(recipe: Recipe) -> list[str]:
             hint = suggest(key, [k for k in known if k not in ("out", "o", "help")])
             problems.append(f"stage {st.index} ({st.label}): unknown parameter '{key}' for {st.command}"
                             + (f" — did you mean '{hint}'?" if hint else ""))
-    from curator.practice.pipeline_hook import recipe_setting
+    from curator.practice.recipe_hook import recipe_setting
 
     try:
         recipe_setting(recipe.practice, recipe.base, str(recipe.path))
@@ -381,7 +381,7 @@ def _stage_outputs(st: Stage, cmd, workdir: Path) -> dict[str, Path]:
     if st.command == "review":
         return {"data": workdir / f"{st.label}.jsonl", "badcases": workdir / f"{st.label}.badcases.jsonl"}
     if st.command in ("eval", "train-eval"):
-        from curator.pipeline_eval import eval_outputs
+        from curator.recipe_eval import eval_outputs
 
         return eval_outputs(st.command, st.label, workdir)
     outs: dict[str, Path] = {}
@@ -407,7 +407,7 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
     pos_values = params.pop(positional.name, None) if positional is not None else None
     if positional is not None:
         if pos_values is None:
-            from curator.pipeline_eval import default_input
+            from curator.recipe_eval import default_input
 
             pos_values = default_input(st, recipe, outputs, prev)
         if pos_values is None:
@@ -424,7 +424,7 @@ def build_args(st: Stage, recipe: Recipe, outputs: dict[str, dict[str, Path]], p
         if "test" in outs:
             args += ["--test", str(outs["test"])]
     elif "out" in known:
-        from curator.pipeline_eval import out_arg
+        from curator.recipe_eval import out_arg
 
         args += ["--out", str(out_arg(st.command, outs))]
     if st.command == "eval" and "badcases" not in params:  # the mistakes, for a later augment stage
@@ -502,7 +502,7 @@ def _fingerprint(st: Stage, args: list[str], outs: dict[str, Path]) -> str:
         if str(p) in own:
             continue
         if a.startswith("/") and p.is_dir():  # a model folder: retrained means changed
-            from curator.pipeline_eval import folder_stamp
+            from curator.recipe_eval import folder_stamp
 
             h.update(folder_stamp(p))
         if a.startswith("/") and p.exists() and not p.is_dir() and p.suffix in (".jsonl", ".json", ".gz", ".parquet",
@@ -560,7 +560,7 @@ def apply_overrides(recipe: Recipe, sets: list[str]) -> None:
             s.overridden.add(key.replace("-", "_"))
 
 
-def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None = None, force: bool = False,
+def run_recipe(recipe: Recipe, *, start: str | None = None, until: str | None = None, force: bool = False,
                  echo=print) -> list[StageResult]:
     """Run the selected stages in order; stop at the first that fails (exit code 1 or 2)."""
     problems = validate_recipe(recipe)
@@ -569,7 +569,7 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
     recipe.workdir.mkdir(parents=True, exist_ok=True)
     state = _load_state(recipe.workdir)
     lo, hi = _select(recipe, start, until)
-    from curator.practice.pipeline_hook import after_stage, recipe_setting
+    from curator.practice.recipe_hook import after_stage, recipe_setting
 
     practice = recipe_setting(recipe.practice, recipe.base, str(recipe.path))
     outputs: dict[str, dict[str, Path]] = {}
@@ -594,7 +594,7 @@ def run_pipeline(recipe: Recipe, *, start: str | None = None, until: str | None 
             echo(f"[{st.label}] unchanged, skipped")
             results.append(StageResult(st, "skipped", outputs=outs, counts=_counts(outs)))
         else:
-            from curator.pipeline_eval import stage_launch
+            from curator.recipe_eval import stage_launch
 
             module, sub, words = stage_launch(st.command)
             argv = stage_python(module) + sub + args

@@ -43,6 +43,7 @@ def test_pairs_random_sides_and_unpaired_counted(tmp_path):
     assert [p.a_left for p in load_pairs(a, b)[0]] == [p.a_left for p in pairs]  # same order on every open
 
 
+@pytest.mark.slow
 def test_app_blind_keys_saved_at_once_and_resumed(tmp_path):
     from curator.review.arena_app import ArenaApp
 
@@ -79,6 +80,7 @@ def test_app_blind_keys_saved_at_once_and_resumed(tmp_path):
     assert pos == 4
 
 
+@pytest.mark.slow
 def test_two_annotators_win_rate_and_kappa_equal_sklearn(tmp_path):
     metrics = pytest.importorskip("sklearn.metrics")
     a, b = _files(tmp_path, 30)
@@ -101,6 +103,7 @@ def test_two_annotators_win_rate_and_kappa_equal_sklearn(tmp_path):
     store.close()
 
 
+@pytest.mark.slow
 def test_eval_arena_with_pairwise_judge_on_loopback_server(tmp_path):
     metrics = pytest.importorskip("sklearn.metrics")
     a, b = _files(tmp_path, 9)

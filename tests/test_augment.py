@@ -4,6 +4,8 @@ the rejects with reasons; lineage is kept; in + copies = out + rejects."""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import orjson
@@ -40,6 +42,7 @@ def test_parse_prompts_forms():
     assert parse_prompts("1. 第一题\n2) 第二题\n- third") == ["第一题", "第二题", "third"]
 
 
+@pytest.mark.slow
 def test_augment_with_loopback_teacher(tmp_path):
     bad = tmp_path / "bad.jsonl"
     rows = [

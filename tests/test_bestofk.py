@@ -40,6 +40,7 @@ def bestofk(server, prompts, out, *extra):
 
 
 @pytest.mark.parametrize("honour_n", [True, False])
+@pytest.mark.slow
 def test_bestofk_picks_known_best_and_rejects_badcases(prompts, tmp_path, honour_n):
     with ScriptedServer(honour_n=honour_n) as srv:
         out = tmp_path / "best.jsonl"
@@ -79,6 +80,7 @@ def test_bestofk_picks_known_best_and_rejects_badcases(prompts, tmp_path, honour
         assert out2.read_bytes() == out.read_bytes()
 
 
+@pytest.mark.slow
 def test_bestofk_with_judge_unparseable_and_cache(prompts, tmp_path):
     src = tmp_path / "p.jsonl"
     src.write_text(json.dumps({"messages": [{"role": "user", "content": "Say hi. CANDS: Hello! Q=6 | Hi there. Q=9 | "

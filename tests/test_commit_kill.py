@@ -64,6 +64,7 @@ def test_kill_9_at_each_commit_step_leaves_consistent_files(tmp_path, point):
     assert is_committed(tmp_path / "out.manifest.json")
 
 
+@pytest.mark.slow
 def test_killed_folder_swap_is_restored_by_the_next_run(tmp_path):
     pytest.importorskip("datasets")
     src = tmp_path / "in.jsonl"

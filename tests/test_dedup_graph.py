@@ -4,6 +4,8 @@ and the real GPTeacher toolformer set checked against exact character-5-gram Jac
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import random
 
@@ -156,6 +158,7 @@ def test_exact_pairs_helper_agrees_with_brute_force():
     assert kept_by_exact_jaccard(texts, 0.8) == len(np.unique(g.connected_components(len(texts), bi, bj)))
 
 
+@pytest.mark.slow
 def test_real_toolformer_no_kept_pair_clearly_above_threshold(real):
     rows = json.loads((real / "gpteacher_toolformer_dedupe_only.json").read_text(encoding="utf-8"))
     recs = [((r["instruction"] + ("\n" + r["input"] if r.get("input") else "")).strip(), r["output"].strip())

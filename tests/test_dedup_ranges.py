@@ -86,6 +86,7 @@ def _streamed(tmp: Path, src: Path) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_ranges_on_workers_equal_the_streamed_passes(tmp_path, data):
     plain = _files(_streamed(tmp_path, data))
     one = _files(_run(tmp_path, "w1", str(data), "--workers", "1"))
@@ -96,6 +97,7 @@ def test_ranges_on_workers_equal_the_streamed_passes(tmp_path, data):
     assert sum(r["reason"] in ("duplicate", "near_duplicate") for r in rej) > 300
 
 
+@pytest.mark.slow
 def test_ref_mode_small_same_output_and_reads_back(tmp_path, data):
     full = _run(tmp_path, "full", str(data), "--workers", "2")
     ref = _run(tmp_path, "ref", str(data), "--workers", "2", "--rejects-mode", "ref")

@@ -48,6 +48,7 @@ PROMPTS = [
 ]
 
 
+@pytest.mark.slow
 def test_fill_rejects_with_reasons_keeps_reasoning_and_balances(server, tmp_path):
     inp = _write(tmp_path / "prompts.jsonl", PROMPTS)
     out = tmp_path / "out.jsonl"
@@ -78,6 +79,7 @@ def test_fill_rejects_with_reasons_keeps_reasoning_and_balances(server, tmp_path
     assert g["retries"] >= 3 and g["failed_requests"] == 2 and g["errors"] == {"api_error": 1, "server_error": 1}
 
 
+@pytest.mark.slow
 def test_rerun_sends_nothing_cached_and_output_is_identical(server, tmp_path):
     inp = _write(tmp_path / "p.jsonl", [{"instruction": f"question {i}", "output": ""} for i in range(30)]
                  + [{"instruction": "flaky [[500x3]]", "output": ""}])
@@ -101,6 +103,7 @@ def test_rerun_sends_nothing_cached_and_output_is_identical(server, tmp_path):
     assert server.requests == 31 and not (tmp_path / "o2.cache.sqlite").exists()
 
 
+@pytest.mark.slow
 def test_keep_truncated_flags_instead_of_rejecting(server, tmp_path):
     inp = _write(tmp_path / "p.jsonl", [{"instruction": "a [[length]]", "output": ""},
                                         {"instruction": "b [[length_think]]", "output": ""}])
@@ -140,6 +143,7 @@ def test_regenerate_replaces_every_answer(server, tmp_path, sample):
         assert r["meta"]["lineage"][-1] == "distill:regenerate"
 
 
+@pytest.mark.slow
 def test_template_n_and_dry_run(server, tmp_path):
     inp = _write(tmp_path / "p.jsonl", [{"instruction": "2+2?", "output": "", "category": "math"}])
     tpl = "[{{ category }}] {{ prompt }} Answer briefly."
@@ -172,6 +176,7 @@ def test_secrets_stay_out_of_manifest_cache_and_logs(server, tmp_path):
         assert secret.encode() not in f.read_bytes(), f
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2_without_traceback(tmp_path):
     inp = _write(tmp_path / "p.jsonl", [{"instruction": "hi", "output": ""}])
     cp = run_cli("distill", str(inp), "-o", str(tmp_path / "o.jsonl"), "--model", "gpt-x",

@@ -74,6 +74,7 @@ def _gone(model: str, timeout: float = 10.0) -> bool:
     return False
 
 
+@pytest.mark.slow
 def test_output_rejects_and_cache_keys_match_one_process(server, tmp_path):
     inp = _write(tmp_path / "p.jsonl", PROMPTS)
     model = f"teacher-{uuid.uuid4().hex[:8]}"
@@ -104,6 +105,7 @@ def test_output_rejects_and_cache_keys_match_one_process(server, tmp_path):
     assert _rows(again) == _rows(one)
 
 
+@pytest.mark.slow
 def test_killed_client_process_costs_retries_not_records(tmp_path):
     async def run(url: str) -> tuple[list, Generator, ProcessPoolBackend, int]:
         pool = ProcessPoolBackend("teacher", url, processes=2, max_connections=16)
@@ -126,6 +128,7 @@ def test_killed_client_process_costs_retries_not_records(tmp_path):
     assert pool.restarts == 1 and pool.worker_pids()[0] != victim
 
 
+@pytest.mark.slow
 def test_no_client_process_outlives_ctrl_c_or_kill_9(tmp_path):
     inp = _write(tmp_path / "p.jsonl", [{"instruction": f"question {i}", "output": ""} for i in range(200)])
     with ChatServer(latency=0.05) as srv:

@@ -66,6 +66,7 @@ def _without_latency(path: Path) -> list[dict]:
     return rows
 
 
+@pytest.mark.slow
 def test_kill_9_then_rerun_resumes_without_resending(server, tmp_path):
     inp = _prompts(tmp_path)
     ref = tmp_path / "ref.jsonl"
@@ -94,6 +95,7 @@ def test_kill_9_then_rerun_resumes_without_resending(server, tmp_path):
     assert manifest["generation"]["cache_hits"] == cached and manifest["counts"]["balanced"]
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_and_keeps_finished_work(server, tmp_path):
     inp = _prompts(tmp_path)
     out, cache = tmp_path / "out.jsonl", tmp_path / "out.sqlite"

@@ -52,6 +52,7 @@ def test_validate_two_workers_same_counts(tmp_path, data):
     one_and_two(tmp_path, "validate", str(data), code=1)
 
 
+@pytest.mark.slow
 def test_filter_two_workers_pii_and_user_function(tmp_path, data):
     recipe = tmp_path / "recipe.yaml"
     recipe.write_text("- turns\n- refusal: {action: drop, extra_phrases: [\"I'm sorry, I can't help\"]}\n"
@@ -90,6 +91,7 @@ def test_workers_option_and_auto(tmp_path, data):
     assert r.returncode == 2 and "--workers" in r.stderr
 
 
+@pytest.mark.slow
 def test_output_through_shared_slots_and_through_the_pipe(tmp_path):
     """Long rows come back through the shared-memory slots, short rows (whose canonical form is
     several times larger than the input, more than a slot holds) through the pipe: both give the

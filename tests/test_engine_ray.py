@@ -87,6 +87,7 @@ def test_score_rule_rubrics(tmp_path, sample, ray_address):
          str(sample / "prompts.jsonl"), "--rubric", "no_refusal", "--rubric", str(sample / "rubric_recipe.yaml"))
 
 
+@pytest.mark.slow
 def test_score_refuses_a_judge_on_ray(tmp_path, sample, ray_address):
     r = run_cli("score", str(sample / "messages.jsonl"), "-o", str(tmp_path / "o.jsonl"), "--rubric", "helpfulness",
                 "--judge-model", "m", "--judge-base-url", "http://127.0.0.1:9/v1", "--engine", "ray",

@@ -4,6 +4,8 @@ sitecustomize.py, the way a machine without them behaves."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 
 from tests.conftest import ROOT, SAMPLE, run_cli
@@ -49,6 +51,7 @@ def test_light_install_commands_name_their_extra(tmp_path):
         assert extra in lines[0] and "pip install" in lines[0], (args, lines)
 
 
+@pytest.mark.slow
 def test_light_install_still_converts_filters_and_reports(tmp_path):
     env = _light(tmp_path)
     assert run_cli("convert", str(SAMPLE / "alpaca.json"), "-o", str(tmp_path / "c.jsonl"), env=env).returncode == 0

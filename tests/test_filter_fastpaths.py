@@ -6,6 +6,8 @@ data sets and on random strings mixing ASCII, Latin, Greek, Cyrillic, Han and pu
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import random
 import re
@@ -89,6 +91,7 @@ def _refusal_slow(text: str, phrases, within: int, helpful: bool, tool: bool) ->
     return hit.group(0)
 
 
+@pytest.mark.slow
 def test_refusal_fast_paths_keep_every_verdict(real):
     phrases = tuple(lexicon.REFUSAL_EN + lexicon.REFUSAL_ZH)
     rng = random.Random(3)
@@ -134,6 +137,7 @@ def _repetition_slow(f: Repetition, text: str):
     return "repeated_ngrams" if len(toks) >= f.min_tokens and r > f.max_ngram_ratio else None
 
 
+@pytest.mark.slow
 def test_repetition_verdicts_equal_the_full_ngram_count(real):
     texts = _all_texts(real)
     rng = random.Random(9)

@@ -49,6 +49,7 @@ def test_usage_errors_stay_one_line_in_both_languages(tmp_path):
     assert bad.returncode == 2 and "choose en or zh" in bad.stderr
 
 
+@pytest.mark.slow
 def test_report_html_in_chinese(tmp_path):
     zh = run_cli("report", str(SAMPLE / "alpaca.json"), "-o", str(tmp_path / "zh.html"), "--ui-lang", "zh", env=EN)
     en = run_cli("report", str(SAMPLE / "alpaca.json"), "-o", str(tmp_path / "en.html"), env=EN)

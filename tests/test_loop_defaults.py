@@ -60,6 +60,7 @@ def test_language_decided_by_prompt_answer_second_opinion():
     assert v is not True and v.code == "wrong_language"
 
 
+@pytest.mark.slow
 def test_language_never_drops_real_english_sets(real):
     """GSM8K answers and alpaca_en were dropped as it/es/nl at low confidence on main."""
     flt = build("language", {"allowed": ["en"]}, "t")
@@ -250,6 +251,7 @@ def test_bestofk_previous_answer_is_not_a_reference_and_pairs_need_a_margin(tmp_
     assert r.returncode == 0 and len(rows(f)) == 3, r.stderr
 
 
+@pytest.mark.slow
 def test_distill_regenerates_rejected_answers_and_says_so(tmp_path):
     from tests.chat_server import ChatServer
 

@@ -96,6 +96,7 @@ def test_dedup_report_and_conflicts_show_members_side_by_side(tmp_path):
         assert all(w in text for w in want), text[:2000]
 
 
+@pytest.mark.slow
 def test_recipe_review_stage_and_rejects_as_input(tmp_path):
     from tests.chat_server import ChatServer
 

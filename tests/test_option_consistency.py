@@ -50,6 +50,7 @@ def test_bestofk_no_cache_writes_no_cache_file(tmp_path):
     assert not list(tmp_path.glob("*.sqlite")), list(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_stats_counts_tokens_with_a_tokenizer(tmp_path):
     pytest.importorskip("transformers")
     from trainer.tiny import build_tiny_model

@@ -70,6 +70,7 @@ def test_review_export_accepted_over_the_reviewed_file_is_refused(tmp_path):
     assert d.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_datasets_folder_replaces_only_our_own_folder(tmp_path):
     pytest.importorskip("datasets")
     src = _data(tmp_path / "d.jsonl")

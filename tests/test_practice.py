@@ -237,6 +237,7 @@ def write(path: Path, records: list[Conversation]) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_report_has_the_section_at_the_top_in_html_terminal_and_json(tmp_path):
     data = write(tmp_path / "mixed.jsonl", plain(95, source="domain")
                  + [rec(f"chat {text(i + 500)}", text(i + 600), source="general") for i in range(5)])
@@ -270,6 +271,7 @@ def test_report_has_the_section_at_the_top_in_html_terminal_and_json(tmp_path):
     assert json.loads(js.read_text(encoding="utf-8"))["practice"]["checks"][0]["measured_zh"]
 
 
+@pytest.mark.slow
 def test_curate_run_prints_the_checks_after_the_stage_that_changes_them(tmp_path):
     write(tmp_path / "domain.jsonl", plain(40, source="domain"))
     write(tmp_path / "general.jsonl", [rec(f"chat {text(i + 500)}", text(i + 600)) for i in range(40)])

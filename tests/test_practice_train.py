@@ -129,6 +129,7 @@ def tiny(tmp_path_factory):
     return build_tiny_model(tmp_path_factory.mktemp("tiny") / "m")
 
 
+@pytest.mark.slow
 def test_train_check_prints_the_checks_and_does_not_train(tiny, tmp_path):
     recs = [rec(f"say {text(i, 3)}", f"answer {text(i + 100, 6)}") for i in range(30)]
     data = write(tmp_path / "train.jsonl", recs)

@@ -53,6 +53,7 @@ ROW = st.one_of(
 
 @settings(max_examples=int(os.environ.get("SFT_CURATOR_PROPERTY_EXAMPLES", "120")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(ROW, min_size=1, max_size=6))
+@pytest.mark.slow
 def test_any_json_in_any_field_is_out_or_rejected(rows):
     with tempfile.TemporaryDirectory() as d:
         src = Path(d) / "in.jsonl"

@@ -13,6 +13,7 @@ from tests.conftest import REAL, run_cli
 FILES = sorted(p.name for p in REAL.glob("*.json*")) if REAL.is_dir() else []
 
 
+@pytest.mark.slow
 def test_every_real_file_converts_balanced(tmp_path, real):
     names = sorted(p.name for p in real.glob("*.json*"))
     assert len(names) >= 10

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import orjson
 
 from tests.conftest import SAMPLE, run_cli
@@ -13,6 +15,7 @@ def _recipe(tmp_path, body: str):
     return p
 
 
+@pytest.mark.slow
 def test_run_convert_validate_convert_and_skip_unchanged(tmp_path):
     r = _recipe(tmp_path, f"""
 name: t
@@ -36,6 +39,7 @@ stages:
     assert "[as-sharegpt]" in third.stderr and "[01-convert]" not in third.stderr
 
 
+@pytest.mark.slow
 def test_changed_parameter_reruns_stage(tmp_path):
     r = _recipe(tmp_path, f"stages:\n  - convert: {{inputs: ['{SAMPLE}/messages.jsonl']}}\n")
     assert run_cli("run", str(r)).returncode == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import subprocess
 import sys
@@ -30,6 +32,7 @@ def test_a_py_file_beside_the_recipe_is_never_imported(tmp_path):
     assert (tmp_path / "runs" / "recipe" / "01-convert.jsonl").exists()
 
 
+@pytest.mark.slow
 def test_user_function_loads_only_from_a_named_plugins_folder(tmp_path):
     (tmp_path / "evil.py").write_text(PLANT.format(name="evil") + "def check(conv, **kw):\n    return True\n")
     (tmp_path / "filters.yaml").write_text("- user: {function: 'evil:check'}\n")
@@ -44,6 +47,7 @@ def test_user_function_loads_only_from_a_named_plugins_folder(tmp_path):
     assert (tmp_path / "evil.RAN").exists()
 
 
+@pytest.mark.slow
 def test_stage_names_are_plain_and_outputs_stay_in_the_run_folder(tmp_path):
     src = f"['{SAMPLE}/messages.jsonl']"
     for name in ("../../../ESCAPED", "sp.eval", "a/b"):

@@ -84,6 +84,7 @@ def test_key_in_url_user_info_leaks_nothing(server, tmp_path):
     assert any(a.startswith("http://***@") for a in manifest["argv"])
 
 
+@pytest.mark.slow
 def test_total_deadline_stops_a_trickling_server(server, tmp_path):
     inp = _prompts(tmp_path / "p.jsonl", ["[[trickle]] slowly"])
     t0 = time.perf_counter()

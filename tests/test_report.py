@@ -57,6 +57,7 @@ def test_bad_files_counted_not_described(sample):
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_real_files(real, tmp_path):
     expected = {"alpaca_en_demo.json": 999, "alpaca_zh_demo.json": 1000, "glaive_toolcall_en_demo.json": 300,
                 "glaive_toolcall_zh_demo.json": 298, "identity.json": 6, "fastchat_dummy_conversation.json": 500,
@@ -82,6 +83,7 @@ def test_real_files(real, tmp_path):
     assert describe(real / "fastchat_dummy_conversation.json")["multi_turn"] == 333
 
 
+@pytest.mark.slow
 def test_cli_compare_json_and_html(real, tmp_path):
     a, b = real / "gpteacher_toolformer_dedupe_only.json", real / "gpteacher_toolformer_similarity_0.6.json"
     out, js = tmp_path / "cmp.html", tmp_path / "cmp.json"
@@ -125,6 +127,7 @@ def test_rejects_scores_generation_and_escaping(tmp_path):
         assert section in html
 
 
+@pytest.mark.slow
 def test_tokenizer_lengths(tmp_path, sample):
     pytest.importorskip("transformers")
     from trainer.tiny import build_tiny_model
@@ -159,6 +162,7 @@ def test_accumulators_and_helpers():
     assert first_word("解释为什么天空是蓝色的") == "解释" and first_word("请问如何学习Python") == "请问"
 
 
+@pytest.mark.slow
 def test_screenshot_in_chromium(tmp_path, sample):
     sys.path.insert(0, str(ROOT / "scripts"))
     from report_screenshot import find_chromium, screenshot
@@ -173,6 +177,7 @@ def test_screenshot_in_chromium(tmp_path, sample):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000  # a rendered page, not a blank one
 
 
+@pytest.mark.slow
 def test_near_duplicate_rate_matches_dedup(tmp_path):
     """The report's near-duplicate count uses dedup's machinery: a reworded copy is counted."""
     import orjson

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 
 import numpy as np
@@ -17,6 +19,7 @@ def test_vendi_score_counts_effective_distinct_records():
     assert 1 < vendi_score(np.concatenate([eye[:2]] * 3 + [eye[2:3]])) < 3
 
 
+@pytest.mark.slow
 def test_report_after_select_shows_the_selection_against_the_pool(tmp_path, sample):
     sel = tmp_path / "sel.jsonl"
     srcs = [str(sample / f) for f in ("general.jsonl", "messages.jsonl", "alpaca.json", "sharegpt.json")]
@@ -35,6 +38,7 @@ def test_report_after_select_shows_the_selection_against_the_pool(tmp_path, samp
         html.split("<svg")[0].split("<style>")[1]
 
 
+@pytest.mark.slow
 def test_report_of_a_plain_file_embeds_it_and_escapes_examples(tmp_path):
     src = tmp_path / "x.jsonl"
     rows = [{"messages": [{"role": "user", "content": f"</svg><script>alert({i})</script> topic {i % 3}"},

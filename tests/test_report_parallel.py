@@ -3,6 +3,8 @@ estimated from a sample say so (curator.report.scan, curator.report.sampling).""
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import math
 import random
@@ -76,6 +78,7 @@ def _report(path, workers: int) -> dict:
     return describe(path, practice=PracticeConfig(), semantic=True, workers=workers, range_bytes=4096)
 
 
+@pytest.mark.slow
 def test_workers_give_the_one_process_report(tmp_path, monkeypatch):
     src = tmp_path / "data.jsonl"
     _write(src, 700)

@@ -58,6 +58,7 @@ def screen_text(app) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", svg)).replace("\xa0", " ")
 
 
+@pytest.mark.slow
 def test_accept_reject_tag_and_persist_across_restart(tmp_path):
     p = dataset(tmp_path / "d.jsonl", 5)
     # accept row 0 (cursor advances), reject row 1 with reason #2 from the picker, quick-tag row 2
@@ -73,6 +74,7 @@ def test_accept_reject_tag_and_persist_across_restart(tmp_path):
     assert pos == 2
 
 
+@pytest.mark.slow
 def test_edit_in_textarea_and_undo(tmp_path):
     p = dataset(tmp_path / "d.jsonl", 3)
     drive(p, "e", "end", *" (checked)", "ctrl+s", "a", "u")
@@ -92,6 +94,7 @@ def test_edit_in_textarea_and_undo(tmp_path):
     s.close()
 
 
+@pytest.mark.slow
 def test_search_navigation_filter_and_bulk(tmp_path):
     p = dataset(tmp_path / "d.jsonl", 8)
     seen = {}

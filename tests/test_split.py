@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import random
 from collections import Counter
@@ -54,6 +56,7 @@ def _read(p: Path) -> list[dict]:
     return [json.loads(l) for l in p.read_text(encoding="utf-8").splitlines()]
 
 
+@pytest.mark.slow
 def test_cli_split_ratio_stratified_deterministic(tmp_path):
     src = _write(tmp_path / "in.jsonl", _rows(400))
     r = run_cli("split", str(src), "-o", str(tmp_path / "a"), "--eval-size", "0.1", "--test-size", "20",

@@ -104,6 +104,7 @@ def test_generate_writes_records_for_review(lora_run, tmp_path):
     assert manifest["counts"]["balanced"]
 
 
+@pytest.mark.slow
 def test_preview_shows_trained_tokens_and_reasoning(tiny):
     r = run_cli(str(SAMPLE / "reasoning_r1.jsonl"), "--model", str(tiny), "--preview", "1", module="trainer")
     assert r.returncode == 0, r.stderr
@@ -115,6 +116,7 @@ def test_preview_shows_trained_tokens_and_reasoning(tiny):
     assert "<think>" not in r.stdout and "⟦4 pens cost 12 dollars.<|im_end|>⟧" in r.stdout
 
 
+@pytest.mark.slow
 def test_usage_errors_exit_2_without_traceback(tiny, tmp_path):
     r = run_cli(str(SAMPLE / "messages.jsonl"), "--model", str(tiny), "-o", str(tmp_path / "o"), "train_on=first",
                 module="trainer")

@@ -62,6 +62,7 @@ def test_train_eval_local_model(trained):
     assert "tokens/s" in r.stderr and "train_eval.json" in r.stderr
 
 
+@pytest.mark.slow
 def test_train_eval_server_gap_verdict_and_compare(tmp_path):
     # the loopback server echoes the prompt: on the "training" rows the prompt holds the answer
     # (memorised), on the eval rows it does not — a gap the verdict must call overfitting

@@ -161,6 +161,7 @@ def test_qwen3_drops_earlier_thinking_itself_and_reasoning_drop_removes_all(base
     assert "三加三\n</think>" not in tok.decode(ex["input_ids"])
 
 
+@pytest.mark.slow
 def test_preview_names_the_mask_source(base_tok, tmp_path):
     import json
 
@@ -177,6 +178,7 @@ def test_preview_names_the_mask_source(base_tok, tmp_path):
     assert "⟦<think>\n再想三加三\n</think>\n\n等于六。<|im_end|>⟧" in r.stdout
 
 
+@pytest.mark.slow
 def test_a_real_run_on_qwen3s_own_template_saves_it_unchanged(tmp_path):
     """One tiny TRL + PEFT run with Qwen3's real template: TRL gets our input_ids/labels, the
     tokenizer is saved with the model's own template, and the manifest counts each mask source."""

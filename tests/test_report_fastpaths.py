@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from curator.report.accum import Distinct
-from curator.report.stats import _mix, _mix_arrays, normalise
+from curator.report.profile import _mix, _mix_arrays, normalise
 
 _WS = re.compile(r"\s+")
 SAMPLE = "abc 我们 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u3000 ΣΑΣ İK x"

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curator.filters import DEFAULT_RECIPE, build_chain
+from curator.filters import DEFAULT_CHAIN, build_chain
 from curator.filters.content import _TOKEN, ngram_repeat_ratio
 from curator.filters.ngram_screen import ngram_bounds, tables
 from curator.filters.screen import cover_needles
@@ -28,7 +28,7 @@ REAL_FILES = ("alpaca_en_demo.json", "alpaca_zh_demo.json", "glaive_toolcall_en_
               "v1_sft_demo.jsonl", "gpteacher_roleplay.json")
 
 RECIPES = {
-    "default": [(n, dict(p)) for n, p in DEFAULT_RECIPE],
+    "default": [(n, dict(p)) for n, p in DEFAULT_CHAIN],
     "tight": [("turns", {"min_turns": 1, "max_turns": 1}), ("empty_answer", {"allow_tool_calls": False}),
               ("reasoning", {"require": "any", "min_chars": 5}), ("length", {"min_chars": 3, "max_chars": 400,
                                                                             "min_conv_chars": 40,
@@ -192,7 +192,7 @@ def test_batches_keep_bad_rows_and_drops_in_input_order(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tasks, "FILTER_BATCH", 16)
     sink = RejectSink(tmp_path / "r.jsonl")
-    stage = tasks.Filter(json.dumps([[n, p] for n, p in DEFAULT_RECIPE]).encode())
+    stage = tasks.Filter(json.dumps([[n, p] for n, p in DEFAULT_CHAIN]).encode())
     kept = list(stage(read_records(src, rejects=sink), sink.reject, Counter()))
     sink.close()
     in_order = [e["line"] for e in read_rejects(tmp_path / "r.jsonl")]

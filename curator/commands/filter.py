@@ -1,4 +1,4 @@
-"""`curate filter IN... -o OUT`: quality filters from a YAML recipe or flags; drops go to the rejects."""
+"""`curate filter IN... -o OUT`: quality filters from a filter-chain YAML (`--recipe`) or flags; drops go to the rejects."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _parse_score(spec: Optional[str]) -> dict[str, Any] | None:
 
 
 def _stage_items(items: list) -> list:
-    """The recipe as the stage gets it: local paths (a tokenizer) made absolute, since Ray workers
+    """The filter-chain items as the stage gets them: local paths (a tokenizer) made absolute, since Ray workers
     may not share this working directory."""
     out = []
     for name, params in items:
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(0)
         with usage_guard():
             from curator.errors import UsageError
-            from curator.filters import DEFAULT_RECIPE, load_recipe, build_chain, set_param
+            from curator.filters import DEFAULT_CHAIN, load_chain, build_chain, set_param
 
             o.check_engine(engine)
             n_workers = o.workers(workers)
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
             if out is None:
                 raise UsageError("missing -o/--out: where to write the kept records")
             o.check_inputs(inputs)
-            items = load_recipe(recipe) if recipe else [(n, dict(p)) for n, p in DEFAULT_RECIPE]
+            items = load_chain(recipe) if recipe else [(n, dict(p)) for n, p in DEFAULT_CHAIN]
             set_param(items, "length", min_chars=min_chars, max_chars=max_chars, tokenizer=tokenizer,
                       min_tokens=min_tokens, max_tokens=max_tokens)
             if lang is not None:

@@ -91,7 +91,7 @@ def _rubrics(refs: tuple[str, ...]) -> Any:
 
 @dataclass(frozen=True)
 class Filter:
-    """filter: the `FilterChain` over each record, built once per worker from the recipe items
+    """filter: the `FilterChain` over each record, built once per worker from the filter-chain items
     (the same items the driver built its chain from). Batches of `FILTER_BATCH` records go
     through `FilterChain.check_many` (the batch screens, same verdicts as `check`), and the
     results are emitted record by record, so the rejects come out in input order however the

@@ -11,7 +11,7 @@ datatrove-style: a filter only answers one question about one record::
             ...
 
 Parameters are dataclass fields, so `curate filter --list` prints them with their defaults and a
-recipe with an unknown or mistyped parameter fails before any data is read. The chain
+filter-chain file with an unknown or mistyped parameter fails before any data is read. The chain
 (`curator.filters.chain`) handles ordering, counts and rejects; filters never see the sink.
 """
 
@@ -102,7 +102,7 @@ def suggest(word: str, choices: Iterable[str]) -> str:
 
 
 def _check_type(value: Any, tp: Any) -> bool:
-    """A small structural check of recipe values against the field's annotation."""
+    """A small structural check of filter-chain values against the field's annotation."""
     if tp is Any:
         return True
     origin = typing.get_origin(tp)

@@ -1,7 +1,7 @@
 """A batch-wide, numpy upper bound on the repeated word n-gram share of many texts at once.
 
 The `repetition` filter's exact measure (`content.ngram_repeat_ratio`) builds a Python token list
-and a set of n-gram tuples per text: most of the default recipe's time. This module computes, for
+and a set of n-gram tuples per text: most of the default chain's time. This module computes, for
 a whole batch of texts in a few array passes, a number that is never below that share, so a text
 whose bound is at or under the threshold is proven to pass, and only the rest (loops, and the odd
 unlucky text) are measured exactly.

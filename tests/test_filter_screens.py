@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from curator.filters import DEFAULT_CHAIN, build_chain
-from curator.filters.content import _TOKEN, ngram_repeat_ratio
+from curator.filters.repeats import _TOKEN, ngram_repeat_ratio
 from curator.filters.ngram_screen import ngram_bounds, tables
 from curator.filters.screen import cover_needles
 from curator.io import read_records

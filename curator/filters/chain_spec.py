@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from curator.errors import UsageError
-from curator.filters.base import Filter, build
+from curator.filters.base import Filter
+from curator.filters.from_params import build
 
 ChainItem = tuple[str, dict[str, Any]]
 

@@ -421,7 +421,7 @@ class DatasetProfile:
             "diversity": {
                 **{f"distinct_{k}": round(self.ngrams[k].estimate() / self.ngram_totals[k], 4)
                    if self.ngram_totals[k] else 0.0 for k in self.ngrams},
-                "distinct_estimated": any(len(s._heap) >= s.k for s in self.ngrams.values()),
+                "distinct_estimated": any(s.is_estimate for s in self.ngrams.values()),
                 "first_words": self.first_words.top(25),
                 "distinct_first_words": len(self.first_words.counts),
             },

@@ -1,4 +1,4 @@
-"""Filter throughput: records/s of `curate filter`'s pipeline on real SFT data, and peak RSS.
+"""Filter throughput: records/s of `curate filter`'s filter chain on real SFT data, and peak RSS.
 
 Corpus: every Alpaca/ShareGPT file in ../shared/data/real that reads cleanly (alpaca en/zh,
 GPTeacher role-play and toolformer, GSM8K, glaive tool calls), repeated to --records. Records are
@@ -49,12 +49,12 @@ def main() -> None:
     }
     print(f"{'filter chain':50s} {'records/s':>10s} {'kept':>8s} {'dropped':>8s} {'peak RSS MB':>12s}")
     for name, items in chains.items():
-        pipe = build_chain(items)
-        pipe.filter_batch(convs[:10])  # load the language model outside the timing
+        chain = build_chain(items)
+        chain.filter_batch(convs[:10])  # load the language model outside the timing
         kept = dropped = 0
         t0 = time.perf_counter()
         for i in range(0, len(convs), a.batch):
-            k, d = pipe.filter_batch(convs[i:i + a.batch])
+            k, d = chain.filter_batch(convs[i:i + a.batch])
             kept += len(k)
             dropped += len(d)
         secs = time.perf_counter() - t0

@@ -180,8 +180,8 @@ def test_default_recipe_on_real_data_is_balanced(real, tmp_path):
 
 
 def test_pipeline_orders_cheap_first():
-    pipe = build_chain([("language", {}), ("repetition", {}), ("turns", {})])
-    assert pipe.labels == ["turns", "repetition", "language"]
+    chain = build_chain([("language", {}), ("repetition", {}), ("turns", {})])
+    assert chain.labels == ["turns", "repetition", "language"]
     assert [n for n, _ in DEFAULT_CHAIN][0] == "turns"
     conv = Conversation([Message("user", "hi"), Message("assistant", "hello")])
-    assert pipe.filter_batch([conv])[0][0] is conv  # no copy without an editing filter
+    assert chain.filter_batch([conv])[0][0] is conv  # no copy without an editing filter

@@ -1,10 +1,10 @@
-"""Filter throughput: records/s of `curate filter`'s pipeline on real SFT data, and peak RSS.
+"""Filter throughput: records/s of `curate filter`'s filter chain on real SFT data, and peak RSS.
 
 Corpus: every Alpaca/ShareGPT file in ../shared/data/real that reads cleanly (alpaca en/zh,
 GPTeacher role-play and toolformer, GSM8K, glaive tool calls), repeated to --records. Records are
-read once, then the pipeline is timed alone (the stage's own cost), for the default recipe, the
-default recipe + language (en, zh), and the example recipe in sample_data/filters.yaml.
-Goal: >= 20,000 records/s for the default recipe.
+read once, then the filter chain is timed alone (the stage's own cost), for the default chain, the
+default chain + language (en, zh), and the example filter-chain file sample_data/filters.yaml.
+Goal: >= 20,000 records/s for the default chain.
 
     PYTHONPATH=. python bench/filter_bench.py [--records 100000]
 """
@@ -16,7 +16,7 @@ import resource
 import time
 from pathlib import Path
 
-from curator.filters import DEFAULT_RECIPE, load_recipe, build_chain
+from curator.filters import DEFAULT_CHAIN, load_chain, build_chain
 from curator.io import read_records
 from curator.rejects import RejectSink
 
@@ -42,19 +42,19 @@ def main() -> None:
     convs = [base[i % len(base)] for i in range(a.records)]
     print(f"{len(base)} distinct records from {len(FILES)} real files ({len(sink)} unreadable rows skipped), "
           f"repeated to {len(convs)}; RSS after load {rss_mb():.0f} MB")
-    recipes = {
-        "default": [(n, dict(p)) for n, p in DEFAULT_RECIPE],
-        "default + language [en, zh]": [(n, dict(p)) for n, p in DEFAULT_RECIPE] + [("language", {"allowed": ["en", "zh"]})],
-        "sample_data/filters.yaml (+ pii mask, language)": load_recipe(ROOT / "sample_data" / "filters.yaml"),
+    chains = {
+        "default": [(n, dict(p)) for n, p in DEFAULT_CHAIN],
+        "default + language [en, zh]": [(n, dict(p)) for n, p in DEFAULT_CHAIN] + [("language", {"allowed": ["en", "zh"]})],
+        "sample_data/filters.yaml (+ pii mask, language)": load_chain(ROOT / "sample_data" / "filters.yaml"),
     }
-    print(f"{'recipe':50s} {'records/s':>10s} {'kept':>8s} {'dropped':>8s} {'peak RSS MB':>12s}")
-    for name, items in recipes.items():
-        pipe = build_chain(items)
-        pipe.filter_batch(convs[:10])  # load the language model outside the timing
+    print(f"{'filter chain':50s} {'records/s':>10s} {'kept':>8s} {'dropped':>8s} {'peak RSS MB':>12s}")
+    for name, items in chains.items():
+        chain = build_chain(items)
+        chain.filter_batch(convs[:10])  # load the language model outside the timing
         kept = dropped = 0
         t0 = time.perf_counter()
         for i in range(0, len(convs), a.batch):
-            k, d = pipe.filter_batch(convs[i:i + a.batch])
+            k, d = chain.filter_batch(convs[i:i + a.batch])
             kept += len(k)
             dropped += len(d)
         secs = time.perf_counter() - t0

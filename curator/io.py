@@ -27,6 +27,7 @@ import orjson
 from curator.atomic import AtomicFile, swap_folder, temp_prefix
 from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, detect_format, get_format
+from curator.raw_row import RawRow  # also imported from here (curator.engine.tasks)
 from curator.record import Conversation
 from curator.rejects import RejectSink
 from curator.validate import first_problem, line_is_clean
@@ -36,17 +37,6 @@ DATA_SUFFIXES = (".jsonl.gz", ".json.gz", ".jsonl", ".json", ".parquet")
 
 
 # ---------------------------------------------------------------------------------- raw rows
-@dataclass(slots=True)
-class RawRow:
-    """One input row before parsing: `row` is the decoded JSON, or None with `error` set."""
-
-    n: int  # 1-based line (JSONL) or row (arrays, Parquet)
-    row: Any
-    error: RowError | None = None
-    raw: Any = None  # the undecodable text, kept for the rejects file
-    clean: bool = False  # the raw line was screened: no text can hold a bad character
-
-
 def _is_hf_folder(p: Path) -> bool:
     return p.is_dir() and (p / "state.json").exists()
 

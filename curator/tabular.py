@@ -19,7 +19,7 @@ from typing import Any, Iterator
 import orjson
 
 from curator.errors import UsageError
-from curator.io import RawRow
+from curator.raw_row import RawRow
 
 TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx")
 _JSON_COLUMNS = ("messages", "conversations", "tools", "turns")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from curator.filters import DEFAULT_RECIPE, REGISTRY, filter_batch, parse_recipe, build_chain
+from curator.filters import DEFAULT_CHAIN, REGISTRY, filter_batch, parse_chain, build_chain
 from curator.record import Conversation, Message
 from curator.rejects import read_rejects
 from tests.conftest import run_cli
@@ -157,7 +157,7 @@ def test_list_prints_every_filter_and_default():
 def test_filter_batch_is_pure_and_balanced():
     convs = [Conversation.from_dict(r) for r in ROWS]
     before = [c.to_dict() for c in convs]
-    recipe = parse_recipe([{"pii": {"action": "mask"}}, {"refusal": {"action": "tag"}}, "language"])
+    recipe = parse_chain([{"pii": {"action": "mask"}}, {"refusal": {"action": "tag"}}, "language"])
     kept, dropped = filter_batch(convs, recipe)
     assert len(kept) + len(dropped) == len(convs)
     assert [c.to_dict() for c in convs] == before  # nothing edited in place
@@ -180,8 +180,8 @@ def test_default_recipe_on_real_data_is_balanced(real, tmp_path):
 
 
 def test_pipeline_orders_cheap_first():
-    pipe = build_chain([("language", {}), ("repetition", {}), ("turns", {})])
-    assert pipe.labels == ["turns", "repetition", "language"]
-    assert [n for n, _ in DEFAULT_RECIPE][0] == "turns"
+    chain = build_chain([("language", {}), ("repetition", {}), ("turns", {})])
+    assert chain.labels == ["turns", "repetition", "language"]
+    assert [n for n, _ in DEFAULT_CHAIN][0] == "turns"
     conv = Conversation([Message("user", "hi"), Message("assistant", "hello")])
-    assert pipe.filter_batch([conv])[0][0] is conv  # no copy without an editing filter
+    assert chain.filter_batch([conv])[0][0] is conv  # no copy without an editing filter

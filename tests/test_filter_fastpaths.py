@@ -13,7 +13,8 @@ import random
 import re
 
 from curator import lexicon
-from curator.filters.content import (_TOKEN, Repetition, ngram_repeat_ratio_of, word_tokens)
+from curator.filters.content import Repetition
+from curator.filters.repeats import _TOKEN, ngram_repeat_ratio_of, word_tokens
 
 ALPHABET = ("abcdefghij lorem LOREM ipsum I'm sorry 我无法 作为人工智能 但我可以 éÉßİıſΣσςΚK "
             "[]<>{}【】`$\n\t.,!?_0123456789 as an ai language model I can't but I can 您的姓名 "

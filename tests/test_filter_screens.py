@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from curator.filters import DEFAULT_RECIPE, build_chain
-from curator.filters.content import _TOKEN, ngram_repeat_ratio
+from curator.filters import DEFAULT_CHAIN, build_chain
+from curator.filters.repeats import _TOKEN, ngram_repeat_ratio
 from curator.filters.ngram_screen import ngram_bounds, tables
 from curator.filters.screen import cover_needles
 from curator.io import read_records
@@ -28,7 +28,7 @@ REAL_FILES = ("alpaca_en_demo.json", "alpaca_zh_demo.json", "glaive_toolcall_en_
               "v1_sft_demo.jsonl", "gpteacher_roleplay.json")
 
 RECIPES = {
-    "default": [(n, dict(p)) for n, p in DEFAULT_RECIPE],
+    "default": [(n, dict(p)) for n, p in DEFAULT_CHAIN],
     "tight": [("turns", {"min_turns": 1, "max_turns": 1}), ("empty_answer", {"allow_tool_calls": False}),
               ("reasoning", {"require": "any", "min_chars": 5}), ("length", {"min_chars": 3, "max_chars": 400,
                                                                             "min_conv_chars": 40,
@@ -48,15 +48,15 @@ RECIPES = {
 }
 
 
-def _pipes():
+def _chains():
     return {name: build_chain([(n, dict(p)) for n, p in items], name) for name, items in RECIPES.items()}
 
 
-def _same(pipe, convs):
-    got = pipe.check_many(convs)
+def _same(chain, convs):
+    got = chain.check_many(convs)
     assert len(got) == len(convs)
     for conv, (kept, rej) in zip(convs, got):
-        want_kept, want_rej = pipe.check(conv)
+        want_kept, want_rej = chain.check(conv)
         assert (rej is None) == (want_rej is None), (conv.id, rej, want_rej)
         if rej is None:
             assert kept == want_kept, conv.id
@@ -76,9 +76,9 @@ def _real_convs(real) -> list[Conversation]:
 def test_check_many_equals_check_on_real_data(real):
     convs = _real_convs(real)
     assert len(convs) > 1000
-    for name, pipe in _pipes().items():
+    for name, chain in _chains().items():
         for b in range(0, len(convs), 700):
-            _same(pipe, convs[b:b + 700])
+            _same(chain, convs[b:b + 700])
 
 
 def _hostile_convs(n: int, seed: int) -> list[Conversation]:
@@ -102,9 +102,9 @@ def _hostile_convs(n: int, seed: int) -> list[Conversation]:
 
 
 def test_check_many_equals_check_on_hostile_records():
-    for name, pipe in _pipes().items():
+    for name, chain in _chains().items():
         for seed in (1, 2):
-            _same(pipe, _hostile_convs(300, seed))
+            _same(chain, _hostile_convs(300, seed))
 
 
 _PIECES = list(ALPHABET) + FRAGMENTS + ["\r\n", "\u2028", "\x85", "```", "~~~", "\ufffd", "\x07", "â€™", "😀"]
@@ -117,11 +117,11 @@ _texts = st.lists(st.sampled_from(_PIECES), max_size=40).map("".join).map(lambda
                                    st.one_of(st.none(), _texts)), max_size=5), min_size=1, max_size=12))
 def test_check_many_equals_check_property(rows):
     convs = [Conversation([Message(r, c, reasoning=rs) for r, c, rs in row], id=str(i)) for i, row in enumerate(rows)]
-    for pipe in _PIPES.values():
-        _same(pipe, convs)
+    for chain in _CHAINS.values():
+        _same(chain, convs)
 
 
-_PIPES = _pipes()
+_CHAINS = _chains()
 
 
 @settings(max_examples=150, deadline=None)
@@ -192,7 +192,7 @@ def test_batches_keep_bad_rows_and_drops_in_input_order(tmp_path, monkeypatch):
 
     monkeypatch.setattr(tasks, "FILTER_BATCH", 16)
     sink = RejectSink(tmp_path / "r.jsonl")
-    stage = tasks.Filter(json.dumps([[n, p] for n, p in DEFAULT_RECIPE]).encode())
+    stage = tasks.Filter(json.dumps([[n, p] for n, p in DEFAULT_CHAIN]).encode())
     kept = list(stage(read_records(src, rejects=sink), sink.reject, Counter()))
     sink.close()
     in_order = [e["line"] for e in read_rejects(tmp_path / "r.jsonl")]

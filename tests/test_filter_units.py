@@ -175,8 +175,8 @@ def test_pii_mask_edits_copy_and_records_meta():
     from curator.filters import FilterChain
 
     c = conv(f"我是张三，电话13812345678，邮箱 zs@example.cn，身份证{VALID_ID}", "好的，已记录。")
-    pipe = FilterChain([build("pii", {"action": "mask"})])
-    kept, dropped_ = pipe.filter_batch([c])
+    chain = FilterChain([build("pii", {"action": "mask"})])
+    kept, dropped_ = chain.filter_batch([c])
     assert not dropped_
     out = kept[0]
     assert "13812345678" not in out.messages[0].content and "[PHONE]" in out.messages[0].content

@@ -10,7 +10,7 @@ import pytest
 
 from curator import lexicon
 from curator.errors import UsageError
-from curator.filters.base import build
+from curator.filters.from_params import build
 from curator.filters.pii import find_pii
 from curator.io import read_records
 from curator.record import Conversation, Message

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from curator.errors import UsageError
-from curator.practice import PracticeConfig, PracticeStats, data_checks, load_practice_config
+from curator.practice import PracticeConfig, PracticeFacts, data_checks, load_practice_config
 from curator.practice.config import practice_config_from
 from curator.practice.coverage import near_coverage
 from curator.practice.checks import badcase_coverage
@@ -38,7 +38,7 @@ def rec(prompt: str, answer: str, *, system: str | None = None, reasoning: str |
 
 def run_checks(records, cfg: PracticeConfig | None = None) -> dict:
     cfg = cfg or PracticeConfig()
-    st = PracticeStats(cfg)
+    st = PracticeFacts(cfg)
     for r in records:
         st.add(r)
     return {c.id: c for c in data_checks(st, cfg)}

@@ -187,15 +187,15 @@ def test_train_check_on_a_finished_run_prints_the_after_training_checks(tmp_path
 
 
 def test_complexity_guess_from_the_data():
-    from curator.practice import PracticeStats
+    from curator.practice import PracticeFacts
     from curator.practice.task import detect_complexity
 
-    st = PracticeStats()
+    st = PracticeFacts()
     for i in range(10):
         st.add(rec(f"q {text(i)}", text(i + 50), reasoning="step by step " + text(i + 90) if i < 6 else None))
     assert detect_complexity(st, "general", None) == ("complex", "60% of records are reasoning")
     assert detect_complexity(st, "general", "simple") == ("simple", "given")
-    plain_st = PracticeStats()
+    plain_st = PracticeFacts()
     for r in plain(10):
         plain_st.add(r)
     assert detect_complexity(plain_st, "classification", None)[0] == "simple"

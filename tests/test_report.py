@@ -15,7 +15,7 @@ from curator.report import describe
 from curator.report.accum import Distinct, LogHistogram
 from curator.report.html import render
 from curator.report.lang import script_language
-from curator.report.stats import first_word
+from curator.report.profile import first_word
 from tests.conftest import ROOT, run_cli
 
 DATA_SUFFIXES = (".json", ".jsonl")
@@ -203,13 +203,13 @@ def test_near_duplicate_rate_matches_dedup(tmp_path):
 
 def test_tool_call_turns_are_not_empty_answers_and_the_prompt_decides_the_language():
     from curator.record import Conversation, Message
-    from curator.report.stats import ReportStats
+    from curator.report.profile import DatasetProfile
 
     call = [{"id": "call_0", "type": "function", "function": {"name": "weather", "arguments": '{"city": "北京"}'}}]
     conv = Conversation([Message("user", "北京今天的天气怎么样？需要带伞吗？"), Message("assistant", "", tool_calls=call),
                          Message("tool", '{"rain": true}', tool_call_id="call_0"),
                          Message("assistant", "It will rain in Beijing today, so take an umbrella with you.")], id="t")
-    rs = ReportStats()
+    rs = DatasetProfile()
     rs.add(conv)
     d = rs.to_dict()
     assert d["chars_per_role"]["assistant"]["n"] == 1 and d["chars_per_role"]["assistant"]["min"] > 0

@@ -8,7 +8,7 @@ import re
 import numpy as np
 
 from curator.report.accum import Distinct
-from curator.report.stats import _mix, _mix_arrays, normalise
+from curator.report.profile import _mix, _mix_arrays, normalise
 
 _WS = re.compile(r"\s+")
 SAMPLE = "abc 我们 \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2028\u3000 ΣΑΣ İK x"
@@ -43,4 +43,14 @@ def test_add_hashes_equals_one_by_one():
         for h in batch:
             one.add_hash(h)
         many.add_hashes(np.array(batch, dtype=np.uint64))
-        assert sorted(one._heap) == sorted(many._heap) and one.estimate() == many.estimate()
+        assert one.kept_hashes() == many.kept_hashes() and one.estimate() == many.estimate()
+
+
+def test_distinct_is_exact_below_k_and_keeps_the_k_smallest():
+    d = Distinct(k=4)
+    for h in (50, 10, 40, 10):
+        d.add_hash(h)
+    assert not d.is_estimate and d.estimate() == 3.0 and d.kept_hashes() == [10, 40, 50]
+    for h in (30, 20, 60):
+        d.add_hash(h)
+    assert d.is_estimate and d.kept_hashes() == [10, 20, 30, 40]

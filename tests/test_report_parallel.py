@@ -173,9 +173,9 @@ def test_a_sampled_duplicate_check_is_a_lower_bound_never_ok():
     figure over the limit still warns."""
     from curator.practice import checks
     from curator.practice.config import PracticeConfig
-    from curator.practice.datastats import PracticeStats
+    from curator.practice.check_facts import PracticeFacts
 
-    cfg, st = PracticeConfig(), PracticeStats()
+    cfg, st = PracticeConfig(), PracticeFacts()
     st.records = 1_000_000
     base = {"threshold": 0.7, "conflict_groups": 0, "duplicate_examples": [], "conflict_examples": []}
     low = checks.duplicates(st, cfg, {**base, "duplicates": 10, "sample": (20_000, 1_000_000)})

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import xxhash
 
 from curator.errors import UsageError
-from curator.practice import PracticeConfig, PracticeStats, data_checks, load_practice_config
+from curator.practice import PracticeConfig, PracticeFacts, data_checks, load_practice_config
 from curator.practice.checks import Check
 from curator.practice.coverage import NearIndex, prompt_of
 from curator.practice.dataset import badcase_checks, read_quietly
@@ -88,7 +88,7 @@ def collect(cfg: TrainConfig, pcfg: PracticeConfig) -> tuple[list[Check], list[C
     cfg = cfg.resolved()
     if not cfg.data:
         raise UsageError("no training data given")
-    st = PracticeStats(pcfg)
+    st = PracticeFacts(pcfg)
     ids: list[str] = []
     for conv in _records(cfg.data):  # pass 1: data statistics and ids (for the hold-out)
         st.add(conv)

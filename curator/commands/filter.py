@@ -1,4 +1,4 @@
-"""`curate filter IN... -o OUT`: quality filters from a YAML recipe or flags; drops go to the rejects."""
+"""`curate filter IN... -o OUT`: quality filters from a filter-chain YAML (`--recipe`) or flags; drops go to the rejects."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def _parse_score(spec: Optional[str]) -> dict[str, Any] | None:
 
 
 def _stage_items(items: list) -> list:
-    """The recipe as the stage gets it: local paths (a tokenizer) made absolute, since Ray workers
-    may not share this working directory."""
+    """The filter-chain items as the stage gets them: local paths (a tokenizer) made absolute, since
+    Ray workers may not share this working directory."""
     out = []
     for name, params in items:
         params = dict(params)
@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(0)
         with usage_guard():
             from curator.errors import UsageError
-            from curator.filters import DEFAULT_RECIPE, load_recipe, build_chain, set_param
+            from curator.filters import DEFAULT_CHAIN, load_chain, build_chain, set_param
 
             o.check_engine(engine)
             n_workers = o.workers(workers)
@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
             if out is None:
                 raise UsageError("missing -o/--out: where to write the kept records")
             o.check_inputs(inputs)
-            items = load_recipe(recipe) if recipe else [(n, dict(p)) for n, p in DEFAULT_RECIPE]
+            items = load_chain(recipe) if recipe else [(n, dict(p)) for n, p in DEFAULT_CHAIN]
             set_param(items, "length", min_chars=min_chars, max_chars=max_chars, tokenizer=tokenizer,
                       min_tokens=min_tokens, max_tokens=max_tokens)
             if lang is not None:
@@ -125,12 +125,12 @@ def register(app: typer.Typer) -> None:
                 set_param(items, "score", **score)
             if require_reasoning is not None:
                 set_param(items, "reasoning", require=require_reasoning)
-            pipe = build_chain(items, str(recipe) if recipe else "filters")
+            chain = build_chain(items, str(recipe) if recipe else "filters")
             ropts = o.read_options(mapping, think_tags)
             wopts = o.write_options(reasoning, False, think_tags)
             params = dict(inputs=[str(p) for p in inputs], out=str(out), recipe=str(recipe) if recipe else None,
                           from_=from_, to=to, mapping=mapping, encoding=encoding, reasoning=reasoning, allow=allow,
-                          filters=pipe.describe(), engine=engine, workers=workers, recheck_reviewed=recheck_reviewed)
+                          filters=chain.describe(), engine=engine, workers=workers, recheck_reviewed=recheck_reviewed)
             run = CommandRun("filter", out=out, params=params, inputs=inputs, max_error_rate=max_error_rate,
                              out_format=to, write_opts=wopts)
         masked = kept_reviewed = 0
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
                                stage=stage, address=ray_address, workers=n_workers, out_format=to, write_opts=wopts)
             dropped_by, codes_by, masked = Filter.tally(counts)
             run.extra["filters"] = [{"filter": label, "dropped": dropped_by.get(label, 0),
-                                     "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in pipe.labels]
+                                     "by_code": dict(sorted(codes_by.get(label, {}).items()))} for label in chain.labels]
             if masked:
                 run.extra["pii_masked_records"] = masked
             kept_reviewed = counts.get("kept_reviewed", 0)

@@ -91,7 +91,7 @@ def _rubrics(refs: tuple[str, ...]) -> Any:
 
 @dataclass(frozen=True)
 class Filter:
-    """filter: the `FilterChain` over each record, built once per worker from the recipe items
+    """filter: the `FilterChain` over each record, built once per worker from the filter-chain items
     (the same items the driver built its chain from). Batches of `FILTER_BATCH` records go
     through `FilterChain.check_many` (the batch screens, same verdicts as `check`), and the
     results are emitted record by record, so the rejects come out in input order however the
@@ -104,13 +104,13 @@ class Filter:
     recheck_reviewed: bool = False
 
     def __call__(self, convs, reject, counts):
-        pipe = _chain(self.items_json, self.where)
+        chain = _chain(self.items_json, self.where)
         sink = getattr(reject, "__self__", None)
         sink = sink if isinstance(sink, RejectSink) else None
         for batch, held in _batches(convs, FILTER_BATCH, sink):
             # A human decision outranks a heuristic: a record accepted in review is not dropped again.
             reviewed = [not self.recheck_reviewed and _reviewed_accepted(c) for c in batch]
-            checked = iter(pipe.check_many([c for c, r in zip(batch, reviewed) if not r]))
+            checked = iter(chain.check_many([c for c, r in zip(batch, reviewed) if not r]))
             for j, (conv, was_reviewed) in enumerate(zip(batch, reviewed)):
                 while held and held[0][0] <= j:  # the reader's rejects of rows before this record
                     _replay(sink, held.pop(0)[1])

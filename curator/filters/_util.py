@@ -33,7 +33,7 @@ def check_bounds(lo: float | None, hi: float | None, what: str) -> None:
 
 @lru_cache(maxsize=4)
 def _load_tokenizer(path: str) -> Any:
-    # transformers is heavy: imported only when a recipe asks for token counts.
+    # transformers is heavy: imported only when a filter chain asks for token counts.
     from transformers import AutoTokenizer
 
     try:

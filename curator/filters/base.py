@@ -1,4 +1,4 @@
-"""The filter contract, the registry and parameter checking.
+"""The filter contract and the registry (building a filter with its parameters checked: `from_params`).
 
 datatrove-style: a filter only answers one question about one record::
 
@@ -10,8 +10,8 @@ datatrove-style: a filter only answers one question about one record::
         def filter(self, conv):          # True to keep, or Drop(code, sentence)
             ...
 
-Parameters are dataclass fields, so `curate filter --list` prints them with their defaults and a
-recipe with an unknown or mistyped parameter fails before any data is read. The chain
+Parameters are dataclass fields, so `curate filter --list` prints them with their defaults and
+(`from_params.build`) a filter-chain file with an unknown or mistyped parameter fails before any data is read. The chain
 (`curator.filters.chain`) handles ordering, counts and rejects; filters never see the sink.
 """
 
@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import types
 import typing
 from dataclasses import dataclass
 from typing import Any, ClassVar, Iterable, Union
 
-from curator.errors import UsageError
 from curator.record import Conversation
 
 
@@ -99,54 +97,3 @@ def _type_name(tp: Any) -> str:
 def suggest(word: str, choices: Iterable[str]) -> str:
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
     return f" — did you mean {close[0]!r}?" if close else ""
-
-
-def _check_type(value: Any, tp: Any) -> bool:
-    """A small structural check of recipe values against the field's annotation."""
-    if tp is Any:
-        return True
-    origin = typing.get_origin(tp)
-    if origin in (Union, types.UnionType):
-        return any(_check_type(value, a) for a in typing.get_args(tp))
-    if tp is type(None):
-        return value is None
-    if tp is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if tp is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if origin is list:
-        (arg,) = typing.get_args(tp) or (Any,)
-        return isinstance(value, list) and all(_check_type(v, arg) for v in value)
-    if origin is dict:
-        return isinstance(value, dict)
-    if isinstance(tp, type):
-        return isinstance(value, tp)
-    return True
-
-
-def build(name: str, params: dict[str, Any] | None, where: str = "") -> Filter:
-    """Instantiate a registered filter, with errors that name the filter and parameter."""
-    # Import here so every filter module registers itself before the lookup.
-    from curator import filters as _pkg  # noqa: F401
-
-    prefix = f"{where}: " if where else ""
-    cls = REGISTRY.get(name)
-    if cls is None:
-        raise UsageError(f"{prefix}unknown filter {name!r}{suggest(name, REGISTRY)} "
-                         f"(curate filter --list shows them all)")
-    params = dict(params or {})
-    if not isinstance(params, dict):
-        raise UsageError(f"{prefix}filter {name!r}: parameters must be a mapping, got {params!r}")
-    hints = typing.get_type_hints(cls)
-    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    for key, value in params.items():
-        if key not in fields:
-            raise UsageError(f"{prefix}filter {name!r} has no parameter {key!r}{suggest(str(key), fields)} "
-                             f"(known: {', '.join(sorted(fields))})")
-        if not _check_type(value, hints[key]):
-            raise UsageError(f"{prefix}filter {name!r}: parameter {key!r} should be {_type_name(hints[key])}, "
-                             f"got {value!r}")
-    try:
-        return cls(**params)
-    except UsageError as e:
-        raise UsageError(f"{prefix}filter {name!r}: {e}") from None

@@ -44,7 +44,7 @@ class FilterChain:
             if seen[label] > 1:
                 label = f"{label}#{seen[label]}"
             steps.append(Step(label, flt))
-        # Cheap first (stable, so recipe order decides among equals): most drops happen before the
+        # Cheap first (stable, so the chain file's order decides among equals): most drops happen before the
         # language model or a user function ever runs.
         self.steps: list[Step] = sorted(steps, key=lambda s: s.filter.cost)
         self._edits = any(s.filter.edits for s in self.steps)

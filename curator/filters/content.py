@@ -15,13 +15,13 @@ token. Short answers are not measured (a 3-line list can legitimately repeat).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
+from curator.filters.repeats import _FENCED, duplicate_line_ratio, ngram_repeat_ratio_of, word_tokens
 from curator.filters.screen import SEP, Joined, cover_needles
 from curator.record import Conversation
 
@@ -88,45 +88,6 @@ class Refusal(Filter):
         if any("\u03a3" in t for t in texts):
             hits.update(i for i, t in enumerate(texts) if "\u03a3" in (t[:w] if w else t))
         return view.sure_except(owner[sorted(hits)])
-
-
-_TOKEN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]|[^\W\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_FENCED = re.compile(r"```.*?(?:```|\Z)", re.S)
-
-
-def duplicate_line_ratio(text: str, min_line_chars: int) -> tuple[float, int]:
-    """(share of non-trivial lines that repeat an earlier one, number of non-trivial lines)."""
-    lines = [ln.strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if len(ln) >= min_line_chars]
-    if not lines:
-        return 0.0, 0
-    return (len(lines) - len(set(lines))) / len(lines), len(lines)
-
-
-# ASCII text has no Han characters and its `\\w` is [A-Za-z0-9_]: blanking every other byte and
-# splitting gives the same tokens as `_TOKEN` (as bytes, which compare and hash alike), all in C.
-_ASCII_NON_WORD = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256))
-
-
-def word_tokens(text: str) -> list:
-    """Lower-cased word tokens, each Han character its own token (bytes for ASCII text, else str)."""
-    if text.isascii():
-        return text.encode("ascii").lower().translate(_ASCII_NON_WORD).split()
-    return _TOKEN.findall(text.lower())
-
-
-def ngram_repeat_ratio(text: str, n: int) -> tuple[float, int]:
-    """(share of word n-grams that are repeats, number of tokens). Han characters are tokens."""
-    return ngram_repeat_ratio_of(word_tokens(text), n)
-
-
-def ngram_repeat_ratio_of(toks: list, n: int) -> tuple[float, int]:
-    if len(toks) < n:
-        return 0.0, len(toks)
-    total = len(toks) - n + 1
-    # zip over shifted views builds the n-grams in C; 3x faster than slicing in a comprehension.
-    unique = len(set(zip(*(toks[i:] for i in range(n)))))
-    return (total - unique) / total, len(toks)
 
 
 @register

@@ -1,7 +1,7 @@
 """A batch-wide, numpy upper bound on the repeated word n-gram share of many texts at once.
 
-The `repetition` filter's exact measure (`content.ngram_repeat_ratio`) builds a Python token list
-and a set of n-gram tuples per text: most of the default recipe's time. This module computes, for
+The `repetition` filter's exact measure (`repeats.ngram_repeat_ratio`) builds a Python token list
+and a set of n-gram tuples per text: most of the default chain's time. This module computes, for
 a whole batch of texts in a few array passes, a number that is never below that share, so a text
 whose bound is at or under the threshold is proven to pass, and only the rest (loops, and the odd
 unlucky text) are measured exactly.
@@ -16,7 +16,7 @@ count of distinct n-grams it sees is <= the true count, and the repeat share >= 
    lone surrogate or a character beyond the BMP get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
    `str.isalnum() or "_"` (both are `Py_UNICODE_ISALNUM`).
 2. A token's hash is a function of its lower-cased code points (their sum, the first one and
-   the length; ASCII texts take a byte path that cuts tokens as `content.word_tokens` does), an n-gram's a function of its token hashes: equal n-grams hash
+   the length; ASCII texts take a byte path that cuts tokens as `repeats.word_tokens` does), an n-gram's a function of its token hashes: equal n-grams hash
    equal; unequal ones may collide (merging them, which only raises the bound).
 3. Each text's n-gram hashes pick slots in a private range of 8 slots per n-gram; the count of
    occupied slots is <= the count of distinct hashes.
@@ -126,11 +126,11 @@ def _starts(texts: Sequence[str]) -> Any:
 
 
 def _ascii_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
-    """Tokens of ASCII texts exactly as `content.word_tokens` cuts them (lower-case the bytes,
+    """Tokens of ASCII texts exactly as `repeats.word_tokens` cuts them (lower-case the bytes,
     blank every non-word byte, runs of the rest): (first byte, last byte, byte values, bad texts)."""
     import numpy as np
 
-    from curator.filters.content import _ASCII_NON_WORD
+    from curator.filters.repeats import _ASCII_NON_WORD
 
     data = "\n".join(texts).encode("ascii").lower().translate(_ASCII_NON_WORD)  # "\n" -> blank
     b = np.frombuffer(data, dtype=np.uint8)

@@ -19,7 +19,7 @@ from typing import Any
 def screen_repetition(f: Any, view: Any) -> Any:
     import numpy as np
 
-    from curator.filters.content import _FENCED, duplicate_line_ratio
+    from curator.filters.repeats import _FENCED, duplicate_line_ratio
     from curator.filters.ngram_screen import ngram_bounds
 
     texts, owner = view.texts(f.roles, reasoning=f.include_reasoning)

@@ -10,29 +10,22 @@ from __future__ import annotations
 from types import ModuleType
 from typing import Any, Iterable
 
-from curator.errors import RowError, UsageError
-from curator.formats import alpaca, messages, prompt_completion, rejects, sharegpt, turns
+from curator.errors import RowError
+from curator.formats import rejects
 from curator.formats.common import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions
+from curator.formats.record_formats import ALIASES, DETECT_ORDER, RECORD_FORMATS, find_format
 
-FORMATS: dict[str, ModuleType] = {
-    m.NAME: m for m in (messages, sharegpt, alpaca, prompt_completion, turns, rejects)
-}
-ALIASES = {"openai": "messages", "ark": "messages", "canonical": "messages", "chatml": "messages",
-           "fastchat": "sharegpt", "mt_bench": "turns", "questions": "turns", "trl": "prompt_completion", "prompt-completion": "prompt_completion"}
-# Detection order matters: a messages row may carry an "instruction" extra column, not vice versa;
-# a rejects row wraps a record of any format under "record" (curator.formats.rejects).
-_DETECT_ORDER = (messages, sharegpt, prompt_completion, alpaca, turns, rejects)
+# The record formats (curator/formats/record_formats.py) and the rejects file, which wraps a
+# record of any of them under "record": tried last, and never the format inside a reject.
+FORMATS: dict[str, ModuleType] = {**RECORD_FORMATS, rejects.NAME: rejects}
+_DETECT_ORDER = (*DETECT_ORDER, rejects)
 
-__all__ = ["FORMATS", "ReadOptions", "WriteOptions", "DEFAULT_READ", "DEFAULT_WRITE", "get_format",
+__all__ = ["FORMATS", "ALIASES", "ReadOptions", "WriteOptions", "DEFAULT_READ", "DEFAULT_WRITE", "get_format",
            "detect_format", "parse_row", "render_row", "RowError"]
 
 
 def get_format(name: str) -> ModuleType:
-    key = ALIASES.get(name.lower(), name.lower())
-    if key not in FORMATS:
-        choices = ", ".join(list(FORMATS) + list(ALIASES))
-        raise UsageError(f"unknown format '{name}' (choose from {choices})")
-    return FORMATS[key]
+    return find_format(FORMATS, name)
 
 
 def detect_row(row: Any, column_map: dict[str, str] | None = None) -> ModuleType | None:

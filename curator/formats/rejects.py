@@ -17,10 +17,12 @@ Input only: writing "rejects" is not a format (each command writes its own rejec
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from curator.errors import RowError
 from curator.formats.common import ReadOptions, WriteOptions
+from curator.formats.record_formats import RECORD_FORMATS, detect_record_format, find_format
 from curator.record import Conversation
 
 NAME = "rejects"
@@ -32,10 +34,9 @@ def matches(row: dict[str, Any]) -> bool:
 
 
 def _inner_format(rec: dict[str, Any]):
-    from curator.formats import detect_row
-
-    fmt = detect_row(rec)
-    return None if fmt is None or fmt.NAME == NAME else fmt
+    # Only a record format: a row that looks like a reject itself is not a record inside a reject.
+    # (`rejects` is tried after every record format, so this is what the package's detection gives.)
+    return detect_record_format(rec)
 
 
 def parse(row: dict[str, Any], opts: ReadOptions) -> Conversation:
@@ -74,12 +75,13 @@ def _from_ref(row: dict[str, Any], opts: ReadOptions) -> Conversation:
     """The record a reference reject points at (`curator.reject_refs`), parsed as its input was."""
     from pathlib import Path
 
-    from curator.formats import get_format
     from curator.reject_refs import resolve
 
     ref = row["ref"]
     rec = resolve(ref)
-    fmt = get_format(ref["format"]) if ref.get("format") else _inner_format(rec)
+    # the same lookup as `curator.formats.get_format`, over the same formats, this one included
+    fmt = find_format({**RECORD_FORMATS, NAME: sys.modules[__name__]}, ref["format"]) if ref.get("format") \
+        else _inner_format(rec)
     if fmt is None:
         raise RowError("bad_structure", f"the referenced record has no known format (keys {sorted(rec)[:8]})",
                        fix="pass --from for its format")

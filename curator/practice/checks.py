@@ -1,4 +1,4 @@
-"""Data checks: pure functions from `PracticeStats` (+ the config) to `Check` results.
+"""Data checks: pure functions from `PracticeFacts` (+ the config) to `Check` results.
 
 A check's status is ``warn`` (departs from the rule: the advice applies), ``ok``, ``info``
 (worth knowing, no action needed, e.g. a size a little below the range) or ``skip`` (does not
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from curator.practice.config import PracticeConfig
-from curator.practice.datastats import PracticeStats
+from curator.practice.check_facts import PracticeFacts
 from curator.practice.rules import RULES, TASK_NAMES
 from curator.practice.task import detect_task
 
@@ -55,7 +55,7 @@ def _pct(x: float) -> str:
 
 
 # ---------------------------------------------------------------------------------- the checks
-def general_share(st: PracticeStats, cfg: PracticeConfig) -> Check:
+def general_share(st: PracticeFacts, cfg: PracticeConfig) -> Check:
     t = cfg.t("general_share")
     sources = {k: v for k, v in st.sources.counts.items()}
     general = {k: v for k, v in sources.items() if any(fnmatch.fnmatch(str(k).lower(), p.lower())
@@ -74,7 +74,7 @@ def general_share(st: PracticeStats, cfg: PracticeConfig) -> Check:
     return make("general_share", cfg, status, en, zh, value=round(share, 4), details=details)
 
 
-def data_size(st: PracticeStats, cfg: PracticeConfig, task: str, why: str) -> Check:
+def data_size(st: PracticeFacts, cfg: PracticeConfig, task: str, why: str) -> Check:
     t = cfg.t("data_size")
     n = st.records
     tn = TASK_NAMES
@@ -107,11 +107,11 @@ def data_size(st: PracticeStats, cfg: PracticeConfig, task: str, why: str) -> Ch
     return make("data_size", cfg, "ok", en, zh, value=n, **rv)
 
 
-def _class_counts(st: PracticeStats) -> list[tuple[str, int]]:
+def _class_counts(st: PracticeFacts) -> list[tuple[str, int]]:
     return sorted(((str(k), v) for k, v in st.labels.counts.items() if k != "(other)"), key=lambda kv: (kv[1], kv[0]))
 
 
-def class_examples(st: PracticeStats, cfg: PracticeConfig, task: str) -> Check:
+def class_examples(st: PracticeFacts, cfg: PracticeConfig, task: str) -> Check:
     if task != "classification":
         return make("class_examples", cfg, "skip", "not a classification set", "不是分类数据")
     m = cfg.t("class_examples")["min_per_class"]
@@ -126,7 +126,7 @@ def class_examples(st: PracticeStats, cfg: PracticeConfig, task: str) -> Check:
                 details=[f"{k}: {v}" for k, v in thin[:20]])
 
 
-def class_imbalance(st: PracticeStats, cfg: PracticeConfig, task: str) -> Check:
+def class_imbalance(st: PracticeFacts, cfg: PracticeConfig, task: str) -> Check:
     if task != "classification":
         return make("class_imbalance", cfg, "skip", "not a classification set", "不是分类数据")
     counts = _class_counts(st)
@@ -139,7 +139,7 @@ def class_imbalance(st: PracticeStats, cfg: PracticeConfig, task: str) -> Check:
                 value=round(ratio, 3))
 
 
-def extraction_fields(st: PracticeStats, cfg: PracticeConfig, task: str) -> Check:
+def extraction_fields(st: PracticeFacts, cfg: PracticeConfig, task: str) -> Check:
     if task != "extraction":
         return make("extraction_fields", cfg, "skip", "not an extraction set", "不是信息抽取数据")
     t = cfg.t("extraction_fields")
@@ -165,7 +165,7 @@ def extraction_fields(st: PracticeStats, cfg: PracticeConfig, task: str) -> Chec
                                                                    "missing": missing}, details=details)
 
 
-def system_prompts(st: PracticeStats, cfg: PracticeConfig) -> Check:
+def system_prompts(st: PracticeFacts, cfg: PracticeConfig) -> Check:
     counts = st.system.counts
     variants = len(counts)
     with_sys = sum(v for k, v in counts.items() if k)
@@ -177,7 +177,7 @@ def system_prompts(st: PracticeStats, cfg: PracticeConfig) -> Check:
     return make("system_prompts", cfg, status, en, zh, value=variants, details=details)
 
 
-def reasoning_mix(st: PracticeStats, cfg: PracticeConfig) -> Check:
+def reasoning_mix(st: PracticeFacts, cfg: PracticeConfig) -> Check:
     w, n = st.with_reasoning, st.records
     en = f"{w} of {n} records with reasoning ({_pct(st.share(w))})"
     zh = f"{n} 条中 {w} 条带推理过程（{_pct(st.share(w))}）"
@@ -186,7 +186,7 @@ def reasoning_mix(st: PracticeStats, cfg: PracticeConfig) -> Check:
     return make("reasoning_mix", cfg, status, en, zh, value=round(st.share(w), 4))
 
 
-def output_format(st: PracticeStats, cfg: PracticeConfig) -> Check:
+def output_format(st: PracticeFacts, cfg: PracticeConfig) -> Check:
     t = cfg.t("output_format")
     mixed = []
     for group, c in st.formats.items():
@@ -202,7 +202,7 @@ def output_format(st: PracticeStats, cfg: PracticeConfig) -> Check:
     return make("output_format", cfg, "warn" if mixed else "ok", en, zh, value=len(mixed), details=mixed[:20])
 
 
-def duplicates(st: PracticeStats, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
+def duplicates(st: PracticeFacts, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
     d = near["duplicates"]
     share = d / near["sample"][0] if near.get("sample") else st.share(d)
     en = f"{d} exact or near duplicates ({_pct(share)}, Jaccard >= {near['threshold']:g})" + _sampled(near, "en")
@@ -243,7 +243,7 @@ def _group(what: str, members: list[int]) -> str:
     return f"{what} {shown} (n-th valid record in file order)"
 
 
-def conflicts(st: PracticeStats, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
+def conflicts(st: PracticeFacts, cfg: PracticeConfig, near: dict[str, Any]) -> Check:
     g = near["conflict_groups"]
     en = f"{g} groups of near-identical prompts with different answers" + _sampled(near, "en")
     zh = f"{g} 组近乎相同的提示词对应不同答案" + _sampled(near, "zh")
@@ -267,7 +267,7 @@ def badcase_coverage(cov: Any, cfg: PracticeConfig, path: str) -> Check:
 
 
 # ---------------------------------------------------------------------------------- all of them
-def data_checks(st: PracticeStats, cfg: PracticeConfig, *, badcases: Any = None, badcase_path: str = "") -> list[Check]:
+def data_checks(st: PracticeFacts, cfg: PracticeConfig, *, badcases: Any = None, badcase_path: str = "") -> list[Check]:
     """Every data check on one set, in rule-table order (disabled rules left out)."""
     task, why = detect_task(st)
     near = st.near_result()

@@ -11,7 +11,7 @@ from typing import Any, Iterator
 from curator.errors import UsageError
 from curator.practice.checks import Check, data_checks, summary
 from curator.practice.config import PracticeConfig
-from curator.practice.datastats import PracticeStats
+from curator.practice.check_facts import PracticeFacts
 from curator.practice.rules import RULES, TASK_NAMES
 from curator.practice.task import detect_task
 from curator.record import Conversation
@@ -50,7 +50,7 @@ def badcase_checks(cfg: PracticeConfig, data: str | Path, fmt: str | None = None
     return [check]
 
 
-def finish(st: PracticeStats, cfg: PracticeConfig, path: str | Path, fmt: str | None = None,
+def finish(st: PracticeFacts, cfg: PracticeConfig, path: str | Path, fmt: str | None = None,
            encoding: str | None = None, lang: str = "en") -> dict[str, Any]:
     """The report's `practice` entry: the task guess, the counts by status and every check."""
     checks = data_checks(st, cfg) + badcase_checks(cfg, path, fmt, encoding)
@@ -64,7 +64,7 @@ def check_file(path: str | Path, cfg: PracticeConfig | None = None, *, fmt: str 
     """Read one dataset file (streaming) and run the data checks on it. `stage`: keep only the
     checks that a pipeline stage of that command changes (`curate run`)."""
     cfg = cfg or PracticeConfig()
-    st = PracticeStats(cfg)
+    st = PracticeFacts(cfg)
     for conv in read_quietly(path, fmt):
         st.add(conv)
     checks = data_checks(st, cfg) + badcase_checks(cfg, path, fmt)

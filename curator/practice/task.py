@@ -18,11 +18,11 @@ with `--task`.
 
 from __future__ import annotations
 
-from curator.practice.datastats import PracticeStats
+from curator.practice.check_facts import PracticeFacts
 from curator.practice.rules import task_name
 
 
-def detect_task(st: PracticeStats) -> tuple[str, str]:
+def detect_task(st: PracticeFacts) -> tuple[str, str]:
     """(task, why) for the data in `st`."""
     if st.cfg.task:
         return st.cfg.task, "given"
@@ -48,7 +48,7 @@ def detect_task(st: PracticeStats) -> tuple[str, str]:
     return "general", "no task-specific pattern"
 
 
-def detect_complexity(st: PracticeStats | None, task: str, given: str | None) -> tuple[str, str]:
+def detect_complexity(st: PracticeFacts | None, task: str, given: str | None) -> tuple[str, str]:
     """simple | complex, for the LoRA rank rule: a set where at least half the records carry
     reasoning or tool calls is complex; anything else is simple unless the user says otherwise
     (plain multi-turn chat is not counted as complex: it would ask for rank 256+ on ordinary chat)."""

@@ -2,7 +2,7 @@
 rejects, scores and generation info — as a dict (`--json`), a terminal summary and a
 self-contained HTML page with inline SVG charts.
 
-Package layout: `accum` (compact streaming accumulators), `stats` (what is counted per record),
+Package layout: `accum` (compact streaming accumulators), `profile` (`DatasetProfile`: what is counted per record),
 `sampling` (which figures are estimated from a sample, and why), `scan` (the pass: one process
 or byte ranges on a worker pool), `lang` (language labels), `svg` (hand-written charts), `html`
 (the page). The input is read once; memory is flat apart from 16 bytes per record of hashes for

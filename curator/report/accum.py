@@ -209,6 +209,16 @@ class Distinct:
         self._heap = [-h for h in keep]
         heapq.heapify(self._heap)
 
+    def kept_hashes(self) -> list[int]:
+        """The k smallest distinct hashes seen so far, ascending: the whole state the estimate
+        reads (two sketches that keep the same hashes give the same estimate)."""
+        return sorted(-h for h in self._heap)
+
+    @property
+    def is_estimate(self) -> bool:
+        """True once k hashes are kept: from then on `estimate()` is an estimate, before it an exact count."""
+        return len(self._heap) >= self.k
+
     def estimate(self) -> float:
         if len(self._heap) < self.k:
             return float(len(self._heap))

@@ -1,7 +1,7 @@
 """The report's pass over one input: in this process, or over line-aligned byte ranges of a JSONL
 file on a pool of forked worker processes, merged in file order.
 
-Each worker fills its own accumulators (`ReportStats`, `PracticeStats`, the invalid-row counts)
+Each worker fills its own accumulators (`DatasetProfile`, `PracticeFacts`, the invalid-row counts)
 for one range and returns them; the parent merges them range by range in file order, and every
 accumulator's `merge` gives what one process gets adding the records one by one (tests compare
 the two). The sample (`curator.report.sampling`) is decided by line number, so it is the same
@@ -25,7 +25,7 @@ from typing import Any, Callable
 from curator.io import ReadStats, read_records
 from curator.rejects import RejectSink
 from curator.report.sampling import count_lines, in_sample, step_for
-from curator.report.stats import ReportStats
+from curator.report.profile import DatasetProfile
 
 ALLOW = ("no_assistant", "no_final_answer")  # prompts without answers are described, not rejected
 
@@ -34,20 +34,20 @@ ALLOW = ("no_assistant", "no_final_answer")  # prompts without answers are descr
 class Part:
     """What one pass (or one range of it) counted."""
 
-    stats: ReportStats
-    practice: Any  # a PracticeStats, or None
+    stats: DatasetProfile
+    practice: Any  # a PracticeFacts, or None
     rows: int = 0
     formats: dict[str, str] = field(default_factory=dict)
     invalid: Counter = field(default_factory=Counter)  # reason -> rows, in first-seen order
 
 
 def _new_part(count_tokens: Callable[[str], int] | None, practice: Any) -> Part:
-    st = ReportStats(count_tokens)
+    st = DatasetProfile(count_tokens)
     ps = None
     if practice is not None:
-        from curator.practice import PracticeStats
+        from curator.practice import PracticeFacts
 
-        ps = PracticeStats(practice, near=st.near_dups)  # the records are sketched once, for both
+        ps = PracticeFacts(practice, near=st.near_dups)  # the records are sketched once, for both
     return Part(st, ps)
 
 

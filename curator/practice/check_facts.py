@@ -1,4 +1,4 @@
-"""`PracticeStats`: what the data checks need, accumulated record by record in one pass.
+"""`PracticeFacts`: what the data checks need, accumulated record by record in one pass.
 
 Memory is bounded apart from the near-duplicate signatures (the same ~0.6 KB a record as
 `curate dedup` and the report keep): counters stop adding keys past a limit (`TopCounter`), and
@@ -94,12 +94,12 @@ def label_of(conv: Conversation, field: str) -> str | None:
     return _TRAIL.sub("", t.lower()) or t
 
 
-class PracticeStats:
+class PracticeFacts:
     """Streaming accumulator for the data checks. `near`: a `NearDupCounter` to share with the
     report (so the records are sketched once); by default one of its own."""
 
     def __init__(self, cfg: PracticeConfig | None = None, near: Any = None) -> None:
-        from curator.report.stats import NearDupCounter
+        from curator.report.profile import NearDupCounter
 
         self.cfg = cfg or PracticeConfig()
         self.records = 0
@@ -181,7 +181,7 @@ class PracticeStats:
         if self._own_near:
             self.near.add(conv)
 
-    def merge(self, other: "PracticeStats") -> None:
+    def merge(self, other: "PracticeFacts") -> None:
         """Add the counts of the records that follow ours in the file (`curate report` counts byte
         ranges in worker processes). The near-duplicate sketches are the report's and merge there."""
         for name in ("records", "with_reasoning", "labelled", "json_answers", "answers", "reference_prompts",

@@ -1,4 +1,4 @@
-"""`ReportStats`: everything the report shows, accumulated record by record in one pass.
+"""`DatasetProfile`: everything the report shows, accumulated record by record in one pass.
 
 Definitions (also shown in the HTML):
 - *instruction*: the first user message (the Alpaca/Self-Instruct view of "the task").
@@ -204,7 +204,7 @@ SAMPLED_FIGURES = ("languages", "duplicates.near_records", "diversity", "practic
                    "semantic")
 
 
-class ReportStats:
+class DatasetProfile:
     def __init__(self, count_tokens: Callable[[str], int] | None = None) -> None:
         self.count_tokens = count_tokens
         self.records = 0
@@ -351,7 +351,7 @@ class ReportStats:
         ids, texts, _ = self.prompts.result()
         return ids, texts, self.prompt_records
 
-    def merge(self, other: "ReportStats") -> None:
+    def merge(self, other: "DatasetProfile") -> None:
         """Add the counts of the records that follow ours in the file (see `accum`)."""
         offset = self.records
         for name in ("records", "multi_turn", "tool_calling", "with_system", "no_answer", "tool_call_turns",
@@ -421,7 +421,7 @@ class ReportStats:
             "diversity": {
                 **{f"distinct_{k}": round(self.ngrams[k].estimate() / self.ngram_totals[k], 4)
                    if self.ngram_totals[k] else 0.0 for k in self.ngrams},
-                "distinct_estimated": any(len(s._heap) >= s.k for s in self.ngrams.values()),
+                "distinct_estimated": any(s.is_estimate for s in self.ngrams.values()),
                 "first_words": self.first_words.top(25),
                 "distinct_first_words": len(self.first_words.counts),
             },

@@ -121,6 +121,8 @@ class KeepStage:
     drops: dict[int, list] | None = None
     ref: dict[str, Any] | None = None
     skip: frozenset = frozenset()
+    pos: int = -1  # index in the range of the last record seen; kept across calls (`dedup_keep`)
+    lines: Any = None  # the range's `_RangeLines`, for `--rejects-mode ref`
 
     def bind(self, payload: bytes) -> "KeepStage":
         p = orjson.loads(payload)
@@ -130,13 +132,15 @@ class KeepStage:
         from curator.errors import UsageError
 
         drops = self.drops or {}
-        lines = _RangeLines(Range(**self.ref["range"])) if self.ref and drops else None
+        if self.ref and drops and self.lines is None:  # read once per range, however many calls
+            self.lines = _RangeLines(Range(**self.ref["range"]))
+        lines = self.lines
         skip = self.skip
-        i = -1
         for conv in convs:
             if skip and conv.origin and conv.origin[1] in skip:
                 continue  # rejected by pass 1 (read here without validation)
-            i += 1
+            self.pos += 1
+            i = self.pos
             counts["records"] += 1
             d = drops.get(i)
             if d is None:

@@ -1,5 +1,6 @@
-"""Dedup's pass 2 with kept plain rows rendered by the plain-row path (`curator.engine.dedup_keep`)
-gives the bytes of the general pass 2 (`KeepStage` over parsed records): output rows, reject lines
+"""Dedup's passes with plain rows kept off the general path (`curator.engine.dedup_plain`) give what
+the general path (every row parsed into a `Conversation`) gives: on pass 1 the same ids, origins,
+texts, lengths, scores, reject lines and row counts; on pass 2 the same output rows, reject lines
 (`--rejects-mode full` and `ref`) and counters, range by range.
 
 Pass 1, the plan and the per-range payloads are the local engine's own (`sketch_range`, `plan`,
@@ -15,13 +16,13 @@ from pathlib import Path
 import orjson
 import pytest
 
-from curator.dedup import DedupConfig, Sketches, plan
-from curator.engine.dedup_keep import keep_range
+from curator.dedup import DedupConfig, Sketches, plan, record_fields
+from curator.engine.dedup_plain import keep_range, range_fields
 from curator.engine.dedup_tasks import KeepStage, drops_payload, sketch_range
 from curator.engine.ranges import plan_ranges
-from curator.engine.tasks import ReadSpec, WriteSpec, run_range
+from curator.engine.tasks import BufferSink, ReadSpec, WriteSpec, read_range, run_range
 from curator.formats import DEFAULT_READ, ReadOptions
-from curator.io import RecordWriter, read_records
+from curator.io import ReadStats, RecordWriter, read_records
 from curator.rejects import RejectSink
 from tests.test_fastpath import HOSTILE_ALPACA, HOSTILE_MESSAGES, _jsonl, _plain_share
 
@@ -64,6 +65,21 @@ def _both_ways(path: Path, fmt: str, mode: str, opts: ReadOptions = DEFAULT_READ
     return fast, general, int((pl.status != 0).sum())
 
 
+CONFIGS = (DedupConfig(), DedupConfig(keep="best-score"), DedupConfig(on="prompt", keep="best-score", score_key="q"))
+
+
+def assert_same_fields(path: Path, fmt: str, opts: ReadOptions = DEFAULT_READ, range_size: int = 1 << 14) -> None:
+    """Pass 1's per-record values and rejects, plain route vs `read_range` + `record_fields`."""
+    spec = ReadSpec(formats={str(path): fmt}, opts=opts)
+    for cfg in CONFIGS:
+        for r in plan_ranges(path, range_size):
+            sink, stats, sink2, stats2 = BufferSink("dedup"), ReadStats(), BufferSink("dedup"), ReadStats()
+            fast = list(range_fields(r, spec, sink, stats, cfg))
+            general = [(c.id, c.origin, record_fields(c, cfg)) for c in read_range(r, spec, sink2, stats2)]
+            assert fast == general, (cfg, r)
+            assert sink.lines() == sink2.lines() and stats.rows == stats2.rows
+
+
 def _real_alpaca(real: Path) -> list[bytes]:
     rows = []
     for name in ("alpaca_en_demo.json", "alpaca_zh_demo.json", "identity.json", "gpteacher_roleplay.json"):
@@ -75,6 +91,7 @@ def _real_alpaca(real: Path) -> list[bytes]:
 def test_real_alpaca_with_duplicates(tmp_path, real, mode):
     path = _jsonl(tmp_path / "a.jsonl", _with_duplicates(_real_alpaca(real), "alpaca"))
     assert _plain_share(path, "alpaca") > 0.9  # the new route is taken (the comparison is not vacuous)
+    assert_same_fields(path, "alpaca")
     fast, general, dropped = _both_ways(path, "alpaca", mode)
     assert dropped > 100
     assert fast == general
@@ -90,6 +107,7 @@ def test_real_canonical_with_duplicates(tmp_path, real, mode):
                 w.write(conv)
     path = _jsonl(tmp_path / "c.jsonl", _with_duplicates(canon.read_bytes().splitlines(), "messages"))
     assert 0.3 < _plain_share(path, "messages") < 1  # both routes are taken
+    assert_same_fields(path, "messages", range_size=1 << 15)
     fast, general, dropped = _both_ways(path, "messages", mode, range_size=1 << 15)
     assert dropped > 100
     assert fast == general
@@ -101,6 +119,7 @@ def test_hostile_rows_with_duplicates(tmp_path, mode):
         path = _jsonl(tmp_path / name, _with_duplicates(lines, fmt))
         assert 0.1 < _plain_share(path, fmt) < 0.9
         for opts in (DEFAULT_READ, ReadOptions(split_think=False), ReadOptions(think_open="/", think_close="//")):
+            assert_same_fields(path, fmt, opts)
             for size in (1 << 10, 1 << 14):
                 fast, general, dropped = _both_ways(path, fmt, mode, opts, size)
                 assert dropped > 5

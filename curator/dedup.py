@@ -294,6 +294,7 @@ def lsh_candidates(arr: dict[str, Any], cfg: DedupConfig, bands: int, rows: int)
     # candidates from either side's buckets (conversation): an edited short prompt (a "Question: "
     # prefix on 40 characters) must not hide a pair whose long answer is the same
     prompt_buckets = band_buckets(kp_bands, ~empty_p)
+    del kp_bands  # (n x bands uint64: 100 MB at 1M records) before the answer's are made
     # conflicts: star pairs of the prompt buckets among records with both sides (what the Ray
     # shuffle computes from the same buckets); derived here instead of sorting every band again
     conflict = first_member_pairs(keep_members(prompt_buckets, ~empty_a))

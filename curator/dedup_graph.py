@@ -41,7 +41,7 @@ import numpy as np
 ALL_PAIRS_MAX = 512  # a bucket up to this size can have every cross-cluster pair verified
 PAIR_BUDGET_MIN, PAIR_BUDGET_PER_RECORD = 500_000, 4  # pairs the second round may generate
 WINDOW = 32  # at most this many neighbours compared in each sorted order of a larger bucket
-_PAIR_CHUNK = 1 << 22  # pairs generated at a time (32 MB of int64 per array)
+_PAIR_CHUNK = 1 << 20  # pairs generated at a time (8 MB of int64 per array; 1 << 22 cost ~200 MB at peak)
 
 Pairs = tuple[np.ndarray, np.ndarray]
 Verify = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # pairs -> (matched, similarity)
@@ -198,13 +198,19 @@ def cross_pairs(b: Buckets, label: np.ndarray, sort_keys: list[SortKey]) -> tupl
     large = mixed & ~small
     n_large = int(large.sum())
     if n_large and spent < budget:
-        sel = np.repeat(large, sizes)
-        mem = b.members[sel]
-        bid = np.repeat(np.arange(len(sizes))[large], sizes[large])
+        # int32 members and bucket numbers where they fit: these arrays have one row per membership
+        # of a large bucket (several per record), and were the plan's peak in int64
+        small_ints = len(label) < (1 << 31) and len(sizes) < (1 << 31)
+        mem = b.members[np.repeat(large, sizes)]
+        if small_ints:
+            mem = mem.astype(np.int32)
+        bid = np.repeat(np.arange(len(sizes), dtype=np.int32 if small_ints else np.int64)[large], sizes[large])
         orders = []
         for key in sort_keys:
             order = np.lexsort((mem, key(mem), bid))  # by bucket, then key, then index
             orders.append((mem[order], bid[order]))
+            del order
+        del mem, bid
         for d in range(1, WINDOW + 1):  # nearest neighbours first, in every order, until spent
             for sm, sb in orders:
                 same = sb[d:] == sb[:-d]

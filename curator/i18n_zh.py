@@ -105,6 +105,13 @@ UI: dict[str, str] = {
     "Tag (toggles): pick or type": "标签（再次选择可取消）：选择或输入",
     "or type and press Enter": "或输入后按回车",
     "tagged {tag}": "已打标签 {tag}", "untagged {tag}": "已取消标签 {tag}",
+    # curate mix: the composition table
+    "mix by {by}: target {target:g}, achieved {achieved:g}": "按{by}混合：目标 {target:g}，实际 {achieved:g}",
+    "tokens": "token 数", "valid": "有效", "requested": "要求占比", "achieved": "实际占比",
+    "out records": "输出记录", "out tokens": "输出 token", "max copies": "最多复制", "left out": "未选入",
+    "reasoning: {w} records with, {wo} without ({share:.1%} with) — a mixed reasoning / non-reasoning set":
+        "推理：{w} 条有推理，{wo} 条没有（{share:.1%} 有）—— 这是推理与非推理混合的数据集",
+    "warning:": "警告：",
     # review --compare (blind A/B arena)
     "Left better": "左边更好", "Right better": "右边更好", "Tie": "平局", "Both bad": "都不好", "Next": "下一对",
     "Prev": "上一对", "Next undecided": "下一对未判", "no pairs to compare": "没有可比较的答案对",

@@ -177,3 +177,16 @@ def test_helpers():
     assert default_total([100, 60], [0.8, 0.2], 1) == 125
     with pytest.raises(UsageError):
         MixConfig([Source(Path("a"), 1.0)], temperature=2.0)
+
+
+def test_table_in_chinese(tmp_path):
+    """The composition table an annotator reads is in Chinese with --ui-lang zh; the manifest keys
+    stay English (scripts parse them)."""
+    d = write_source(tmp_path / "domain.jsonl", 40, "d")
+    g = write_source(tmp_path / "general.jsonl", 40, "g")
+    out = tmp_path / "mixed.jsonl"
+    r = run_cli("mix", f"{d}:0.8", f"{g}:0.2", "-o", str(out), "--ui-lang", "zh")
+    assert r.returncode == 0, r.stderr
+    assert "按记录数混合" in r.stderr and "要求占比" in r.stderr and "实际占比" in r.stderr and "未选入" in r.stderr
+    assert "requested" not in r.stderr
+    assert manifest(out)["mix"]["sources"][0]["requested_share"] == 0.8

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from curator.commands import _options as o
 from curator.errors import UsageError
+from curator.i18n import tr
 from curator.mix import MixConfig, MixPlan, load_config, parse_source_arg
 from curator.runner import CommandRun, usage_guard
 
@@ -86,12 +87,13 @@ def register(app: typer.Typer) -> None:
 def print_table(comp: dict, plan: MixPlan) -> None:
     console = _console(stderr=True)
     by = comp["by"]
-    table = Table(title=f"mix by {by}: target {comp['total_target']:g}, achieved {comp['total_achieved']:g}")
+    table = Table(title=tr("mix by {by}: target {target:g}, achieved {achieved:g}", by=tr(by),
+                          target=comp["total_target"], achieved=comp["total_achieved"]))
     cols = ["source", "valid", "requested", "achieved", f"out {by}", "max copies", "left out"]
     if by == "tokens":
         cols.insert(5, "out records")
     for col in cols:
-        table.add_column(col, justify="left" if col == "source" else "right")
+        table.add_column(tr(col), justify="left" if col == "source" else "right")
     for r in comp["sources"]:
         flag = " [yellow](capped)[/]" if r["capped"] else ""
         cells = [escape(r["source"]) + flag, str(r["valid_records"]), f"{r['requested_share']:.1%}",
@@ -102,7 +104,7 @@ def print_table(comp: dict, plan: MixPlan) -> None:
     console.print(table)
     rs = comp["reasoning"]
     if rs["mixed"]:
-        console.print(f"reasoning: {rs['with']} records with, {rs['without']} without "
-                      f"({rs['share_with']:.1%} with) — a mixed reasoning / non-reasoning set")
+        console.print(tr("reasoning: {w} records with, {wo} without ({share:.1%} with) — a mixed reasoning / "
+                         "non-reasoning set", w=rs["with"], wo=rs["without"], share=rs["share_with"]))
     for w in plan.warnings:
-        console.print(f"[yellow]warning:[/] {escape(w)}", soft_wrap=True)
+        console.print(f"[yellow]{tr('warning:')}[/] {escape(w)}", soft_wrap=True)

@@ -81,7 +81,12 @@ def record_texts(conv: Conversation) -> tuple[str, str]:
 
 def record_score(conv: Conversation, key: str | None) -> float:
     """The number `--keep best-score` ranks by: meta.scores[key], or the mean of numeric scores."""
-    scores = conv.meta.get("scores")
+    return meta_score(conv.meta, key)
+
+
+def meta_score(meta: dict[str, Any], key: str | None) -> float:
+    """`record_score` of a record with this meta."""
+    scores = meta.get("scores")
     if not isinstance(scores, dict):
         return -math.inf
     if key is not None:
@@ -94,9 +99,14 @@ def record_score(conv: Conversation, key: str | None) -> float:
 def record_fields(conv: Conversation, cfg: DedupConfig) -> tuple[tuple[str, str], int, float]:
     """What pass 1 keeps of a record besides its id and origin: its texts (to sketch), the length
     `--keep longest` ranks by and the score `--keep best-score` ranks by."""
-    p, a = record_texts(conv)
+    return texts_fields(record_texts(conv), conv.meta, cfg)
+
+
+def texts_fields(texts: tuple[str, str], meta: dict[str, Any], cfg: DedupConfig) -> tuple[tuple[str, str], int, float]:
+    """`record_fields` of a record with these (prompt, answer) texts and this meta."""
+    p, a = texts
     length = len(p) + len(a) if cfg.on == "conversation" else len(p if cfg.on == "prompt" else a)
-    return (p, a), length, record_score(conv, cfg.score_key) if cfg.keep == "best-score" else 0.0
+    return texts, length, meta_score(meta, cfg.score_key) if cfg.keep == "best-score" else 0.0
 
 
 @dataclass
@@ -284,6 +294,7 @@ def lsh_candidates(arr: dict[str, Any], cfg: DedupConfig, bands: int, rows: int)
     # candidates from either side's buckets (conversation): an edited short prompt (a "Question: "
     # prefix on 40 characters) must not hide a pair whose long answer is the same
     prompt_buckets = band_buckets(kp_bands, ~empty_p)
+    del kp_bands  # (n x bands uint64: 100 MB at 1M records) before the answer's are made
     # conflicts: star pairs of the prompt buckets among records with both sides (what the Ray
     # shuffle computes from the same buckets); derived here instead of sorting every band again
     conflict = first_member_pairs(keep_members(prompt_buckets, ~empty_a))

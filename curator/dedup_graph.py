@@ -41,7 +41,7 @@ import numpy as np
 ALL_PAIRS_MAX = 512  # a bucket up to this size can have every cross-cluster pair verified
 PAIR_BUDGET_MIN, PAIR_BUDGET_PER_RECORD = 500_000, 4  # pairs the second round may generate
 WINDOW = 32  # at most this many neighbours compared in each sorted order of a larger bucket
-_PAIR_CHUNK = 1 << 22  # pairs generated at a time (32 MB of int64 per array)
+_PAIR_CHUNK = 1 << 20  # pairs generated at a time (8 MB of int64 per array; 1 << 22 cost ~200 MB at peak)
 
 Pairs = tuple[np.ndarray, np.ndarray]
 Verify = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]  # pairs -> (matched, similarity)
@@ -198,13 +198,19 @@ def cross_pairs(b: Buckets, label: np.ndarray, sort_keys: list[SortKey]) -> tupl
     large = mixed & ~small
     n_large = int(large.sum())
     if n_large and spent < budget:
-        sel = np.repeat(large, sizes)
-        mem = b.members[sel]
-        bid = np.repeat(np.arange(len(sizes))[large], sizes[large])
+        # int32 members and bucket numbers where they fit: these arrays have one row per membership
+        # of a large bucket (several per record), and were the plan's peak in int64
+        small_ints = len(label) < (1 << 31) and len(sizes) < (1 << 31)
+        mem = b.members[np.repeat(large, sizes)]
+        if small_ints:
+            mem = mem.astype(np.int32)
+        bid = np.repeat(np.arange(len(sizes), dtype=np.int32 if small_ints else np.int64)[large], sizes[large])
         orders = []
         for key in sort_keys:
             order = np.lexsort((mem, key(mem), bid))  # by bucket, then key, then index
             orders.append((mem[order], bid[order]))
+            del order
+        del mem, bid
         for d in range(1, WINDOW + 1):  # nearest neighbours first, in every order, until spent
             for sm, sb in orders:
                 same = sb[d:] == sb[:-d]
@@ -297,19 +303,30 @@ def link_tree(n: int, a: np.ndarray, b: np.ndarray, sim: np.ndarray,
 
 
 def unique_pairs(out_a: list[np.ndarray], out_b: list[np.ndarray]) -> Pairs:
-    """Unique (lo, hi) pairs with lo < hi from lists of pair arrays; pairs (x, x) are dropped."""
+    """Unique (lo, hi) pairs with lo < hi from lists of pair arrays; pairs (x, x) are dropped. The
+    lists are consumed (emptied), so their arrays are freed as soon as they are concatenated."""
     if not out_a:
         return empty_pairs()
     a = np.concatenate(out_a).astype(np.int64, copy=False)
+    out_a.clear()
     b = np.concatenate(out_b).astype(np.int64, copy=False)
+    out_b.clear()
     if not len(a):
         return empty_pairs()
-    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    # in place where it can be: this was the plan's memory peak (six arrays of 8 bytes a pair)
+    hi = np.maximum(a, b)
+    lo = np.minimum(a, b, out=a)
+    del a, b
     # one int64 per pair (lo * width + hi), so the unique is a plain 1-D sort: `np.unique(axis=0)`
     # on an [m, 2] array sorts row views and cost 4 s of a 6 s plan at 300k records
     width = np.int64(hi.max()) + 1
-    packed = lo * width + hi
-    packed = packed[lo != hi]
+    keep = lo != hi
+    packed = lo
+    packed *= width
+    packed += hi
+    del lo, hi
+    packed = packed[keep]
+    del keep
     if not len(packed):
         return empty_pairs()
     packed.sort()  # sort + neighbour compare: numpy 2's hash-based np.unique was slower still here

@@ -64,6 +64,14 @@ def _row_id(row: dict[str, Any]) -> str | None:
     return None
 
 
+def turns_id(turns: list[tuple[str, str, str | None]]) -> str:
+    """The id `Conversation` gives a row without one: the hash of its (role, content, reasoning) turns."""
+    parts: list[str] = []
+    for role, content, reasoning in turns:
+        parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
+    return hash_parts(parts)
+
+
 class PlainPath:
     """`path(row, clean, line)` -> the output row as bytes (b"" when `render` is off), or None when
     the row must take the general path. `clean`: `validate.line_is_clean` of the raw line; `line`:
@@ -122,10 +130,7 @@ class PlainPath:
         if not self.render:
             return b""
         if not rid:
-            parts: list[str] = []
-            for role, content, reasoning in turns:
-                parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
-            rid = hash_parts(parts)
+            rid = turns_id(turns)
             meta["id_hashed"] = True
         if "source" not in meta:
             meta["source"] = self.name

@@ -1,12 +1,14 @@
 """Dedup's per-range work, shared by the local process pool (`local_dedup.py`) and Ray (`ray_dedup.py`).
 
 - `sketch_range`: pass 1 over one input range — parse and validate its rows (bad rows become reject
-  lines), then `curator.dedup.record_fields` and `sketch_batch` give the compact per-record state
+  lines; plain rows skip the `Conversation`, see `dedup_plain`), then `curator.dedup.record_fields`
+  and `sketch_batch` give the compact per-record state
   (exact keys, MinHash signatures, shingle counts, ids, origins, lengths, scores). No text leaves
   the worker, only numpy arrays and ids.
 - `drops_payload` + `KeepStage`: pass 2 — the driver tells each range which of its records to drop
   and why (worded once, by `curator.dedup.drop_reason`); the range's worker re-reads and
-  renders the kept records and writes the drops' reject lines.
+  renders the kept records (plain ones straight from the row: `dedup_plain.keep_range`) and writes
+  the drops' reject lines.
 
 `--rejects-mode ref`: a dropped duplicate's reject line carries a `ref` (file, byte offset, length,
 line, xxh3 of the line's bytes, format) instead of the record; `curator.formats.rejects` resolves
@@ -22,9 +24,9 @@ from typing import Any
 import numpy as np
 import orjson
 
-from curator.dedup import BatchSketch, DedupConfig, record_fields, sketch_batch
+from curator.dedup import BatchSketch, DedupConfig, sketch_batch
 from curator.engine.ranges import Range
-from curator.engine.tasks import BufferSink, ReadSpec, read_range
+from curator.engine.tasks import BufferSink, ReadSpec
 from curator.io import ReadStats, _is_utf8
 
 SKETCH_BATCH = 2048  # records per `sketch_batch` call: a few MB of code points, cache-friendly
@@ -46,7 +48,10 @@ class RangeSketch:
 
 
 def sketch_range(r: Range, read: ReadSpec, cfg: DedupConfig) -> RangeSketch:
-    """Pass 1 over one range: parse, validate, sketch."""
+    """Pass 1 over one range: parse, validate, sketch (plain rows without a `Conversation`:
+    `dedup_plain.range_fields`)."""
+    from curator.engine.dedup_plain import range_fields  # (it imports this module)
+
     sink, stats = BufferSink("dedup"), ReadStats()
     params = None if cfg.exact_only else cfg.minhash
     texts: list[tuple[str, str]] = []
@@ -55,11 +60,10 @@ def sketch_range(r: Range, read: ReadSpec, cfg: DedupConfig) -> RangeSketch:
     lens: list[int] = []
     scores: list[float] = []
     parts: list[BatchSketch] = []
-    for conv in read_range(r, read, sink, stats):
-        t, length, score = record_fields(conv, cfg)
+    for rid, origin, (t, length, score) in range_fields(r, read, sink, stats, cfg):
         texts.append(t)
-        ids.append(conv.id)
-        origins.append(conv.origin)
+        ids.append(rid)
+        origins.append(origin)
         lens.append(length)
         scores.append(score)
         if len(texts) >= SKETCH_BATCH:  # sketch as we go: texts of one batch at a time in memory
@@ -121,6 +125,8 @@ class KeepStage:
     drops: dict[int, list] | None = None
     ref: dict[str, Any] | None = None
     skip: frozenset = frozenset()
+    pos: int = -1  # index in the range of the last record seen; kept across calls (`dedup_plain`)
+    lines: Any = None  # the range's `_RangeLines`, for `--rejects-mode ref`
 
     def bind(self, payload: bytes) -> "KeepStage":
         p = orjson.loads(payload)
@@ -130,13 +136,15 @@ class KeepStage:
         from curator.errors import UsageError
 
         drops = self.drops or {}
-        lines = _RangeLines(Range(**self.ref["range"])) if self.ref and drops else None
+        if self.ref and drops and self.lines is None:  # read once per range, however many calls
+            self.lines = _RangeLines(Range(**self.ref["range"]))
+        lines = self.lines
         skip = self.skip
-        i = -1
         for conv in convs:
             if skip and conv.origin and conv.origin[1] in skip:
                 continue  # rejected by pass 1 (read here without validation)
-            i += 1
+            self.pos += 1
+            i = self.pos
             counts["records"] += 1
             d = drops.get(i)
             if d is None:

@@ -23,11 +23,12 @@ from typing import Any
 import orjson
 
 from curator.dedup import DedupConfig, Sketches, plan
-from curator.engine.dedup_tasks import KeepStage, drops_payload, sketch_range
+from curator.engine.dedup_plain import keep_range
+from curator.engine.dedup_tasks import drops_payload, sketch_range
 from curator.engine.driver import available_cpus, collect, detect_formats
 from curator.engine.local import ordered_map
 from curator.engine.ranges import Range, plan_ranges
-from curator.engine.tasks import ReadSpec, WriteSpec, run_range
+from curator.engine.tasks import ReadSpec, WriteSpec
 from curator.errors import UsageError
 
 AUTO_MIN_BYTES = 8 << 20  # below this a pool's start-up costs more than it saves
@@ -92,7 +93,7 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
             base += n
 
     def keep(r: Range, payload: bytes) -> tuple[list[str], list[bytes]]:
-        return run_range("dedup", quiet, KeepStage(), write, r, payload)
+        return keep_range(quiet, write, r, payload)  # kept plain rows skip the parse (`dedup_plain`)
 
     def pairs():
         for kinds, datas in ordered_map(keep, items(), n_proc):

@@ -19,7 +19,7 @@ def run_cli(*args: str, cwd: Path | None = None, input: str | None = None, env: 
     """Run `curate` (or `train` with module="trainer") through the real entry point in a subprocess."""
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
-    e.setdefault("COLUMNS", "200")
+    e["COLUMNS"] = "200"  # fixed width: a COLUMNS another test (or the runner) left behind must not rewrap tables
     if env:
         e.update(env)
     return subprocess.run([sys.executable, "-m", module, *args], cwd=cwd or ROOT, capture_output=True, text=True,

@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 
 from curator.dedup import DedupConfig, record_fields, texts_fields
-from curator.engine.dedup_tasks import KeepStage
+from curator.engine.dedup_keep import KeepStage
 from curator.engine.ranges import Range
 from curator.engine.tasks import (BufferSink, Identity, Lineage, RangeOutput, ReadSpec, WriteSpec, parse_range_rows,
                                   plain_ok, plain_path, range_bytes, read_range, render_rows, run_range)

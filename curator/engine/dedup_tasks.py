@@ -25,6 +25,8 @@ import numpy as np
 import orjson
 
 from curator.dedup import BatchSketch, DedupConfig, sketch_batch
+from curator.engine.dedup_keep import KeepStage  # noqa: F401 (pass 2's stage, imported from here by the drivers)
+from curator.engine.dedup_plain import range_fields
 from curator.engine.ranges import Range
 from curator.engine.tasks import BufferSink, ReadSpec
 from curator.io import ReadStats, _is_utf8
@@ -50,8 +52,6 @@ class RangeSketch:
 def sketch_range(r: Range, read: ReadSpec, cfg: DedupConfig) -> RangeSketch:
     """Pass 1 over one range: parse, validate, sketch (plain rows without a `Conversation`:
     `dedup_plain.range_fields`)."""
-    from curator.engine.dedup_plain import range_fields  # (it imports this module)
-
     sink, stats = BufferSink("dedup"), ReadStats()
     params = None if cfg.exact_only else cfg.minhash
     texts: list[tuple[str, str]] = []
@@ -115,71 +115,3 @@ def drops_payload(pl: Any, ids: list[str], origins: list, base: int, n: int, r: 
     if rejects_mode == "ref" and r.kind == "jsonl" and _is_utf8(read.encoding) and len(dropped):
         ref = {"range": r.to_dict(), "format": read.formats.get(r.path)}
     return orjson.dumps({"n": n, "drops": drops, "ref": ref, "skip": skip or []})
-
-
-@dataclass
-class KeepStage:
-    """Pass 2: a `RangeTask` stage bound, per range, to the driver's list of that range's drops."""
-
-    n: int = -1
-    drops: dict[int, list] | None = None
-    ref: dict[str, Any] | None = None
-    skip: frozenset = frozenset()
-    pos: int = -1  # index in the range of the last record seen; kept across calls (`dedup_plain`)
-    lines: Any = None  # the range's `_RangeLines`, for `--rejects-mode ref`
-
-    def bind(self, payload: bytes) -> "KeepStage":
-        p = orjson.loads(payload)
-        return KeepStage(p["n"], {int(d[0]): d[1:] for d in p["drops"]}, p.get("ref"), frozenset(p.get("skip") or ()))
-
-    def __call__(self, convs, reject, counts):
-        from curator.errors import UsageError
-
-        drops = self.drops or {}
-        if self.ref and drops and self.lines is None:  # read once per range, however many calls
-            self.lines = _RangeLines(Range(**self.ref["range"]))
-        lines = self.lines
-        skip = self.skip
-        for conv in convs:
-            if skip and conv.origin and conv.origin[1] in skip:
-                continue  # rejected by pass 1 (read here without validation)
-            self.pos += 1
-            i = self.pos
-            counts["records"] += 1
-            d = drops.get(i)
-            if d is None:
-                conv.add_lineage("dedup")
-                yield conv
-                continue
-            rid, reason, message, extra = d
-            if conv.id != rid:
-                raise UsageError(f"{conv.origin[0] if conv.origin else 'an input'}: changed while dedup was reading "
-                                 f"it (record {conv.id!r} where {rid!r} was); run again")
-            if lines is not None and conv.origin and reason != "conflict":
-                extra = {**extra, "ref": lines.ref(conv.origin[1], self.ref.get("format"))}
-            reject(conv, reason, message, **extra)
-
-
-class _RangeLines:
-    """Byte offsets of the lines of one JSONL range (read once, only when it has drops to reference)."""
-
-    def __init__(self, r: Range):
-        import os
-
-        self.r = r
-        with open(r.file(), "rb") as fh:
-            fh.seek(r.start)
-            self.data = fh.read(r.end - r.start)
-        nl = np.frombuffer(self.data, np.uint8) == 10
-        self.starts = np.concatenate(([0], np.flatnonzero(nl) + 1)).astype(np.int64)
-        self.file = os.path.abspath(r.file())
-
-    def ref(self, line: int, fmt: str | None) -> dict[str, Any]:
-        import xxhash
-
-        k = line - self.r.first
-        lo = int(self.starts[k])
-        hi = int(self.starts[k + 1]) - 1 if k + 1 < len(self.starts) else len(self.data)
-        raw = self.data[lo:hi]
-        return {"file": self.file, "offset": self.r.start + lo, "length": len(raw), "line": line,
-                "xxh3": xxhash.xxh3_64_hexdigest(raw), "format": fmt}

@@ -95,8 +95,17 @@ def test_kill_9_then_rerun_resumes_without_resending(server, tmp_path):
     assert manifest["generation"]["cache_hits"] == cached and manifest["counts"]["balanced"]
 
 
+@pytest.fixture
+def slow_server():
+    # 120 prompts x 0.2 s / 4 in flight = ~6 s: Ctrl-C after 20 answers always lands mid-run, even
+    # when a loaded machine delays this test's polling (at 0.03 s the run could finish first)
+    with ChatServer(latency=0.2) as s:
+        yield s
+
+
 @pytest.mark.slow
-def test_ctrl_c_stops_cleanly_and_keeps_finished_work(server, tmp_path):
+def test_ctrl_c_stops_cleanly_and_keeps_finished_work(slow_server, tmp_path):
+    server = slow_server
     inp = _prompts(tmp_path)
     out, cache = tmp_path / "out.jsonl", tmp_path / "out.sqlite"
     proc = _start(_args(server, inp, out, cache))

@@ -131,9 +131,7 @@ def test_killed_client_process_costs_retries_not_records(tmp_path):
 @pytest.mark.slow
 def test_no_client_process_outlives_ctrl_c_or_kill_9(tmp_path):
     inp = _write(tmp_path / "p.jsonl", [{"instruction": f"question {i}", "output": ""} for i in range(200)])
-    # 200 prompts x 0.25 s / 4 in flight = ~12 s: the signal after 10 answers always lands mid-run,
-    # even when a loaded machine delays this test's polling (at 0.05 s the run could finish first)
-    with ChatServer(latency=0.25) as srv:
+    with ChatServer(latency=0.05) as srv:
         for how in ("sigint", "sigkill"):
             model = f"teacher-{uuid.uuid4().hex[:8]}"
             out, cache = tmp_path / f"{how}.jsonl", tmp_path / f"{how}.sqlite"

@@ -304,27 +304,46 @@ def plain_path(stage: Any, fmt: str | None, read: ReadSpec, write: WriteSpec | N
     return PlainPath(fmt, name=name, opts=read.opts, step=step, render=write is not None)
 
 
+class _InOrder:
+    """Plain-path rows and runs of other rows back into input order: each run of other rows goes
+    through `general` (the per-record path) as one batch, just before the next plain row."""
+
+    def __init__(self, general: Callable[[list[RawRow]], Iterator[bytes]], out: list[bytes]):
+        self.general, self.out = general, out
+        self.pending: list[RawRow] = []
+        self.plain_rows = 0
+
+    def other(self, raw: RawRow) -> None:
+        self.pending.append(raw)
+
+    def plain(self, res: bytes) -> None:
+        if self.pending:
+            self.out.extend(self.general(self.pending))
+            self.pending = []
+        self.plain_rows += 1
+        if res:  # b"" = a plain row the stage dropped
+            self.out.append(res)
+
+    def finish(self, stats: ReadStats) -> int:
+        if self.pending:
+            self.out.extend(self.general(self.pending))
+            self.pending = []
+        stats.rows += self.plain_rows
+        return self.plain_rows
+
+
 def _plain_then_general(raws: Iterable[RawRow], plain: PlainPath, general: Callable[[list[RawRow]], Iterator[bytes]],
                         stats: ReadStats, out: list[bytes]) -> int:
     """Rows in input order into `out`: plain rows through `plain`, each run of other rows through
     `general`; returns how many rows the plain path took."""
-    pending: list[RawRow] = []
-    n = 0
+    runs = _InOrder(general, out)
     for raw in raws:
         row = plain(raw.row, raw.clean) if raw.error is None else None
         if row is None:
-            pending.append(raw)
-            continue
-        if pending:
-            out.extend(general(pending))
-            pending = []
-        n += 1
-        if row:
-            out.append(row)
-    if pending:
-        out.extend(general(pending))
-    stats.rows += n
-    return n
+            runs.other(raw)
+        else:
+            runs.plain(row)
+    return runs.finish(stats)
 
 
 def _plain_lines(data: bytes, first: int, plain: PlainPath, general: Callable[[list[RawRow]], Iterator[bytes]],
@@ -333,36 +352,25 @@ def _plain_lines(data: bytes, first: int, plain: PlainPath, general: Callable[[l
     a line orjson parses is offered to the plain path with its `line_is_clean` screen, as
     `io._iter_jsonl` would screen it; every other line becomes the raw row `_iter_jsonl` makes."""
     loads, decode_error = orjson.loads, orjson.JSONDecodeError
-    pending: list[RawRow] = []
-    n = 0
+    runs = _InOrder(general, out)
     for i, line in enumerate(_io.BytesIO(data), first):
         try:
             row = loads(line)
+            unparsed = type(row) is dict and type(row.get("id")) is float  # an id past 64 bits, read exactly
         except decode_error:  # a blank line, a byte-order mark, bad JSON: as _iter_jsonl reads it
+            unparsed = True
+        if unparsed:
             raw = jsonl_row(line, i, None)
             if raw is not None:
-                pending.append(raw)
-            continue
-        if type(row) is dict and type(row.get("id")) is float:  # an id past 64 bits, read exactly
-            raw = jsonl_row(line, i, None)
-            if raw is not None:
-                pending.append(raw)
+                runs.other(raw)
             continue
         clean = line_is_clean(line)
         res = plain(row, clean, line)
         if res is None:
-            pending.append(RawRow(i, row, None, None, clean))
-            continue
-        if pending:
-            out.extend(general(pending))
-            pending = []
-        n += 1
-        if res:
-            out.append(res)
-    if pending:
-        out.extend(general(pending))
-    stats.rows += n
-    return n
+            runs.other(RawRow(i, row, None, None, clean))
+        else:
+            runs.plain(res)
+    return runs.finish(stats)
 
 
 @dataclass

@@ -17,15 +17,17 @@ data and on hostile rows.
 
 from __future__ import annotations
 
+import io
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 
 from curator.errors import RowError
 from curator.formats.common import ReadOptions, split_think
+from curator.io import jsonl_row
 from curator.record import _SEP_MSG, hash_parts
-from curator.validate import _BAD_CHAR
+from curator.validate import _BAD_CHAR, line_is_clean
 
 _ALPACA_KNOWN = frozenset({"instruction", "input", "output", "system", "history", "id"})
 _ROW_KEYS = frozenset({"id", "messages", "meta"})
@@ -70,6 +72,42 @@ def turns_id(turns: list[tuple[str, str, str | None]]) -> str:
     for role, content, reasoning in turns:
         parts += (role, content, reasoning, _SEP_MSG) if reasoning else (role, content, _SEP_MSG)
     return hash_parts(parts)
+
+
+def render_turns(rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any], step: str | None) -> bytes:
+    """A plain record as `messages.render` writes it, after a stage added `step` to its lineage."""
+    if step is not None:
+        lineage = meta.get("lineage")
+        if lineage is None:
+            meta["lineage"] = [step]
+        else:
+            lineage.append(step)
+    msgs = [{"role": r, "content": c} if x is None else {"role": r, "content": c, "reasoning_content": x}
+            for r, c, x in turns]
+    return orjson.dumps({"id": rid, "messages": msgs, "meta": meta})
+
+
+
+def json_lines(data: bytes, first: int) -> Iterator[tuple[int, bytes, Any, bool]]:
+    """(line number, line, row, clean) for each row of a UTF-8 JSON Lines range, as `io._iter_jsonl`
+    numbers and screens them; `row` is a `RawRow` (for the general path) where orjson cannot read
+    the line as the reader would (bad JSON, a byte-order mark, an id past 64 bits). Blank lines,
+    which are no rows, are left out."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    for i, line in enumerate(io.BytesIO(data), first):
+        try:
+            row = loads(line)
+        except decode_error:
+            raw = jsonl_row(line, i, None)
+            if raw is not None:
+                yield i, line, raw, False
+            continue
+        if type(row) is dict and type(row.get("id")) is float:  # an id past 64 bits, read exactly
+            raw = jsonl_row(line, i, None)
+            if raw is not None:
+                yield i, line, raw, False
+            continue
+        yield i, line, row, line_is_clean(line)
 
 
 class PlainPath:
@@ -129,20 +167,18 @@ class PlainPath:
         Without an output (validate) the row is good, and nothing more is needed."""
         if not self.render:
             return b""
+        return render_turns(self._complete(rid, turns, meta), turns, meta, self.step)
+
+    def _complete(self, rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any]) -> str:
+        """The record's id, with meta.id_hashed and meta.source set as `Conversation` and
+        `io.parse_rows` set them: the record as a stage sees it."""
         if not rid:
             rid = turns_id(turns)
             meta["id_hashed"] = True
         if "source" not in meta:
             meta["source"] = self.name
-        if self.step is not None:
-            lineage = meta.get("lineage")
-            if lineage is None:
-                meta["lineage"] = [self.step]
-            else:
-                lineage.append(self.step)
-        msgs = [{"role": r, "content": c} if x is None else {"role": r, "content": c, "reasoning_content": x}
-                for r, c, x in turns]
-        return orjson.dumps({"id": rid, "messages": msgs, "meta": meta})
+        return rid
+
 
     # -- Alpaca (curator.formats.alpaca.parse) --------------------------------------------------
     def _alpaca(self, row: dict[str, Any], clean: bool, slots: bool, think: bool) -> bytes | None:

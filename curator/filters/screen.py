@@ -26,20 +26,38 @@ _ROLE_CODE = {r: i for i, r in enumerate(ROLES)}
 
 
 class BatchView:
-    """The messages of a batch, flattened once and shared by every screen: `msgs[j]` belongs to
-    record `owner[j]`; joined texts per (roles, part) are built on first use and cached."""
+    """The messages of a batch, flattened once and shared by every screen: message `j` (its
+    `roles[j]`, `contents[j]`, `reasonings[j]`) belongs to record `owner[j]`, whose meta is
+    `metas[owner[j]]`; joined texts per (roles, part) are built on first use and cached.
+
+    Built from `Conversation`s, or (`of_turns`) from the (role, content, reasoning) turns and
+    meta of rows the plain-row path read (`curator.engine.filter_plain`): screens read only these
+    lists, so both give the same proofs for the same records."""
 
     def __init__(self, convs: Sequence[Conversation]):
-        import numpy as np
-
-        self.convs = convs
-        self.n = len(convs)
         msgs: list = []
         counts = []
         for c in convs:
             msgs.extend(c.messages)
             counts.append(len(c.messages))
-        self.msgs = msgs
+        self._set([m.role for m in msgs], [m.content for m in msgs], [m.reasoning for m in msgs], counts,
+                  [c.meta for c in convs])
+
+    @classmethod
+    def of_turns(cls, turns: Sequence[Sequence[tuple[str, str, str | None]]], metas: Sequence[dict]) -> "BatchView":
+        """The view of records given as their turns (role, content, reasoning) and meta."""
+        view = cls.__new__(cls)
+        flat = [t for ts in turns for t in ts]
+        roles, contents, reasonings = (list(x) for x in zip(*flat)) if flat else ([], [], [])
+        view._set(roles, contents, reasonings, list(map(len, turns)), metas)
+        return view
+
+    def _set(self, roles: list[str], contents: list[str], reasonings: list[str | None], counts: list[int],
+             metas: Sequence[dict]) -> None:
+        import numpy as np
+
+        self.n = len(counts)
+        self.roles, self.contents, self.reasonings, self.metas = roles, contents, reasonings, metas
         self.owner = np.repeat(np.arange(self.n), counts)
         self._cache: dict[Any, Any] = {}
 
@@ -51,8 +69,8 @@ class BatchView:
         if key not in self._cache:
             if "codes" not in self._cache:
                 code = _ROLE_CODE.get  # a role outside ROLES (let in by --allow) matches no filter's roles
-                self._cache["codes"] = np.fromiter([code(m.role, -1) for m in self.msgs], dtype=np.int8,
-                                                   count=len(self.msgs))
+                self._cache["codes"] = np.fromiter([code(r, -1) for r in self.roles], dtype=np.int8,
+                                                   count=len(self.roles))
             want = [_ROLE_CODE[r] for r in roles if r in _ROLE_CODE]
             self._cache[key] = np.flatnonzero(np.isin(self._cache["codes"], want)).tolist()
         return self._cache[key]
@@ -65,13 +83,13 @@ class BatchView:
         key = ("texts", tuple(sorted(roles)), reasoning)
         if key not in self._cache:
             idx = self.role_index(roles)
-            msgs = self.msgs
-            texts = [msgs[j].content for j in idx]
+            contents, reasonings = self.contents, self.reasonings
+            texts = [contents[j] for j in idx]
             owner = self.owner[idx]
             if reasoning:
-                rs = [j for j in idx if msgs[j].reasoning]
+                rs = [j for j in idx if reasonings[j]]
                 if rs:
-                    texts = texts + [msgs[j].reasoning for j in rs]
+                    texts = texts + [reasonings[j] for j in rs]  # type: ignore[misc]
                     owner = np.concatenate([owner, self.owner[rs]])
             self._cache[key] = (texts, owner)
         return self._cache[key]

@@ -83,7 +83,7 @@ class FilterRoute:
         `reject`, `counts`: the stage's; `render(conv)`: a kept record's output rows."""
         plain = self.plain
         entries: list[Any] = []  # per row, in input order: a RawRow, or the index of a plain row in `recs`
-        recs: list[tuple[int, Any, Any, bool]] = []  # (line, (id, turns, meta), row, clean) of plain rows
+        recs: list[tuple[int, Any, Any, bool, bytes]] = []  # (line number, (id, turns, meta), row, clean, line)
         read = kept = 0
         for i, line, row, clean in json_lines(data, first):
             if type(row) is RawRow:
@@ -94,7 +94,7 @@ class FilterRoute:
                 entries.append(RawRow(i, row, None, None, clean))
                 continue
             entries.append(len(recs))
-            recs.append((i, rec, row, clean))
+            recs.append((i, rec, row, clean, line))
             if len(recs) >= batch:
                 r, k = self._flush(entries, recs, general, reject, counts, render, out)
                 read, kept, entries, recs = read + r, kept + k, [], []
@@ -111,7 +111,9 @@ class FilterRoute:
         sures: list[Any] = []
         sure: Any = ()
         if recs:
-            sures = self.chain.proofs(BatchView.of_turns([r[1][1] for r in recs], [r[1][2] for r in recs]))
+            view = BatchView.of_turns([r[1][1] for r in recs], [r[1][2] for r in recs], [r[4] for r in recs],
+                                      [r[3] for r in recs])
+            sures = self.chain.proofs(view)
             sure = proven_by(sures, len(recs))
         pairs: list[tuple[int, bytes]] = []  # (line, output row)
         pending: list[RawRow] = []
@@ -120,7 +122,7 @@ class FilterRoute:
             if type(e) is not int:
                 pending.append(e)
                 continue
-            i, (rid, turns, meta), row, clean = recs[e]
+            i, (rid, turns, meta), row, clean, _ = recs[e]
             if any(key in meta for key in _APART):
                 pending.append(RawRow(i, row, None, None, clean))
                 continue

@@ -32,7 +32,10 @@ class BatchView:
 
     Built from `Conversation`s, or (`of_turns`) from the (role, content, reasoning) turns and
     meta of rows the plain-row path read (`curator.engine.filter_plain`): screens read only these
-    lists, so both give the same proofs for the same records."""
+    lists, so both give the same proofs for the same records. Such a view may also hold each
+    record's raw JSON line and whether it is clean (`validate.line_is_clean`): a clean line holds
+    every text's characters byte for byte but '"', '\\', '/' and control characters (JSON escapes
+    them), so one search of the line can stand for a search of every text (`narrowed`)."""
 
     def __init__(self, convs: Sequence[Conversation]):
         msgs: list = []
@@ -44,12 +47,17 @@ class BatchView:
                   [c.meta for c in convs])
 
     @classmethod
-    def of_turns(cls, turns: Sequence[Sequence[tuple[str, str, str | None]]], metas: Sequence[dict]) -> "BatchView":
-        """The view of records given as their turns (role, content, reasoning) and meta."""
+    def of_turns(cls, turns: Sequence[Sequence[tuple[str, str, str | None]]], metas: Sequence[dict],
+                 lines: Sequence[bytes] | None = None, clean: Sequence[bool] | None = None) -> "BatchView":
+        """The view of records given as their turns (role, content, reasoning) and meta, and
+        optionally their raw lines and `line_is_clean` flags (texts as the plain path reads them
+        from a line: substrings of its strings, perhaps joined by "\n")."""
         view = cls.__new__(cls)
         flat = [t for ts in turns for t in ts]
         roles, contents, reasonings = (list(x) for x in zip(*flat)) if flat else ([], [], [])
         view._set(roles, contents, reasonings, list(map(len, turns)), metas)
+        view.turns = turns
+        view.lines, view.clean = lines, clean
         return view
 
     def _set(self, roles: list[str], contents: list[str], reasonings: list[str | None], counts: list[int],
@@ -59,7 +67,29 @@ class BatchView:
         self.n = len(counts)
         self.roles, self.contents, self.reasonings, self.metas = roles, contents, reasonings, metas
         self.owner = np.repeat(np.arange(self.n), counts)
+        self.lines: Sequence[bytes] | None = None
+        self.clean: Sequence[bool] | None = None
         self._cache: dict[Any, Any] = {}
+
+    def narrowed(self, may_hold: Callable[["Joined"], set[int]], screen: Callable[["BatchView"], Any]) -> Any:
+        """`screen(self)`, computed only for the records whose raw line is not clean or may hold
+        what the screen looks for; the others are proven. `may_hold(lines)`: the indices of the
+        records whose line holds what makes the screen's filter look further (`lines`: the raw
+        lines as a `Joined`), searched as strings with no '"', '\\', '/', "\n" or control
+        character, which a clean line holds wherever one of its texts does. Without raw lines
+        (records parsed into `Conversation`s) it is `screen(self)`."""
+        import numpy as np
+
+        if self.lines is None:
+            return screen(self)
+        if "lines" not in self._cache:
+            self._cache["lines"] = Joined(None, self.lines)
+        idx = sorted(may_hold(self._cache["lines"]).union(k for k, clean in enumerate(self.clean) if not clean))
+        sure = np.ones(self.n, dtype=bool)
+        if idx:
+            sub = BatchView.of_turns([self.turns[k] for k in idx], [self.metas[k] for k in idx])
+            sure[idx] = screen(sub)
+        return sure
 
     def role_index(self, roles: Sequence[str]) -> list[int]:
         """Indices (into `msgs`) of the messages whose role is in `roles`."""
@@ -138,11 +168,12 @@ class Joined:
     because `bytes.find` outruns `str.find` on wide strings, and UTF-8 is self-synchronising: a
     needle's encoding occurs in a text's encoding only where the needle occurs in the text."""
 
-    def __init__(self, texts: Sequence[str]):
+    def __init__(self, texts: Sequence[str] | None, encoded: Sequence[bytes] | None = None):
         import numpy as np
 
         self.texts = texts
-        enc = [t.encode("utf-8", "surrogatepass") for t in texts]
+        enc = encoded if encoded is not None else [t.encode("utf-8", "surrogatepass") for t in texts or ()]
+        self.k = len(enc)
         self.big = SEP.encode().join(enc)
         lens = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)) + len(SEP)
         self.starts: list[int] = (np.cumsum(lens) - lens).tolist()
@@ -157,7 +188,7 @@ class Joined:
         # per needle, `find` from each text's start gives its first occurrence at or after it;
         # after a hit the scan resumes at the next text (no needle holds SEP: none spans texts)
         out: set[int] = set()
-        starts, k = self.starts, len(self.texts)
+        starts, k = self.starts, self.k
         for needle in needles:
             pos = data.find(needle)
             while pos != -1:
@@ -168,9 +199,24 @@ class Joined:
                 pos = data.find(needle, starts[i + 1])
         return out
 
-    def with_any(self, needles: Sequence[str]) -> set[int]:
+    def with_any(self, needles: Sequence[str | bytes]) -> set[int]:
         """Indices of the texts holding one of `needles` (none may hold `SEP`)."""
-        return self._find_all(self.big, [n.encode("utf-8", "surrogatepass") for n in needles])
+        return self._find_all(self.big, [n if isinstance(n, bytes) else n.encode("utf-8", "surrogatepass")
+                                         for n in needles])
+
+    def with_match(self, rx: re.Pattern[bytes]) -> set[int]:
+        """Indices of the texts where `rx` (a bytes pattern none of whose matches holds `SEP`)
+        matches: a search from a text's start finds its first match at or after it."""
+        out: set[int] = set()
+        starts, k, search = self.starts, self.k, rx.search
+        m = search(self.big)
+        while m is not None:
+            i = self.owner_of(m.start())
+            out.add(i)
+            if i + 1 >= k:
+                break
+            m = search(self.big, starts[i + 1])
+        return out
 
     def with_ascii_word(self, word: bytes) -> set[int]:
         """Indices of the texts holding `word` (ASCII lower case) in any letter case: every byte

@@ -15,9 +15,10 @@ count of distinct n-grams it sees is <= the true count, and the repeat share >= 
    on its neighbours, and U+0130 İ, which becomes two characters); texts holding either, a
    lone surrogate or a character beyond the BMP get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
    `str.isalnum() or "_"` (both are `Py_UNICODE_ISALNUM`).
-2. A token's hash is a function of its lower-cased code points (their sum, the first one and
-   the length; ASCII texts take a byte path that cuts tokens as `repeats.word_tokens` does), an n-gram's a function of its token hashes: equal n-grams hash
-   equal; unequal ones may collide (merging them, which only raises the bound).
+2. A token's hash is a function of its lower-cased code points (its first ones, its last ones
+   and its length; ASCII texts take a byte path that cuts tokens as `repeats.word_tokens` does),
+   an n-gram's a function of its token hashes: equal n-grams hash equal; unequal ones may collide
+   (merging them, which only raises the bound).
 3. Each text's n-gram hashes pick slots in a private range of 8 slots per n-gram; the count of
    occupied slots is <= the count of distinct hashes.
 """
@@ -130,8 +131,9 @@ def _runs(inside: Any) -> tuple[Any, Any]:
     """(first, last) index of each run of True in `inside`, whose first and last items are False."""
     import numpy as np
 
-    step = np.diff(inside.view(np.int8))  # +1 just before a run, -1 at its last item
-    return np.flatnonzero(step == 1) + 1, np.flatnonzero(step == -1)
+    edges = np.flatnonzero(inside[1:] != inside[:-1])  # by turns: just before a run, its last item (a
+    # bool array: `nonzero` has a fast path for bools, not for the int8 of `np.diff`)
+    return edges[0::2] + 1, edges[1::2]
 
 
 _PAD = 8  # blanks around the joined texts: every token has a blank on both sides, and 8 bytes to read
@@ -150,8 +152,9 @@ def _mix(h: Any) -> Any:
 def _ascii_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
     """Tokens of ASCII texts exactly as `repeats.word_tokens` cuts them (lower-case the bytes,
     blank every non-word byte, runs of the rest): (token hashes, first byte of each token, bad
-    texts, where each text starts). A token's hash is a function of its first 8 bytes, its last
-    8 and its length, read straight from the bytes (8 at a time, from any offset)."""
+    texts, where each text starts). A token's hash is a function of its first 8 bytes (read 8 at
+    a time, from any offset), its last two (the one before a 1-byte token is always a blank) and
+    its length."""
     import numpy as np
 
     from curator.filters.repeats import _ASCII_NON_WORD
@@ -163,9 +166,9 @@ def _ascii_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
     size = last - first + 1
     words = np.ndarray((len(b) - 7,), dtype="<u8", buffer=data, strides=(1,))  # words[i]: bytes i..i+7
     with np.errstate(over="ignore"):
-        head = words[first] & _masks()[np.minimum(size, 8)]  # the token's bytes only
-        tail = words[last - 7]  # its last 8 (from the blanks before it when shorter: cleared below)
-        tail[size <= 8] = 0
+        # the token's first bytes only: a shift by 64 - 8 * k keeps the k low bytes
+        head = words[first] & (np.uint64((1 << 64) - 1) >> (np.uint64(64) - np.minimum(size, 8).astype(np.uint64) * np.uint64(8)))
+        tail = b[last].astype(np.uint64) | b[last - 1].astype(np.uint64) << np.uint64(8)
         h = head * np.uint64(_HASH[0]) + tail * np.uint64(_HASH[1]) + size.astype(np.uint64) * np.uint64(_HASH[2])
     return _mix(h), first, np.zeros(len(texts), dtype=bool), _starts(texts, _PAD)
 
@@ -173,7 +176,8 @@ def _ascii_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
 def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
     """Tokens as `_TOKEN.findall(text.lower())` cuts them, by the code-point table: (token
     hashes, first code point of each token, bad texts, where each text starts). A token's hash is
-    a function of the (wrapping) sum of its lower-cased code points, the first one and its length."""
+    a function of its first two lower-cased code points (one for a 1-character token), its last
+    one and its length."""
     import numpy as np
 
     starts = _starts(texts)
@@ -195,20 +199,10 @@ def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
     first = np.flatnonzero(change[:-1] & intok)
     last = np.flatnonzero(change[1:] & intok)
     with np.errstate(over="ignore"):
-        cs = np.cumsum(t, dtype=np.uint32)  # wraps: differences are the sums mod 2**32
-        fv = t[first].astype(np.uint64)
-        sums = (cs[last] - cs[first]).astype(np.uint64) + fv
-        h = sums * np.uint64(_HASH[0]) + fv * np.uint64(_HASH[1]) \
-            + (last - first).astype(np.uint64) * np.uint64(_HASH[2])
+        second = t[np.minimum(first + 1, last)].astype(np.uint64)
+        h = (t[first].astype(np.uint64) | second << np.uint64(32)) * np.uint64(_HASH[0]) \
+            + t[last].astype(np.uint64) * np.uint64(_HASH[1]) + (last - first).astype(np.uint64) * np.uint64(_HASH[2])
     return _mix(h), first, bad, starts
-
-
-@lru_cache(maxsize=1)
-def _masks() -> Any:
-    """_masks()[k]: the low k bytes of a little-endian uint64 (k = 0..8)."""
-    import numpy as np
-
-    return np.array([(1 << (8 * i)) - 1 for i in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 
 
 def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
@@ -217,9 +211,9 @@ def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
     h, first, bad, starts = toks
     ntok = len(first)
     counts = np.diff(np.append(np.searchsorted(first, starts), ntok))  # tokens per text
-    tid = np.repeat(np.arange(k), counts)
     ratio = np.zeros(k, dtype=np.float64)
     if ntok >= n:
+        tid = np.repeat(np.arange(k), counts)
         with np.errstate(over="ignore"):
             # an n-gram's hash: sum of h[i + j] * R**j (mod 2**64), from one prefix sum of
             # h[k] * R**k shifted back by R**-i (R is odd, so it has an inverse mod 2**64)
@@ -230,19 +224,25 @@ def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
             g = (prefix[n:] - prefix[:m]) * rinv[:m]
             g ^= g >> np.uint64(32)
             g *= np.uint64(0xD6E8FEB86659FD93)
+        # n-gram i is text tid[i]'s when its last token is too (else it spans two texts)
         valid = tid[:m] == tid[n - 1:]
-        g, gt = g[valid], tid[:m][valid]
         total = np.maximum(counts - n + 1, 0)
         # per text, `_SLOTS` slots per n-gram; a slot written by several n-grams keeps one writer,
-        # so the writers that read themselves back count the occupied slots (<= distinct hashes)
+        # so the writers that read themselves back count the occupied slots (<= distinct hashes).
+        # The n-grams come grouped by text, so each text's range and size are repeated along
+        # them; one that spans two texts writes to a spare slot past the end and never counts.
         size = total * _SLOTS + 1
         offs = np.cumsum(size) - size
+        spare = int(size.sum())
         with np.errstate(over="ignore"):  # the slot in range: the top 32 bits scaled to the size
-            slot = offs[gt] + (((g >> np.uint64(32)) * size[gt].astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
-        who = np.arange(len(slot), dtype=np.int32)
-        buf = _buffer(int(size.sum()))
+            scaled = (g >> np.uint64(32)) * np.repeat(size, counts)[:m].astype(np.uint64) >> np.uint64(32)
+        slot = np.where(valid, np.repeat(offs, counts)[:m] + scaled.astype(np.int64), spare)
+        who = np.arange(m, dtype=np.int32)
+        buf = _buffer(spare + 1)
         buf[slot] = who
-        occupied = np.bincount(gt[buf[slot] == who], minlength=k)
+        won = buf[slot] == who
+        won &= valid
+        occupied = np.bincount(tid[:m], weights=won, minlength=k)
         has = total > 0
         ratio[has] = (total[has] - occupied[has]) / total[has]
     ratio[bad] = np.nan

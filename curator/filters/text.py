@@ -188,14 +188,6 @@ class CodeFence(Filter):
         return True
 
     def screen(self, view):
-        # `filter` skips a text without ``` or ~~~ (neither holds "\n"), and so a record whose
-        # clean raw line holds neither (see `BatchView.narrowed`)
-        return view.narrowed(_may_hold_fence, self._screen)
-
-    def _screen(self, view):
+        # `filter` skips a text without ``` or ~~~ (neither holds "\n")
         texts, owner = view.texts(self.roles)
         return view.sure_except(owner[[i for i, t in enumerate(texts) if "```" in t or "~~~" in t]])
-
-
-def _may_hold_fence(lines: Joined) -> set[int]:
-    return lines.with_any(("```", "~~~"))

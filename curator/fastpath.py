@@ -53,6 +53,13 @@ def _line_key(tag: str) -> bytes | None:
     return max(pieces, key=len).encode("utf-8") if pieces else None
 
 
+def _gate(key: bytes) -> bytes:
+    """One byte of `key` to look for first: its first one that is no letter, digit or space
+    (rare in text, found at memchr speed: ">" of "think>"), else its first. A line without it
+    cannot hold the key, and most lines have none."""
+    return next((bytes([c]) for c in key if not (chr(c).isalnum() or c == 0x20)), key[:1])
+
+
 def _row_id(row: dict[str, Any]) -> str | None:
     """The id the formats give a row (`str(id)`, "" when absent), or None for a type left to them."""
     rid = row.get("id")
@@ -129,7 +136,7 @@ class PlainPath:
         # a key that holds another key is found wherever that one is: search only the shortest
         # ("think>" stands for both "<think>" and "</think>")
         self._think_keys: list[bytes] | None = (None if None in keys else  # type: ignore[assignment]
-                                                [k for k in keys if not any(o in k and o != k for o in keys)])
+                                                [(_gate(k), k) for k in keys if not any(o in k and o != k for o in keys)])
         self._row: Callable[[dict[str, Any], bool, bool, bool], bytes | None] = {
             "alpaca": self._alpaca, "messages": self._messages}[fmt]
 
@@ -141,8 +148,8 @@ class PlainPath:
         keys = self._think_keys
         think = keys is None
         if not think:
-            for k in keys:  # type: ignore[union-attr]
-                if k in line:
+            for gate, k in keys:  # type: ignore[union-attr]
+                if gate in line and k in line:
                     think = True
                     break
         return self._row(row, clean, _SLOT_RE.search(line) is not None, think)

@@ -27,6 +27,7 @@ from typing import Any, Callable, Iterable
 
 from curator.fastpath import PlainPath, json_lines, render_turns
 from curator.filters.chain import proven_by
+from curator.gc_tuning import rare_young_collections
 from curator.filters.screen import BatchView
 from curator.raw_row import RawRow
 
@@ -81,6 +82,11 @@ class FilterRoute:
         this route read, rows it kept) — `general` counts the rows it reads itself. `general(raws)`:
         the kept records of those raw rows as (line number, output bytes), in input order;
         `reject`, `counts`: the stage's; `render(conv)`: a kept record's output rows."""
+        with rare_young_collections():
+            return self._lines(data, first, general, reject, counts, render, out, batch)
+
+    def _lines(self, data: bytes, first: int, general: General, reject: Callable[..., None], counts: Counter,
+               render: Callable[[Any], list[bytes]], out: list[bytes], batch: int) -> tuple[int, int]:
         plain = self.plain
         entries: list[Any] = []  # per row, in input order: a RawRow, or the index of a plain row in `recs`
         recs: list[tuple[int, Any, Any, bool, bytes]] = []  # (line number, (id, turns, meta), row, clean, line)

@@ -19,6 +19,7 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
+from curator.filters.needles import texts_holding, texts_matching
 from curator.record import ROLES, Conversation
 
 
@@ -179,52 +180,28 @@ class Joined:
         self.starts: list[int] = (np.cumsum(lens) - lens).tolist()
         self._lower: bytes | None = None
 
-    def owner_of(self, pos: int) -> int:
-        import bisect
-
-        return bisect.bisect_right(self.starts, pos) - 1
-
-    def _find_all(self, data: bytes, needles: Sequence[bytes]) -> set[int]:
-        # per needle, `find` from each text's start gives its first occurrence at or after it;
-        # after a hit the scan resumes at the next text (no needle holds SEP: none spans texts)
-        out: set[int] = set()
-        starts, k = self.starts, self.k
-        for needle in needles:
-            pos = data.find(needle)
-            while pos != -1:
-                i = self.owner_of(pos)
-                out.add(i)
-                if i + 1 >= k:
-                    break
-                pos = data.find(needle, starts[i + 1])
-        return out
-
     def with_any(self, needles: Sequence[str | bytes]) -> set[int]:
         """Indices of the texts holding one of `needles` (none may hold `SEP`)."""
-        return self._find_all(self.big, [n if isinstance(n, bytes) else n.encode("utf-8", "surrogatepass")
-                                         for n in needles])
+        return texts_holding(self.big, self.starts, [_utf8(n) for n in needles])
 
-    def with_match(self, rx: re.Pattern[bytes]) -> set[int]:
-        """Indices of the texts where `rx` (a bytes pattern none of whose matches holds `SEP`)
-        matches: a search from a text's start finds its first match at or after it."""
-        out: set[int] = set()
-        starts, k, search = self.starts, self.k, rx.search
-        m = search(self.big)
-        while m is not None:
-            i = self.owner_of(m.start())
-            out.add(i)
-            if i + 1 >= k:
-                break
-            m = search(self.big, starts[i + 1])
-        return out
-
-    def with_ascii_word(self, word: bytes) -> set[int]:
-        """Indices of the texts holding `word` (ASCII lower case) in any letter case: every byte
-        of a non-ASCII character is >= 0x80, so `bytes.lower` (A-Z only) and a byte search find
-        exactly the ASCII-case-insensitive occurrences."""
+    def lowered_any(self, needles: Sequence[str | bytes]) -> set[int]:
+        """Indices of the texts whose UTF-8, lowered byte by byte (A-Z only), holds one of
+        `needles` (none may hold `SEP`)."""
         if self._lower is None:
             self._lower = self.big.lower()
-        return self._find_all(self._lower, [word])
+        return texts_holding(self._lower, self.starts, [_utf8(n) for n in needles])
+
+
+    def lowered_matching(self, rx: re.Pattern[bytes]) -> set[int]:
+        """Indices of the texts whose UTF-8, lowered byte by byte, `rx` matches (a bytes pattern
+        no match of which holds `SEP`)."""
+        if self._lower is None:
+            self._lower = self.big.lower()
+        return texts_matching(self._lower, self.starts, rx)
+
+
+def _utf8(needle: str | bytes) -> bytes:
+    return needle if isinstance(needle, bytes) else needle.encode("utf-8", "surrogatepass")
 
 
 def hit_texts(texts: Sequence[str], rx: re.Pattern[str], sep: str = SEP,

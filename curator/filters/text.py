@@ -61,27 +61,38 @@ class Placeholder(Filter):
         # and math only puts spaces in, so it cannot make one). No character but the ASCII letters
         # lowers to l, o, r, e or m, so an ASCII-case-insensitive search is exactly `"lorem" in
         # text.lower()`. None of them holds the separator "\n", '"', '\\' or '/': on a clean raw
-        # line the same search stands for every text (`BatchView.narrowed`).
+        # line the same search stands for every text (`BatchView.narrowed`), and there "{{" need
+        # not be searched (`_SLOT_NEEDS`).
         if not self._patterns:
             return view.sure_except([])
         if self._patterns != lexicon._DEFAULT_PLACEHOLDERS:
             return None
-        return view.narrowed(_may_hold_slot, self._screen)
+        return view.narrowed(_line_may_hold_slot, self._screen)
 
     def _screen(self, view):
-        texts, owner = view.texts(self.roles)
+        owner = view.texts(self.roles)[1]
         return view.sure_except(owner[sorted(_may_hold_slot(view.joined(self.roles)))])
 
 
-# `lexicon.DEFAULT_SLOT_OPENINGS` as UTF-8 patterns: each starts with a literal byte, which `re`
-# finds at memchr speed (an alternation of both would test every byte against a set)
-_SLOT_OPENINGS_UTF8 = [re.compile(p.encode("utf-8")) for p in lexicon.DEFAULT_SLOT_OPENINGS]
+# What a default placeholder needs, searched in UTF-8 lowered byte by byte (`bytes.lower`: A-Z
+# only): "【", "lorem", the literal openings of `lexicon.DEFAULT_SLOT_OPENINGS` in lower case (they
+# find every opening in any letter case, and a few more than the patterns take), and "{{" — which
+# no text of a raw line on the plain route holds: the plain path leaves such rows to the general
+# one. One pattern each: a pattern that starts with a literal byte is searched in a tight loop,
+# an alternation of them would test every byte against a set.
+_SLOT_NEEDS = [re.compile(p.encode("utf-8")) for p in (
+    "【", "lorem", r"\[(?:insert|your|placeholder|todo|此处|请填写|插入|填写)", r"<(?:placeholder|insert|your)")]
+_SLOT_BRACES = re.compile(rb"\{\{")
 
 
 def _may_hold_slot(texts: Joined) -> set[int]:
-    """The texts (or raw lines) that may hold a default placeholder."""
-    return texts.with_any(("{{", "【")).union(*map(texts.with_match, _SLOT_OPENINGS_UTF8),
-                                             texts.with_ascii_word(b"lorem"))
+    """The texts that may hold a default placeholder."""
+    return _line_may_hold_slot(texts) | texts.lowered_matching(_SLOT_BRACES)
+
+
+def _line_may_hold_slot(lines: Joined) -> set[int]:
+    """The raw lines of plain-route records that may hold a default placeholder."""
+    return set().union(*map(lines.lowered_matching, _SLOT_NEEDS))
 
 
 # UTF-8 read as cp1252/latin-1: a lead byte Ã Â â Ä Å Æ ç-ï shown as a letter, followed by a
@@ -189,5 +200,7 @@ class CodeFence(Filter):
 
     def screen(self, view):
         # `filter` skips a text without ``` or ~~~ (neither holds "\n")
+        # (one character first: `in` finds it at memchr speed, and most texts have none)
         texts, owner = view.texts(self.roles)
-        return view.sure_except(owner[[i for i, t in enumerate(texts) if "```" in t or "~~~" in t]])
+        return view.sure_except(owner[[i for i, t in enumerate(texts)
+                                        if ("`" in t and "```" in t) or ("~" in t and "~~~" in t)]])

@@ -61,6 +61,15 @@ HOSTILE_FILTER: list[bytes] = [
     _row("作为", "抱歉，我无法回答这个问题。"),                                                  # refusal (zh)
     _row("Loop", LOOP),                                                                       # repeated n-grams
     _row("Lines", "\n".join(["a line that repeats itself"] * 8)),                             # repeated lines
+    _row("Letter", "Regards, [YOUR NAME] of <insert company>"),                               # placeholders
+    _row("Letter", "Signed: [your name]. See `[INSERT X]` in code."),                         # a case the rules leave
+    _row("模板", "您好【姓名】，请在[此处填写日期]前回复。"),
+    _row("Lorem", "LOREM IPSUM dolor sit amet."),
+    _row("Links", "See [the docs](https://example.com) and <b>bold</b> and a[i] < b[j]."),     # brackets, no slot
+    _row("Help", "I\u2019M SORRY, BUT I CAN\u2019T HELP WITH THAT."),                            # curly apostrophe, caps
+    _row("Help", "I can't book flights, but I can check the weather for you."),               # a decline that helps
+    _row("Help", "x" * 290 + " I'm sorry, but I can't help with that."),                      # past the first 300
+    _row("Tilde", "~~~\ncode\n"),                                                               # open ~~~ fence
     _row("Code", "```python\nprint(1)\n"),                                                    # open fence
     _row("Code", "```python\n" + "x = 1\n" * 30 + "```\nDone."),                              # fenced repeats: fine
     _row("Broken", "caf\u00c3\u00a9 au lait"),                                               # mojibake

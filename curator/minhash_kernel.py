@@ -26,22 +26,36 @@ _state: dict[str, Any] = {}
 def kernel() -> Callable[..., None] | None:
     """The compiled `signature_rows`, or None (numba missing or disabled). The first call in a
     process imports numba and loads the cached code (~0.6 s)."""
-    if "fn" not in _state:
-        _state["fn"] = None if os.environ.get("CURATOR_NO_NUMBA") else _compile()
-    return _state["fn"]
+    return _load().get("signature_rows")
+
+
+def pair_kernel() -> Callable[..., None] | None:
+    """The compiled `equal_counts`, or None (loads numba like `kernel`)."""
+    return _load().get("equal_counts")
+
+
+def band_kernel() -> Callable[..., None] | None:
+    """The compiled `band_rows` if numba is loaded in this process already, else None."""
+    return (_state.get("fns") or {}).get("band_rows")
 
 
 def loaded() -> Callable[..., None] | None:
     """The compiled loop if this process has loaded it already, else None (loads nothing)."""
-    return _state.get("fn")
+    return (_state.get("fns") or {}).get("signature_rows")
 
 
-def _compile() -> Callable[..., None] | None:
+def _load() -> dict[str, Callable[..., None]]:
+    if "fns" not in _state:
+        _state["fns"] = {} if os.environ.get("CURATOR_NO_NUMBA") else _compile()
+    return _state["fns"]
+
+
+def _compile() -> dict[str, Callable[..., None]]:
     try:
         import numba
         import numpy as np
     except ImportError:
-        return None
+        return {}
 
     # nogil: the plan's threads and a Ray worker's threads run it side by side
     @numba.njit(cache=True, nogil=True)
@@ -75,4 +89,36 @@ def _compile() -> Callable[..., None] | None:
             for p in range(perms):
                 out[i, p] = np.uint32(min(row[p] >> s32, cap))
 
-    return signature_rows
+    @numba.njit(cache=True, nogil=True)
+    def equal_counts(sig, a, b, out):  # pragma: no cover - compiled
+        """out[k] = how many of the signature values of rows a[k] and b[k] are equal: the numerator
+        of `minhash.estimate_jaccard`, without gathering both rows into temporaries first."""
+        perms = sig.shape[1]
+        for k in range(a.shape[0]):
+            x, y = a[k], b[k]
+            same = 0
+            for p in range(perms):
+                same += sig[x, p] == sig[y, p]
+            out[k] = same
+
+    @numba.njit(cache=True, nogil=True)
+    def band_rows(sig, seeds, mult, out):  # pragma: no cover - compiled
+        """out[i, j] = `minhash.band_keys`' key of row i's band j: the band's seed plus its `rows`
+        signature values times their multipliers (uint64, wrapping), then the splitmix64
+        finaliser; one pass over the signatures instead of a transposed copy and 3 passes a value."""
+        bands, rows = mult.shape
+        s27, s30, s31 = np.uint64(27), np.uint64(30), np.uint64(31)
+        m1, m2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+        for i in range(sig.shape[0]):
+            for j in range(bands):
+                h = seeds[j]
+                for r in range(rows):
+                    h += np.uint64(sig[i, j * rows + r]) * mult[j, r]
+                h ^= h >> s30
+                h *= m1
+                h ^= h >> s27
+                h *= m2
+                h ^= h >> s31
+                out[i, j] = h
+
+    return {"signature_rows": signature_rows, "equal_counts": equal_counts, "band_rows": band_rows}

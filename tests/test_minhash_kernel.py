@@ -69,3 +69,21 @@ def test_dedup_output_is_the_same_with_and_without_numba(real, tmp_path):
         outs.append((out.read_bytes(), out.with_name("out.rejects.jsonl").read_bytes()))
     assert outs[0] == outs[1]
     assert outs[0][1].count(b"\n") >= 100  # the edited copies were found
+
+
+def test_compiled_band_keys_and_pair_similarity_equal_numpy(real, monkeypatch):
+    rows = json.loads((real / "alpaca_en_demo.json").read_text(encoding="utf-8"))[:800]
+    texts = normalize_many([r["output"] for r in rows] + [r["output"] + " x" for r in rows[:200]] + ["", "a"])
+    params = mh.MinHashParams()
+    sigs = mh.signatures(texts, params)
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, len(texts), 300_000)
+    b = rng.integers(0, len(texts), 300_000)
+    b[:1000] = a[:1000]  # identical rows: similarity 1.0
+    assert minhash_kernel.kernel() is not None and minhash_kernel.band_kernel() is not None
+    got = [mh.band_keys(sigs, 12, 5), mh.band_keys(sigs[:, :40], 8, 5), mh.pair_similarity(sigs, a, b)]
+    monkeypatch.setattr(minhash_kernel, "_state", {"fns": {}})  # numba "missing" from here on
+    want = [mh.band_keys(sigs, 12, 5), mh.band_keys(sigs[:, :40], 8, 5), mh.pair_similarity(sigs, a, b)]
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and np.array_equal(g, w)
+    assert (got[2][:1000] == 1.0).all() and got[2][1000:].min() < 0.5

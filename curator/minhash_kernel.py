@@ -39,6 +39,25 @@ def band_kernel() -> Callable[..., None] | None:
     return (_state.get("fns") or {}).get("band_rows")
 
 
+def warm() -> bool:
+    """Load numba and run each compiled loop once on a tiny input of the types the real calls pass
+    (a loop's machine code is loaded from the cache at its first call, ~0.4 s): done once before
+    the dedup workers fork, so that no worker and no step of the plan pays it. False without numba."""
+    fns = _load()
+    if not fns:
+        return False
+    import numpy as np
+
+    codes = np.frombuffer("warm\0".encode("utf-32-le"), dtype=np.uint32)  # read-only, as minhash makes it
+    one = np.ones(1, np.int64)
+    out = np.empty((1, 8), np.uint32)
+    fns["signature_rows"](codes, np.zeros(1, np.int64), one, np.ones(2, np.uint64), np.ones(8, np.uint64),
+                          np.ones(8, np.uint64), out)
+    fns["equal_counts"](out, np.zeros(1, np.int64), np.zeros(1, np.int64), np.empty(1, np.int64))
+    fns["band_rows"](out, np.ones(2, np.uint64), np.ones((2, 4), np.uint64), np.empty((1, 2), np.uint64))
+    return True
+
+
 def loaded() -> Callable[..., None] | None:
     """The compiled loop if this process has loaded it already, else None (loads nothing)."""
     return (_state.get("fns") or {}).get("signature_rows")

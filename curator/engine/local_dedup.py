@@ -30,7 +30,7 @@ from curator.engine.local import ordered_map
 from curator.engine.ranges import Range, plan_ranges
 from curator.engine.tasks import ReadSpec, WriteSpec
 from curator.errors import UsageError
-from curator.minhash_kernel import kernel
+from curator.minhash_kernel import warm
 
 AUTO_MIN_BYTES = 8 << 20  # below this a pool's start-up costs more than it saves
 RANGE_MIN, RANGE_MAX = 1 << 20, 16 << 20
@@ -61,7 +61,7 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
     size = min(RANGE_MAX, max(RANGE_MIN, total // (8 * n_proc)))
     ranges = [r for p in inputs for r in plan_ranges(p, size)]
     if not cfg.exact_only and total >= AUTO_MIN_BYTES:
-        kernel()  # the compiled MinHash loop, loaded once here rather than in each forked worker
+        warm()  # the compiled MinHash loops, loaded once here rather than in each forked worker
 
     # ---- pass 1
     sk = Sketches()

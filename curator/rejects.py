@@ -99,6 +99,22 @@ class RejectSink:
             head = orjson.dumps(entry, default=str)  # '{...}': never empty, it holds the reason
             self._fh.write(head[:-1] + b',"record":' + record_json + b"}\n")
 
+    def add_line(self, line: bytes) -> None:
+        """A reject line another `RejectSink` wrote with this one's secrets (a forked worker's):
+        counted and written as it is. Everything `add` would change in it was done when it was made."""
+        entry = orjson.loads(line)
+        if self.held is not None:
+            self.add(**entry)
+            return
+        reason = entry["reason"]
+        self.counts[reason] += 1
+        ex = self.examples.setdefault(reason, [])
+        if len(ex) < 5:
+            entry.pop("record", None)
+            ex.append(entry)
+        if self._fh is not None:
+            self._fh.write(line + b"\n")
+
     def _entry(self, reason: str, message: str, source: str | None, line: int | None, id: str | None,
                stage: str | None, extra: dict[str, Any]) -> dict[str, Any]:
         """A reject line's fields before its record (redacted), counted and kept as an example."""

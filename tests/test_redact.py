@@ -139,3 +139,29 @@ def test_pre_checks_skip_only_scans_that_cannot_match(real, monkeypatch):
             texts += [v for v in row.values() if isinstance(v, str)]
     for t in texts:
         assert redact_text(t) == _reference_redact_text(t), t
+
+
+def test_a_forked_workers_reject_line_is_written_as_add_writes_it(tmp_path, monkeypatch):
+    """`RejectSink.add_line` (dedup's pass 2 on the local pool) writes the line a worker's sink made
+    byte for byte as `add` would after re-reading it: redaction is idempotent, secrets included."""
+    from curator import redact as r
+    from curator.rejects import RejectSink
+    from curator.engine.tasks import BufferSink
+
+    monkeypatch.setattr(r, "_secrets", set())
+    monkeypatch.setattr(r, "_by_length", ())
+    r.add_secret(KEY)
+    worker = BufferSink("dedup")
+    for msg in (f"key {KEY} in https://u:{KEY}@h/x?api_key={KEY}&q=1", "Bearer abcdefghijk", "plain 中文", ""):
+        worker.add("near_duplicate", msg, record={"id": "1", "messages": [{"role": "user", "content": KEY}]},
+                   source="in.jsonl", line=3, id="1", duplicate_of="0", similarity=0.75, note=f"sk-{'a' * 12}")
+    a, b = RejectSink(tmp_path / "a.jsonl", "dedup"), RejectSink(tmp_path / "b.jsonl", "dedup")
+    for line in worker.lines():
+        a.add(**json.loads(line))
+        b.add_line(line)
+    a.close(), b.close()
+    assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
+    assert a.counts == b.counts and a.examples == b.examples
+    for line in (tmp_path / "b.jsonl").read_text().splitlines():  # masked everywhere but in the record
+        entry = json.loads(line)
+        assert KEY not in json.dumps({k: v for k, v in entry.items() if k != "record"}) and "sk-aaaa" not in line

@@ -102,7 +102,8 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
         for kinds, datas in ordered_map(keep, items(), n_proc):
             yield from zip(kinds, datas)
 
-    seen = collect(run, pairs(), count_rows=False)
+    # the workers were forked after every secret this run knows (dedup reads no API key)
+    seen = collect(run, pairs(), count_rows=False, forked_rejects=True)
     if seen["records"] != len(ids):
         raise UsageError(f"an input changed while dedup was reading it ({seen['records']} records on the second "
                          f"pass, {len(ids)} on the first); run again")

@@ -72,12 +72,21 @@ def _load() -> dict[str, Callable[..., None]]:
 def _compile() -> dict[str, Callable[..., None]]:
     try:
         import numba
-        import numpy as np
     except ImportError:
         return {}
+    try:
+        return _define(numba, cache=True)
+    except RuntimeError:  # no writable cache location at all: compiled in memory, once a process
+        return _define(numba, cache=False)
 
-    # nogil: the plan's threads and a Ray worker's threads run it side by side
-    @numba.njit(cache=True, nogil=True)
+
+def _define(numba: Any, cache: bool) -> dict[str, Callable[..., None]]:
+    import numpy as np
+
+    # nogil: the plan's threads and a Ray worker's threads run them side by side
+    jit = numba.njit(cache=cache, nogil=True)
+
+    @jit
     def signature_rows(codes, starts, counts, mult, a, b, out):  # pragma: no cover - compiled
         """out[i] = MinHash of text i: its shingles are the windows codes[starts[i] + j : + n]
         for j < counts[i] (n = len(mult)); rows of texts without shingles are left untouched.
@@ -108,7 +117,7 @@ def _compile() -> dict[str, Callable[..., None]]:
             for p in range(perms):
                 out[i, p] = np.uint32(min(row[p] >> s32, cap))
 
-    @numba.njit(cache=True, nogil=True)
+    @jit
     def equal_counts(sig, a, b, out):  # pragma: no cover - compiled
         """out[k] = how many of the signature values of rows a[k] and b[k] are equal: the numerator
         of `minhash.estimate_jaccard`, without gathering both rows into temporaries first."""
@@ -120,7 +129,7 @@ def _compile() -> dict[str, Callable[..., None]]:
                 same += sig[x, p] == sig[y, p]
             out[k] = same
 
-    @numba.njit(cache=True, nogil=True)
+    @jit
     def band_rows(sig, seeds, mult, out):  # pragma: no cover - compiled
         """out[i, j] = `minhash.band_keys`' key of row i's band j: the band's seed plus its `rows`
         signature values times their multipliers (uint64, wrapping), then the splitmix64

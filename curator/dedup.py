@@ -34,6 +34,7 @@ keeps the precision of a plain "union every bucket" away from accidental band co
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Iterable, Literal, Sequence
 
@@ -43,7 +44,7 @@ import xxhash
 from curator.config_check import Bounds, check_config
 from curator.dedup_graph import (Buckets, band_buckets, connected_components, first_member_pairs, keep_members,
                                   link_tree, match_edges, merge_buckets, unique_pairs)
-from curator.minhash import (EMPTY, MinHashParams, band_keys, estimate_jaccard, optimal_bands, shingle_sizes,
+from curator.minhash import (EMPTY, MinHashParams, band_keys, optimal_bands, pair_similarity, shingle_sizes,
                              signatures)
 from curator.record import Conversation
 from curator.textnorm import normalize_many
@@ -229,18 +230,11 @@ def key_pairs(keys: np.ndarray, valid: np.ndarray | None = None) -> tuple[np.nda
     return bucket_pairs(keys.reshape(-1, 1), valid)
 
 
-def _similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 65536) -> np.ndarray:
-    out = np.empty(len(a), dtype=np.float64)
-    for s in range(0, len(a), chunk):
-        out[s:s + chunk] = estimate_jaccard(sig[a[s:s + chunk]], sig[b[s:s + chunk]])
-    return out
-
-
 def _pair_sims(sigs: list[np.ndarray], empties: list[np.ndarray], a: np.ndarray, b: np.ndarray) -> list[np.ndarray]:
     """Estimated similarity per part; two empty texts are identical (1.0), one empty is 0."""
     out = []
     for sig, empty in zip(sigs, empties):
-        s = _similarity(sig, a, b)
+        s = pair_similarity(sig, a, b)
         ea, eb = empty[a], empty[b]
         s[ea & eb] = 1.0
         s[ea ^ eb] = 0.0
@@ -289,18 +283,21 @@ def lsh_candidates(arr: dict[str, Any], cfg: DedupConfig, bands: int, rows: int)
     sig_p, sig_a = arr["sig_prompt"], arr["sig_answer"]
     empty_p = sig_p[:, 0] == EMPTY
     empty_a = sig_a[:, 0] == EMPTY
-    kp_bands = band_keys(sig_p, bands, rows)
     use_p, use_a = lsh_sides(cfg.on)
+
+    def prompt_side() -> tuple[Buckets, tuple[np.ndarray, np.ndarray]]:
+        buckets = band_buckets(band_keys(sig_p, bands, rows), ~empty_p)
+        # conflicts: star pairs of the prompt buckets among records with both sides (what the Ray
+        # shuffle computes from the same buckets); derived here instead of sorting every band again
+        return buckets, first_member_pairs(keep_members(buckets, ~empty_a))
+
     # candidates from either side's buckets (conversation): an edited short prompt (a "Question: "
-    # prefix on 40 characters) must not hide a pair whose long answer is the same
-    prompt_buckets = band_buckets(kp_bands, ~empty_p)
-    del kp_bands  # (n x bands uint64: 100 MB at 1M records) before the answer's are made
-    # conflicts: star pairs of the prompt buckets among records with both sides (what the Ray
-    # shuffle computes from the same buckets); derived here instead of sorting every band again
-    conflict = first_member_pairs(keep_members(prompt_buckets, ~empty_a))
-    parts = [prompt_buckets] if use_p else []
-    if use_a:
-        parts.append(band_buckets(band_keys(sig_a, bands, rows), ~empty_a))
+    # prefix on 40 characters) must not hide a pair whose long answer is the same. The two sides
+    # are bucketed on two threads: numpy's sorts and gathers release the GIL.
+    with ThreadPoolExecutor(2) as ex:
+        answer = ex.submit(lambda: band_buckets(band_keys(sig_a, bands, rows), ~empty_a)) if use_a else None
+        prompt_buckets, conflict = prompt_side()
+        parts = ([prompt_buckets] if use_p else []) + ([answer.result()] if answer is not None else [])
     return Candidates(merge_buckets(parts), conflict)
 
 
@@ -354,8 +351,10 @@ def plan(sk: Sketches, cfg: DedupConfig, candidates: Candidates | None = None) -
             sim = _on_similarity(cfg.on, arr, a, b)
             return sim >= cfg.threshold, sim
 
-        ea, eb, es, large = match_edges(n, cand.near, verify, _sort_keys(cfg.on, sig_p, sig_a), (ea, eb))
-        conflicts, conflict_members = _conflicts(sig_p, sig_a, empty_p, empty_a, kp, cand.conflict, cfg)
+        with ThreadPoolExecutor(1) as ex:  # the conflict groups are independent of the match graph
+            found = ex.submit(_conflicts, sig_p, sig_a, empty_p, empty_a, kp, cand.conflict, cfg)
+            ea, eb, es, large = match_edges(n, cand.near, verify, _sort_keys(cfg.on, sig_p, sig_a), (ea, eb))
+            conflicts, conflict_members = found.result()
 
     roots = connected_components(n, ea, eb)
     status = np.zeros(n, dtype=np.int8)

@@ -27,7 +27,9 @@ fit in uint32 (1M records x 128 permutations x 2 texts = 1 GB in uint32 instead 
 
 from __future__ import annotations
 
+import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Annotated
@@ -35,9 +37,11 @@ from typing import Annotated
 import numpy as np
 
 from curator.config_check import Bounds, check_config
+from curator.minhash_kernel import band_kernel, kernel, loaded, pair_kernel
 
 _SHIFT32 = np.uint64(32)
 _CHUNK = 1 << 15  # shingles per chunk (256 KB of uint64)
+COMPILE_MIN_CODES = 1 << 20  # code points in one batch from which the compiled loop is loaded
 EMPTY = np.uint32(0xFFFFFFFF)  # signature row of an empty text (no shingles): never bucketed
 
 
@@ -101,24 +105,38 @@ def _coefficients(num_perm: int, ngram: int, seed: int) -> tuple[np.ndarray, np.
     return a, b, mult
 
 
-def _window_hashes(texts: list[str], ngram: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """64-bit hashes of every n-character window of the texts joined with n-1 NULs after each, with
-    each text's first window and its count of shingles: text i's shingles are
-    ``h[starts[i]:starts[i] + counts[i]]``; the windows between texts are not shingles.
+def _windows(texts: list[str], ngram: int) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+    """The code points of the texts joined with n-1 NULs after each (None when no text has a
+    shingle), each text's first window and its count of shingles: text i's shingles are the
+    windows at ``starts[i] .. starts[i] + counts[i] - 1``; the windows between texts are not shingles.
 
     A text shorter than `ngram` (but not empty) is one shingle (its window runs into the NULs); an
-    empty text has none. The arithmetic is done in place with one scratch array: the earlier
-    version allocated a temporary per term and per mixing step, and gathered the shingles into a
-    compact array, which together cost as much as the 64 permutations."""
+    empty text has none."""
     n = ngram
     lens = np.fromiter((len(t) for t in texts), dtype=np.int64, count=len(texts))
     counts = np.where(lens == 0, 0, np.maximum(1, lens - n + 1))
     starts = np.concatenate(([0], np.cumsum(lens + (n - 1))[:-1])).astype(np.int64)
     if counts.sum() == 0:
-        return np.empty(0, np.uint64), starts, counts
+        return None, starts, counts
     pad = "\0" * (n - 1)
     # each text followed by n-1 NULs, so a window never runs into the next text
     codes = np.frombuffer((pad.join(texts) + pad).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    return codes, starts, counts
+
+
+def _window_hashes(texts: list[str], ngram: int, seed: int,
+                   windows: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None,
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """64-bit hashes of every window of `_windows`, with each text's first window and its count of
+    shingles: text i's shingles are ``h[starts[i]:starts[i] + counts[i]]``.
+
+    The arithmetic is done in place with one scratch array: the earlier version allocated a
+    temporary per term and per mixing step, and gathered the shingles into a compact array, which
+    together cost as much as the 64 permutations."""
+    n = ngram
+    codes, starts, counts = windows or _windows(texts, n)
+    if codes is None:
+        return np.empty(0, np.uint64), starts, counts
     _, _, mult = _coefficients(1, n, seed)
     w = len(codes) - n + 1
     h = np.multiply(codes[0:w], mult[0], dtype=np.uint64)
@@ -168,8 +186,25 @@ def signatures(texts: list[str], params: MinHashParams = MinHashParams(),
 
 
 def _signatures(texts: list[str], params: MinHashParams, ngram: int) -> np.ndarray:
+    """Signatures of texts all shingled with `ngram`: compiled when numba is installed
+    (`curator.minhash_kernel`), else with numpy; the same values either way."""
+    codes, starts, counts = _windows(texts, ngram)
+    # loading numba costs ~0.6 s a process: worth it from a few MB of text, not for a small file
+    compiled = kernel() if codes is not None and len(codes) >= COMPILE_MIN_CODES else loaded()
+    if compiled is None:
+        return _signatures_numpy(texts, params, ngram, (codes, starts, counts))
     out = np.full((len(texts), params.num_perm), EMPTY, dtype=np.uint32)
-    h, starts, counts = _window_hashes(texts, ngram, params.seed)
+    if codes is not None:
+        _, _, mult = _coefficients(1, ngram, params.seed)
+        a, b, _ = _coefficients(params.num_perm, params.ngram, params.seed)
+        compiled(codes, starts, counts, mult, a, b, out)
+    return out
+
+
+def _signatures_numpy(texts: list[str], params: MinHashParams, ngram: int,
+                      windows: tuple[np.ndarray | None, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    out = np.full((len(texts), params.num_perm), EMPTY, dtype=np.uint32)
+    h, starts, counts = _window_hashes(texts, ngram, params.seed, windows)
     nonempty = np.flatnonzero(counts)
     if len(nonempty) == 0:
         return out
@@ -214,6 +249,11 @@ def band_keys(sigs: np.ndarray, bands: int, rows: int) -> np.ndarray:
     keys = np.empty((n, bands), dtype=np.uint64)
     rng = np.random.default_rng(0xBA5D)
     mult = rng.integers(1 << 32, 1 << 63, (bands, rows), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    compiled = band_kernel()  # when numba is loaded already (the signatures were large enough)
+    if compiled is not None:
+        seeds = np.array([((j + 1) * 0x9E3779B97F4A7C15) & 0xFFFFFFFFFFFFFFFF for j in range(bands)], np.uint64)
+        compiled(sigs, seeds, mult, keys)
+        return keys
     # one transposed copy of the used columns (uint32), each widened only when used: converting the
     # whole [n, num_perm] block to uint64 first cost 5x more (1.2 s of a 200k-record plan)
     cols = np.ascontiguousarray(sigs[:, :bands * rows].T)
@@ -230,6 +270,35 @@ def estimate_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> np.ndarray:
     # a count, then one division: the same float64 as `.mean()` (an exact integer over num_perm),
     # without converting every comparison to a float first
     return np.count_nonzero(sig_a == sig_b, axis=-1) / sig_a.shape[-1]
+
+
+PAIRS_MIN = 1 << 20  # pairs from which `pair_similarity` loads the compiled loop
+
+
+def pair_similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """`estimate_jaccard(sig[a], sig[b])` for index arrays a, b (float64 [len(a)]).
+
+    With numba (`minhash_kernel.pair_kernel`) the equal values are counted without gathering the
+    rows, on every core (the compiled loop releases the GIL): the plan verifies ~12M candidate
+    pairs at 1M records, and the gathers were its largest cost. The same float64 values either way:
+    an exact integer count over num_perm."""
+    compiled = pair_kernel() if len(a) >= PAIRS_MIN or loaded() is not None else None
+    if compiled is None:
+        chunk = 65536  # gathered rows of this many pairs at a time (~32 MB at 64 permutations)
+        out = np.empty(len(a), dtype=np.float64)
+        for s in range(0, len(a), chunk):
+            out[s:s + chunk] = estimate_jaccard(sig[a[s:s + chunk]], sig[b[s:s + chunk]])
+        return out
+    counts = np.empty(len(a), dtype=np.int64)
+    parts = min(len(os.sched_getaffinity(0)), max(1, len(a) // 65536))
+    bounds = np.linspace(0, len(a), parts + 1).astype(np.int64).tolist()
+    if parts == 1:
+        compiled(sig, a, b, counts)
+    else:
+        with ThreadPoolExecutor(parts) as ex:
+            list(ex.map(lambda i: compiled(sig, a[bounds[i]:bounds[i + 1]], b[bounds[i]:bounds[i + 1]],
+                                           counts[bounds[i]:bounds[i + 1]]), range(parts)))
+    return counts / sig.shape[1]
 
 
 def optimal_bands(threshold: float, num_perm: int, fp_weight: float = 0.1, fn_weight: float = 0.9) -> tuple[int, int]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -32,15 +33,20 @@ _QUERY_SECRET = re.compile(r"(?P<k>[?&;](?:[A-Za-z0-9_\-]*(?:api[_-]?key|token|s
                            r"[A-Za-z0-9_\-]*|key|code)=)(?P<v>[^&#\s\"']+)", re.I)
 _TOKENS = re.compile(r"(?P<b>\bBearer\s+)[A-Za-z0-9._~+/=\-]{6,}|\b(?:sk|rk|pk)-[A-Za-z0-9_\-]{8,}|\bhf_[A-Za-z0-9]{8,}"
                      r"|\bgh[pousr]_[A-Za-z0-9]{20,}|\bAKIA[A-Z0-9]{16}\b")
+# every token shape above starts with one of these: a text with none of them cannot match
+_TOKEN_LITERALS = ("Bearer", "sk-", "rk-", "pk-", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "AKIA")
 
 _secrets: set[str] = set()
+_by_length: tuple[str, ...] = ()  # the secrets, longest first (so a secret inside another goes with it)
 _env_scanned = False
 
 
 def add_secret(value: str | None) -> None:
     """Remember a secret's value (e.g. the API key a backend read) so it is masked everywhere."""
-    if value and len(value) >= 6:
+    global _by_length
+    if value and len(value) >= 6 and value not in _secrets:
         _secrets.add(value)
+        _by_length = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def _scan_env() -> None:
@@ -58,17 +64,29 @@ def redact_text(text: str) -> str:
     if not text:
         return text
     _scan_env()
-    for s in sorted(_secrets, key=len, reverse=True):
+    for s in _by_length:
         if s in text:
             text = text.replace(s, MASK)
-    text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
-    text = _QUERY_SECRET.sub(lambda m: f"{m.group('k')}{MASK}", text)
-    text = _TOKENS.sub(lambda m: (m.group("b") or "") + MASK, text)
+    # Each pattern is run only where its literal part occurs: a reject line's message and ids
+    # (millions of them in a large dedup) rarely hold any, and the three scans were most of the
+    # cost of writing a reject. The checks only skip scans that cannot match.
+    if text.isalnum() and "AKIA" not in text:  # an id or a word: no pattern below can match
+        return text
+    if "://" in text:
+        text = _URL_USERINFO.sub(lambda m: f"{m.group('scheme')}{MASK}@", text)
+    if "=" in text:
+        text = _QUERY_SECRET.sub(lambda m: f"{m.group('k')}{MASK}", text)
+    if any(lit in text for lit in _TOKEN_LITERALS):
+        text = _TOKENS.sub(lambda m: (m.group("b") or "") + MASK, text)
     return text
 
 
 def is_secret_name(name: Any) -> bool:
-    n = str(name)
+    return _secret_name(str(name))
+
+
+@lru_cache(maxsize=4096)  # the same few field names come back for every reject line
+def _secret_name(n: str) -> bool:
     return bool(SECRET_NAME.search(n)) and not n.lower().endswith(("_env", "-env"))
 
 

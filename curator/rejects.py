@@ -81,6 +81,43 @@ class RejectSink:
                 source, line = record.origin
             id = id or record.id
             record = record.to_dict()
+        entry = self._entry(reason, message, source, line, id, stage, extra)
+        entry["record"] = record
+        if self._fh is not None:
+            self._fh.write(orjson.dumps(entry, default=str) + b"\n")
+
+    def add_serialised(self, reason: str, message: str, record_json: bytes, *, source: str | None,
+                       line: int | None, id: str | None, **extra: Any) -> None:
+        """`add` of a record already serialised with orjson (`record_json` is the bytes
+        `orjson.dumps(record)` gives): spliced into the line as it is, the same bytes as `add`
+        writes, without building and dumping the record again (dedup's plain-row route)."""
+        if self.held is not None:
+            self.add(reason, message, record=orjson.loads(record_json), source=source, line=line, id=id, **extra)
+            return
+        entry = self._entry(reason, message, source, line, id, None, extra)
+        if self._fh is not None:
+            head = orjson.dumps(entry, default=str)  # '{...}': never empty, it holds the reason
+            self._fh.write(head[:-1] + b',"record":' + record_json + b"}\n")
+
+    def add_line(self, line: bytes) -> None:
+        """A reject line another `RejectSink` wrote with this one's secrets (a forked worker's):
+        counted and written as it is. Everything `add` would change in it was done when it was made."""
+        entry = orjson.loads(line)
+        if self.held is not None:
+            self.add(**entry)
+            return
+        reason = entry["reason"]
+        self.counts[reason] += 1
+        ex = self.examples.setdefault(reason, [])
+        if len(ex) < 5:
+            entry.pop("record", None)
+            ex.append(entry)
+        if self._fh is not None:
+            self._fh.write(line + b"\n")
+
+    def _entry(self, reason: str, message: str, source: str | None, line: int | None, id: str | None,
+               stage: str | None, extra: dict[str, Any]) -> dict[str, Any]:
+        """A reject line's fields before its record (redacted), counted and kept as an example."""
         entry: dict[str, Any] = {
             "reason": reason,
             "message": redact_text(message),
@@ -90,13 +127,11 @@ class RejectSink:
             "id": id,
         }
         entry.update(redact(extra))
-        entry["record"] = record
         self.counts[reason] += 1
         ex = self.examples.setdefault(reason, [])
         if len(ex) < 5:
-            ex.append({k: v for k, v in entry.items() if k != "record"})
-        if self._fh is not None:
-            self._fh.write(orjson.dumps(entry, default=str) + b"\n")
+            ex.append(dict(entry))
+        return entry
 
     def reject(self, conv: Conversation, reason: str, message: str, **extra: Any) -> None:
         """Shorthand for stages: drop a Conversation, naming its input line in the message."""

@@ -172,3 +172,24 @@ def test_real_toolformer_no_kept_pair_clearly_above_threshold(real):
         # every drop names a match that passed the threshold
         dropped = np.flatnonzero(pl.status == NEAR_DUPLICATE)
         assert (pl.similarity[dropped] >= 0.8).all()
+
+
+def test_bucket_order_is_lexsort_by_bucket_key_index():
+    """The one-sort order of the sorted-neighbour round equals `np.lexsort((mem, key, bucket))`
+    on rows grouped by bucket with ascending members, with many equal keys (tied records must stay
+    in index order) and with keys spanning the whole uint64 range."""
+    from curator.dedup_graph import _by_bucket_then_key
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    for distinct in (3, 50, n):
+        pool = rng.integers(0, np.iinfo(np.uint64).max, distinct, dtype=np.uint64, endpoint=True)
+        keys = pool[rng.integers(0, distinct, n)]
+
+        def key(m: np.ndarray) -> np.ndarray:
+            return keys[m]
+
+        sizes = rng.integers(2, 60, 300)
+        mem = np.concatenate([np.sort(rng.choice(n, s, replace=False)) for s in sizes]).astype(np.int32)
+        bid = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes)
+        assert np.array_equal(_by_bucket_then_key(mem, bid, key, n), np.lexsort((mem, key(mem), bid)))

@@ -43,10 +43,11 @@ def _with_duplicates(lines: list[bytes], fmt: str) -> list[bytes]:
     return out
 
 
-def _both_ways(path: Path, fmt: str, mode: str, opts: ReadOptions = DEFAULT_READ, range_size: int = 1 << 14):
+def _both_ways(path: Path, fmt: str, mode: str, opts: ReadOptions = DEFAULT_READ, range_size: int = 1 << 14,
+               drop_conflicts: bool = False):
     """(fast, general, dropped): both pass 2 routes over every range, and how many records the plan drops."""
     spec = ReadSpec(formats={str(path): fmt}, opts=opts)
-    cfg = DedupConfig(rejects_mode=mode)  # type: ignore[arg-type]
+    cfg = DedupConfig(rejects_mode=mode, drop_conflicts=drop_conflicts)  # type: ignore[arg-type]
     ranges = plan_ranges(path, range_size)
     sk, counts, bad = Sketches(), [], []
     for r in ranges:
@@ -124,3 +125,23 @@ def test_hostile_rows_with_duplicates(tmp_path, mode):
                 fast, general, dropped = _both_ways(path, fmt, mode, opts, size)
                 assert dropped > 5
                 assert fast == general, (name, opts, size)
+
+
+@pytest.mark.parametrize("mode", ["full", "ref"])
+def test_dropped_conflicts_and_duplicates_have_the_same_reject_lines(tmp_path, real, mode):
+    """Plain dropped rows get their reject line from the plain route (record spliced in as bytes, or
+    a reference): conflicts (same prompt, unlike answers) keep the full record even in ref mode."""
+    rows = orjson.loads((real / "alpaca_en_demo.json").read_bytes())[:400]
+    lines = [orjson.dumps(r) for r in rows]
+    lines += [orjson.dumps({**r, "output": "Something else entirely, written by another annotator."}) for r in rows[:60]]
+    lines += [orjson.dumps(r) for r in rows[100:160]]  # exact copies
+    path = _jsonl(tmp_path / "c.jsonl", lines)
+    fast, general, dropped = _both_ways(path, "alpaca", mode, drop_conflicts=True)
+    assert dropped >= 170
+    assert fast == general
+    rejects = [orjson.loads(d) for kinds, datas in fast for k, d in zip(kinds, datas) if k == "reject"]
+    conflicts = [x for x in rejects if x["reason"] == "conflict"]
+    duplicates = [x for x in rejects if x["reason"] == "duplicate"]
+    assert len(conflicts) >= 100 and len(duplicates) >= 50
+    assert all(x["record"]["messages"] for x in conflicts)  # a conflict's reject keeps its record
+    assert all((x["record"] is None) == (mode == "ref") and ("ref" in x) == (mode == "ref") for x in duplicates)

@@ -23,7 +23,7 @@ class KeepStage:
     ref: dict[str, Any] | None = None
     skip: frozenset = frozenset()
     pos: int = -1  # index in the range of the last record seen; kept across calls (`dedup_plain`)
-    lines: Any = None  # the range's `_RangeLines`, for `--rejects-mode ref`
+    lines: Any = None  # the range's `RangeLines`, for `--rejects-mode ref`
 
     def bind(self, payload: bytes) -> "KeepStage":
         p = orjson.loads(payload)
@@ -34,7 +34,7 @@ class KeepStage:
 
         drops = self.drops or {}
         if self.ref and drops and self.lines is None:  # read once per range, however many calls
-            self.lines = _RangeLines(Range(**self.ref["range"]))
+            self.lines = RangeLines(Range(**self.ref["range"]))
         lines = self.lines
         skip = self.skip
         for conv in convs:
@@ -57,7 +57,7 @@ class KeepStage:
             reject(conv, reason, message, **extra)
 
 
-class _RangeLines:
+class RangeLines:
     """Byte offsets of the lines of one JSONL range (read once, only when it has drops to reference)."""
 
     def __init__(self, r: Range):

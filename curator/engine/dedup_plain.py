@@ -27,7 +27,7 @@ from typing import Any, Iterable, Iterator
 import orjson
 
 from curator.dedup import DedupConfig, record_fields, texts_fields
-from curator.engine.dedup_keep import KeepStage
+from curator.engine.dedup_keep import KeepStage, RangeLines
 from curator.engine.ranges import Range
 from curator.engine.tasks import (BufferSink, Identity, Lineage, RangeOutput, ReadSpec, WriteSpec, parse_range_rows,
                                   plain_ok, plain_path, range_bytes, read_range, render_rows, run_range)
@@ -71,6 +71,18 @@ class PlainTurns(PlainPath):
 
     def _finish(self, rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any]) -> Any:
         return rid or turns_id(turns), turns, meta
+
+
+class PlainRecord(PlainPath):
+    """(id, record bytes) of a certainly good row: the bytes `orjson.dumps(conv.to_dict())` gives for
+    the `Conversation` the general path would build (no lineage step), for a dropped row's reject."""
+
+    def __init__(self, fmt: str, *, name: str, opts: Any):
+        super().__init__(fmt, name=name, opts=opts, step=None, render=True)
+
+    def _finish(self, rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any]) -> Any:
+        data = super()._finish(rid, turns, meta)
+        return rid or turns_id(turns), data
 
 
 def range_fields(r: Range, spec: ReadSpec, sink: RejectSink, stats: ReadStats,
@@ -137,13 +149,18 @@ def _keep_lines(read: ReadSpec, write: WriteSpec, r: Range, stage: KeepStage, pl
             kept += 1
             yield from render_rows([conv], write, sink)
 
+    record = PlainRecord(read.formats[r.path], name=Path(r.path).name, opts=read.opts)
     for i, line, row, clean in json_lines(range_bytes(r), r.first):
         if i in skip:  # rejected by pass 1; the general path reads it (a row) but yields no record
             stats.rows += 1
             continue
         # each row left after `skip` is one record; this one's index in the range:
         index = stage.pos + 1 + len(pending)
-        res = None if type(row) is RawRow or index in drops else plain(row, clean, line)
+        drop = drops.get(index)
+        if type(row) is RawRow:
+            res = None
+        else:  # a kept row's output, or a dropped row's (id, record) for its reject line
+            res = plain(row, clean, line) if drop is None else record(row, clean, line)
         if res is None:
             pending.append(row if type(row) is RawRow else RawRow(i, row, None, None, clean))
             continue
@@ -153,11 +170,33 @@ def _keep_lines(read: ReadSpec, write: WriteSpec, r: Range, stage: KeepStage, pl
             if stage.pos != index - 1:  # a row read differently from pass 1
                 raise UsageError(f"{r.path}: changed while dedup was reading it (line {i}); run again")
         stats.rows += 1
-        kept += 1
         stage.pos = index
         counts["records"] += 1
-        rows.append(res)
+        if drop is None:
+            kept += 1
+            rows.append(res)
+        else:
+            _reject(sink, stage, r.path, i, res, drop)
     if pending:
         rows.extend(general(pending))
     stats_line = orjson.dumps({"rows": stats.rows, "kept": kept, "counts": dict(counts)})
     return RangeOutput(rows, sink.lines(), stats_line)
+
+
+def _reject(sink: RejectSink, stage: KeepStage, path: str, line: int, rec: tuple[str, bytes], drop: list) -> None:
+    """The reject line `KeepStage` writes for a dropped record (`RejectSink.reject`), from the plain
+    path's (id, record bytes): ~6x cheaper than parsing the row into a `Conversation` first, and a
+    1 GB dedup drops ~190k records."""
+    rid, record_json = rec
+    want, reason, message, extra = drop
+    if rid != want:
+        raise UsageError(f"{path}: changed while dedup was reading it (record {rid!r} where {want!r} was); run again")
+    where = f"{path}:{line}: "
+    message = message if message.startswith(where) else where + message
+    if stage.ref and reason != "conflict":  # `--rejects-mode ref`: a reference instead of the record
+        if stage.lines is None:
+            stage.lines = RangeLines(Range(**stage.ref["range"]))
+        extra = {**extra, "ref": stage.lines.ref(line, stage.ref.get("format"))}
+        sink.add(reason, message, record=None, source=path, line=line, id=rid, **extra)
+    else:
+        sink.add_serialised(reason, message, record_json, source=path, line=line, id=rid, **extra)

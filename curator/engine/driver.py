@@ -48,9 +48,12 @@ def all_ranges(inputs: Iterable[Path], workers: int) -> list[Range]:
     return [r for p in paths for r in plan_ranges(p, size)]
 
 
-def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = True) -> Counter:
+def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = True,
+            forked_rejects: bool = False) -> Counter:
     """Feed task results into the `CommandRun`: rows to its writer, rejects to its sink, counts.
-    `count_rows=False` for a second pass over inputs whose rows the first pass already counted."""
+    `count_rows=False` for a second pass over inputs whose rows the first pass already counted.
+    `forked_rejects`: the reject lines were made by processes forked from this one that learned
+    no secret since (`RejectSink.add_line`: written as they are, not redacted and dumped again)."""
     counts: Counter = Counter()
     ticker = run.progress_ticker() if count_rows and hasattr(run, "progress_ticker") else None
     for kind, data in pairs:
@@ -61,7 +64,10 @@ def collect(run: Any, pairs: Iterable[tuple[str, bytes]], *, count_rows: bool = 
         elif kind == "row":
             run.writer.write_serialized(data)
         elif kind == "reject":
-            run.rejects.add(**orjson.loads(data))
+            if forked_rejects:
+                run.rejects.add_line(data)
+            else:
+                run.rejects.add(**orjson.loads(data))
         elif kind == "usage_error":
             raise UsageError(data.decode("utf-8"))
         else:

@@ -30,6 +30,7 @@ from curator.engine.local import ordered_map
 from curator.engine.ranges import Range, plan_ranges
 from curator.engine.tasks import ReadSpec, WriteSpec
 from curator.errors import UsageError
+from curator.minhash_kernel import warm
 
 AUTO_MIN_BYTES = 8 << 20  # below this a pool's start-up costs more than it saves
 RANGE_MIN, RANGE_MAX = 1 << 20, 16 << 20
@@ -59,6 +60,8 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
     total = sum(Path(p).stat().st_size for p in inputs)
     size = min(RANGE_MAX, max(RANGE_MIN, total // (8 * n_proc)))
     ranges = [r for p in inputs for r in plan_ranges(p, size)]
+    if not cfg.exact_only and total >= AUTO_MIN_BYTES:
+        warm()  # the compiled MinHash loops, loaded once here rather than in each forked worker
 
     # ---- pass 1
     sk = Sketches()
@@ -99,7 +102,8 @@ def run_dedup_local(run: Any, inputs: list[Path], cfg: DedupConfig, *, fmt: str 
         for kinds, datas in ordered_map(keep, items(), n_proc):
             yield from zip(kinds, datas)
 
-    seen = collect(run, pairs(), count_rows=False)
+    # the workers were forked after every secret this run knows (dedup reads no API key)
+    seen = collect(run, pairs(), count_rows=False, forked_rejects=True)
     if seen["records"] != len(ids):
         raise UsageError(f"an input changed while dedup was reading it ({seen['records']} records on the second "
                          f"pass, {len(ids)} on the first); run again")

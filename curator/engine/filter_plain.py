@@ -33,9 +33,6 @@ from curator.raw_row import RawRow
 
 STEP = "filter"  # the lineage step `tasks.Filter` adds to a kept record
 BATCH = 1024  # plain rows per screen pass, as `tasks.FILTER_BATCH`: big enough to pay for the array passes
-# meta keys `tasks.Filter` reads: a reviewer's acceptance (kept unfiltered), PII masked by an
-# earlier run (counted), an old reject verdict (removed); records with them take the general path
-_APART = ("review", "pii_masked", "rejected")
 # a record every screen can prove, to ask a chain whether it can prove any (`provable`)
 _PROBE = ([("user", "q", None), ("assistant", "a", None)], {})
 
@@ -115,21 +112,24 @@ class FilterRoute:
         filters not proven on the others (parsed as the general path parses them); send the rest
         through `general`, each run of them just before the next record that may make a reject."""
         sures: list[Any] = []
-        sure: Any = ()
+        sure: list[bool] = []
         if recs:
             view = BatchView.of_turns([r[1][1] for r in recs], [r[1][2] for r in recs], [r[4] for r in recs],
                                       [r[3] for r in recs])
             sures = self.chain.proofs(view)
-            sure = proven_by(sures, len(recs))
-        pairs: list[tuple[int, bytes]] = []  # (line, output row)
+            sure = proven_by(sures, len(recs)).tolist()
+        pairs: list[tuple[int, bytes]] = []  # (line, output row), in input order until `general` adds some
         pending: list[RawRow] = []
         read = kept = 0
+        merged = False  # whether `pairs` needs sorting
         for e in entries:
             if type(e) is not int:
                 pending.append(e)
                 continue
             i, (rid, turns, meta), row, clean, _ = recs[e]
-            if any(key in meta for key in _APART):
+            # meta `tasks.Filter` reads: a reviewer's acceptance (kept unfiltered), PII masked by an
+            # earlier run (counted), an old reject verdict (removed): such records take the general path
+            if "review" in meta or "pii_masked" in meta or "rejected" in meta:
                 pending.append(RawRow(i, row, None, None, clean))
                 continue
             read += 1
@@ -139,7 +139,7 @@ class FilterRoute:
                 continue
             if pending:
                 pairs.extend(general(pending))
-                pending = []
+                pending, merged = [], True
             conv = self.parse(row, self.opts)  # the record `io.parse_rows` makes of this row
             conv.origin = (self.label, i)
             if "source" not in conv.meta:
@@ -150,10 +150,16 @@ class FilterRoute:
                 pairs.extend((i, b) for b in render(done))
         if pending:
             pairs.extend(general(pending))
-        pairs.sort(key=_first)  # line numbers are unique
-        out.extend(b for _, b in pairs)
+            merged = True
+        if merged:
+            pairs.sort(key=_first)  # line numbers are unique
+        out.extend(map(_second, pairs))
         return read, kept
 
 
 def _first(pair: tuple[int, bytes]) -> int:
     return pair[0]
+
+
+def _second(pair: tuple[int, bytes]) -> bytes:
+    return pair[1]

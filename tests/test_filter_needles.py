@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from curator.filters.needles import texts_holding
 from curator.filters.screen import Joined
-from curator.filters.text import _SLOT_NEEDS, _line_may_hold_slot, _may_hold_slot
+from curator.filters.text import _line_may_hold_slot, _may_hold_slot
 from curator import lexicon
 
 _PIECES = ["a", "b", "ab", "abc", "abcd", "abcde", "i can", "I CAN", "作为", "我不能", "无法", " ", "\t", "[", "<", "{", "{{",
@@ -57,4 +57,3 @@ def test_placeholder_needs_find_every_default_slot_in_any_case():
             assert 1 in _may_hold_slot(Joined(texts)), text
             if "{{" not in text:
                 assert 1 in _line_may_hold_slot(Joined(None, [t.encode() for t in texts])), text
-    assert len(_SLOT_NEEDS) == 4

@@ -17,15 +17,17 @@ data and on hostile rows.
 
 from __future__ import annotations
 
+import io
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import orjson
 
 from curator.errors import RowError
 from curator.formats.common import ReadOptions, split_think
+from curator.io import jsonl_row
 from curator.record import _SEP_MSG, hash_parts
-from curator.validate import _BAD_CHAR
+from curator.validate import _BAD_CHAR, line_is_clean
 
 _ALPACA_KNOWN = frozenset({"instruction", "input", "output", "system", "history", "id"})
 _ROW_KEYS = frozenset({"id", "messages", "meta"})
@@ -51,6 +53,13 @@ def _line_key(tag: str) -> bytes | None:
     return max(pieces, key=len).encode("utf-8") if pieces else None
 
 
+def _gate(key: bytes) -> bytes:
+    """One byte of `key` to look for first: its first one that is no letter, digit or space
+    (rare in text, found at memchr speed: ">" of "think>"), else its first. A line without it
+    cannot hold the key, and most lines have none."""
+    return next((bytes([c]) for c in key if not (chr(c).isalnum() or c == 0x20)), key[:1])
+
+
 def _row_id(row: dict[str, Any]) -> str | None:
     """The id the formats give a row (`str(id)`, "" when absent), or None for a type left to them."""
     rid = row.get("id")
@@ -72,6 +81,42 @@ def turns_id(turns: list[tuple[str, str, str | None]]) -> str:
     return hash_parts(parts)
 
 
+def render_turns(rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any], step: str | None) -> bytes:
+    """A plain record as `messages.render` writes it, after a stage added `step` to its lineage."""
+    if step is not None:
+        lineage = meta.get("lineage")
+        if lineage is None:
+            meta["lineage"] = [step]
+        else:
+            lineage.append(step)
+    msgs = [{"role": r, "content": c} if x is None else {"role": r, "content": c, "reasoning_content": x}
+            for r, c, x in turns]
+    return orjson.dumps({"id": rid, "messages": msgs, "meta": meta})
+
+
+
+def json_lines(data: bytes, first: int) -> Iterator[tuple[int, bytes, Any, bool]]:
+    """(line number, line, row, clean) for each row of a UTF-8 JSON Lines range, as `io._iter_jsonl`
+    numbers and screens them; `row` is a `RawRow` (for the general path) where orjson cannot read
+    the line as the reader would (bad JSON, a byte-order mark, an id past 64 bits). Blank lines,
+    which are no rows, are left out."""
+    loads, decode_error = orjson.loads, orjson.JSONDecodeError
+    for i, line in enumerate(io.BytesIO(data), first):
+        try:
+            row = loads(line)
+        except decode_error:
+            raw = jsonl_row(line, i, None)
+            if raw is not None:
+                yield i, line, raw, False
+            continue
+        if type(row) is dict and type(row.get("id")) is float:  # an id past 64 bits, read exactly
+            raw = jsonl_row(line, i, None)
+            if raw is not None:
+                yield i, line, raw, False
+            continue
+        yield i, line, row, line_is_clean(line)
+
+
 class PlainPath:
     """`path(row, clean, line)` -> the output row as bytes (b"" when `render` is off), or None when
     the row must take the general path. `clean`: `validate.line_is_clean` of the raw line; `line`:
@@ -91,7 +136,7 @@ class PlainPath:
         # a key that holds another key is found wherever that one is: search only the shortest
         # ("think>" stands for both "<think>" and "</think>")
         self._think_keys: list[bytes] | None = (None if None in keys else  # type: ignore[assignment]
-                                                [k for k in keys if not any(o in k and o != k for o in keys)])
+                                                [(_gate(k), k) for k in keys if not any(o in k and o != k for o in keys)])
         self._row: Callable[[dict[str, Any], bool, bool, bool], bytes | None] = {
             "alpaca": self._alpaca, "messages": self._messages}[fmt]
 
@@ -103,8 +148,8 @@ class PlainPath:
         keys = self._think_keys
         think = keys is None
         if not think:
-            for k in keys:  # type: ignore[union-attr]
-                if k in line:
+            for gate, k in keys:  # type: ignore[union-attr]
+                if gate in line and k in line:
                     think = True
                     break
         return self._row(row, clean, _SLOT_RE.search(line) is not None, think)
@@ -129,20 +174,18 @@ class PlainPath:
         Without an output (validate) the row is good, and nothing more is needed."""
         if not self.render:
             return b""
+        return render_turns(self._complete(rid, turns, meta), turns, meta, self.step)
+
+    def _complete(self, rid: str, turns: list[tuple[str, str, str | None]], meta: dict[str, Any]) -> str:
+        """The record's id, with meta.id_hashed and meta.source set as `Conversation` and
+        `io.parse_rows` set them: the record as a stage sees it."""
         if not rid:
             rid = turns_id(turns)
             meta["id_hashed"] = True
         if "source" not in meta:
             meta["source"] = self.name
-        if self.step is not None:
-            lineage = meta.get("lineage")
-            if lineage is None:
-                meta["lineage"] = [self.step]
-            else:
-                lineage.append(self.step)
-        msgs = [{"role": r, "content": c} if x is None else {"role": r, "content": c, "reasoning_content": x}
-                for r, c, x in turns]
-        return orjson.dumps({"id": rid, "messages": msgs, "meta": meta})
+        return rid
+
 
     # -- Alpaca (curator.formats.alpaca.parse) --------------------------------------------------
     def _alpaca(self, row: dict[str, Any], clean: bool, slots: bool, think: bool) -> bytes | None:

@@ -137,6 +137,11 @@ _TEMPLATE_ASK = re.compile(r"templat|placeholder|fill[- ]in|boilerplate|模板|�
 # is most of the placeholder filter's time. `"lorem" in text.lower()` is exactly `(?i:lorem)`: only
 # ASCII letters lower-case to (or case-fold with) l, o, r, e, m, and it beats an IGNORECASE scan.
 _DEFAULT_PLACEHOLDERS = tuple(PLACEHOLDER_PATTERNS)
+# Where a match of a default pattern opening with "[" or "<" can start: its literal opening, which
+# a text holds as it is wherever the stripped prose does (no opening holds a space). Keep in step
+# with PLACEHOLDER_PATTERNS (tests/test_filter_plain.py checks an example of every slot).
+DEFAULT_SLOT_OPENINGS = (r"\[(?:INSERT|YOUR|PLACEHOLDER|TODO|[Yy]our|[Ii]nsert|此处|请填写|插入|填写)",
+                         r"<(?:PLACEHOLDER|INSERT|YOUR|[Yy]our|[Ii]nsert)")
 
 
 def _may_hold_default_placeholder(text: str) -> bool:

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 import orjson
 
+from curator.engine.filter_plain import FilterRoute, provable
 from curator.engine.ranges import Range
 from curator.errors import RowError, UsageError
 from curator.formats import DEFAULT_READ, DEFAULT_WRITE, ReadOptions, WriteOptions, get_format
@@ -119,20 +120,28 @@ class Filter:
                     conv.add_lineage("filter:reviewed")
                     yield conv
                     continue
-                kept, dropped = next(checked)
-                if dropped is not None:
-                    counts[f"dropped{SEP}{dropped.filter}"] += 1
-                    counts[f"code{SEP}{dropped.filter}{SEP}{dropped.code}"] += 1
-                    # the record as it came in, not a half-masked copy
-                    reject(conv, dropped.code, dropped.message, filter=dropped.filter)
-                    continue
-                if "pii_masked" in kept.meta:
-                    counts["masked"] += 1
-                kept.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
-                kept.add_lineage("filter")
-                yield kept
+                kept = self.settle(conv, *next(checked), reject, counts)
+                if kept is not None:
+                    yield kept
             for _, entries in held:
                 _replay(sink, entries)
+
+    @staticmethod
+    def settle(conv: Conversation, kept: Conversation, dropped: Any, reject: RejectFn,
+               counts: Counter) -> Conversation | None:
+        """The chain's verdict on `conv` (`FilterChain.check`: the record to keep, or the drop)
+        carried out: counted, a drop rejected, a kept record returned with "filter" in its lineage."""
+        if dropped is not None:
+            counts[f"dropped{SEP}{dropped.filter}"] += 1
+            counts[f"code{SEP}{dropped.filter}{SEP}{dropped.code}"] += 1
+            # the record as it came in, not a half-masked copy
+            reject(conv, dropped.code, dropped.message, filter=dropped.filter)  # type: ignore[call-arg]
+            return None
+        if "pii_masked" in kept.meta:
+            counts["masked"] += 1
+        kept.meta.pop("rejected", None)  # read from a rejects file, it passes now: the old verdict is void
+        kept.add_lineage("filter")
+        return kept
 
     @staticmethod
     def tally(counts: Counter) -> tuple[Counter, dict[str, Counter], int]:
@@ -286,10 +295,10 @@ def render_rows(convs: list[Conversation], spec: WriteSpec, sink: RejectSink) ->
 
 
 def plain_ok(stage: Any, opts: ReadOptions, encoding: str | None, write: WriteSpec | None) -> bool:
-    """Can rows of this stage take the plain-row path (`curator.fastpath`)? Only convert's `Lineage`
-    and validate's `Identity`, with no column mapping, UTF-8 input, and either no output or
-    canonical messages with the reasoning in its field."""
-    if not isinstance(stage, (Lineage, Identity)) or opts.mapping or not _is_utf8(encoding):
+    """Can rows of this stage take the plain-row path (`curator.fastpath`)? Only convert's `Lineage`,
+    validate's `Identity` and filter's `Filter` (`filter_route`), with no column mapping, UTF-8
+    input, and either no output or canonical messages with the reasoning in its field."""
+    if not isinstance(stage, (Lineage, Identity, Filter)) or opts.mapping or not _is_utf8(encoding):
         return False
     return write is None or (get_format(write.fmt).NAME == "messages" and not write.opts.strip_meta
                              and write.opts.reasoning in ("auto", "field"))
@@ -298,10 +307,24 @@ def plain_ok(stage: Any, opts: ReadOptions, encoding: str | None, write: WriteSp
 def plain_path(stage: Any, fmt: str | None, read: ReadSpec, write: WriteSpec | None, name: str) -> PlainPath | None:
     """The plain-row path for this stage and an input of format `fmt` (Alpaca or canonical
     messages), or None where only the general path runs."""
-    if fmt not in ("alpaca", "messages") or not plain_ok(stage, read.opts, read.encoding, write):
+    if fmt not in ("alpaca", "messages") or isinstance(stage, Filter) or not plain_ok(stage, read.opts, read.encoding,
+                                                                                     write):
         return None
     step = stage.step if isinstance(stage, Lineage) else None
     return PlainPath(fmt, name=name, opts=read.opts, step=step, render=write is not None)
+
+
+def filter_route(stage: Any, fmt: str | None, read: ReadSpec, write: WriteSpec | None, r: Range) -> FilterRoute | None:
+    """Filter's plain-row route (`curator.engine.filter_plain`) for range `r`, or None where only
+    the general path runs: not a `Filter`, not a JSON Lines range of Alpaca or canonical messages,
+    another output, or a chain whose screens can prove nothing."""
+    if (not isinstance(stage, Filter) or r.kind != "jsonl" or fmt not in ("alpaca", "messages") or write is None
+            or not plain_ok(stage, read.opts, read.encoding, write)):
+        return None
+    chain = _chain(stage.items_json, stage.where)
+    if not provable(chain):
+        return None
+    return FilterRoute(stage, chain, fmt, read.opts, r.path, Path(r.path).name)
 
 
 class _InOrder:
@@ -419,16 +442,29 @@ def process_range(command: str, read: ReadSpec, stage: Any, write: WriteSpec | N
     kept = 0
     bound = stage if payload is None else stage.bind(payload)
 
-    def general(raws: Iterable[RawRow]) -> Iterator[bytes]:
+    def numbered(raws: Iterable[RawRow]) -> Iterator[tuple[int, bytes]]:
+        """The stage's records of `raws`, rendered, with their line numbers."""
         nonlocal kept
         for conv in bound(parse_range_rows(raws, r, read, read_sink, stats), sink.reject, counts):
             kept += 1
             if write is not None:
-                yield from render_rows([conv], write, sink)
+                for row in render_rows([conv], write, sink):
+                    yield conv.origin[1], row  # type: ignore[index]
+
+    def general(raws: Iterable[RawRow]) -> Iterator[bytes]:
+        for _, row in numbered(raws):
+            yield row
 
     try:
-        plain = plain_path(stage, read.formats.get(r.path), read, write, Path(r.path).name)
-        if plain is None:
+        fmt = read.formats.get(r.path)
+        plain = plain_path(stage, fmt, read, write, Path(r.path).name)
+        route = filter_route(stage, fmt, read, write, r) if plain is None else None
+        if route is not None:
+            took, passed = route.lines(range_bytes(r), r.first, numbered, sink.reject, counts,
+                                       lambda conv: render_rows([conv], write, sink), rows)  # type: ignore[arg-type]
+            stats.rows += took
+            kept += passed
+        elif plain is None:
             rows.extend(general(raw_rows(r, read.encoding)))
         else:
             # (not `kept += ...`: `general` counts its own records into `kept` meanwhile)

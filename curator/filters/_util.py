@@ -50,10 +50,15 @@ def count_tokens(path: str, text: str) -> int:
 
 def meta_lookup(conv: Conversation, dotted: str) -> Any:
     """`meta.extra.answer` -> conv.meta["extra"]["answer"]; None when any step is missing."""
+    return lookup(conv.meta, dotted)
+
+
+def lookup(meta: dict[str, Any], dotted: str) -> Any:
+    """`meta_lookup` in a record's meta dict."""
     parts = dotted.split(".")
     if parts and parts[0] == "meta":
         parts = parts[1:]
-    cur: Any = conv.meta
+    cur: Any = meta
     for p in parts:
         if not isinstance(cur, dict) or p not in cur:
             return None

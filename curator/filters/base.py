@@ -56,7 +56,7 @@ class Filter:
         """Check parameters and prepare compiled state; raise UsageError on bad values."""
 
     def screen(self, view: Any) -> Any:
-        """Optional batch fast path (`curator.filters.screen`): a bool array over `view.convs`,
+        """Optional batch fast path (`curator.filters.screen`): a bool array over the view's records,
         True where `filter` is proven to return True; None when this filter has none."""
         return None
 

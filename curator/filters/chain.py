@@ -13,7 +13,7 @@ verdicts as `check` record by record, in a fraction of the time (numpy and one s
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 from curator.errors import UsageError
 from curator.filters.base import Drop, Filter
@@ -68,25 +68,38 @@ class FilterChain:
         as they came in, so only filters before the first one that edits are screened."""
         if not convs:
             return []
-        import numpy as np
-
         from curator.filters.screen import BatchView
 
-        head = next((k for k, s in enumerate(self.steps) if s.filter.edits), len(self.steps))
-        tail = self.steps[head:]
         view = BatchView(convs)
-        sures = [s.filter.screen(view) for s in self.steps[:head]]
-        all_sure = np.ones(len(convs), dtype=bool)
-        for s in sures:
-            all_sure &= False if s is None else s
+        sures = [s.filter.screen(view) for s in self.steps[:self._screened()]]
+        all_sure = proven_by(sures, len(convs)) if len(sures) == len(self.steps) else None
         out: list[tuple[Conversation, Rejected | None]] = []
         for i, conv in enumerate(convs):
-            if all_sure[i] and not tail:
+            if all_sure is not None and all_sure[i]:
                 out.append((conv, None))
-                continue
-            steps = [st for st, s in zip(self.steps, sures) if s is None or not s[i]] + tail
-            out.append(self._run(conv, steps))
+            else:
+                out.append(self.check_rest(conv, sures, i))
         return out
+
+    def check_rest(self, conv: Conversation, sures: Sequence[Any], i: int) -> tuple[Conversation, Rejected | None]:
+        """`check` of record `i` of a screened batch: the filters whose screen (`sures`, one per
+        step from the first) did not prove it kept, then every step after the screened ones."""
+        steps = [st for st, s in zip(self.steps, sures) if s is None or not s[i]] + self.steps[len(sures):]
+        return self._run(conv, steps)
+
+    def proofs(self, view: Any) -> list[Any] | None:
+        """Every filter's screen of the view's records (a bool array each, in run order), or None
+        when the chain can never prove a record kept unchanged: a filter that edits, or one
+        without a screen for its parameters (then every record needs `check`)."""
+        if self._screened() < len(self.steps):
+            return None
+        sures = [s.filter.screen(view) for s in self.steps]
+        return None if any(s is None for s in sures) else sures
+
+    def _screened(self) -> int:
+        """How many steps, from the first, are screened: those before the first that edits
+        (screens see the records as they came in)."""
+        return next((k for k, s in enumerate(self.steps) if s.filter.edits), len(self.steps))
 
     def _run(self, conv: Conversation, steps: Sequence[Step]) -> tuple[Conversation, Rejected | None]:
         if self._edits:
@@ -119,3 +132,14 @@ class FilterChain:
                 # Reject the record as it came in, not a half-masked copy.
                 dropped.append(Rejected(conv, rej.filter, rej.code, rej.message))
         return kept, dropped
+
+
+def proven_by(sures: Sequence[Any], n: int) -> Any:
+    """Records every screen proved (a None screen proves nothing): with one screen per step, the
+    records `check` keeps unchanged."""
+    import numpy as np
+
+    all_sure = np.ones(n, dtype=bool)
+    for s in sures:
+        all_sure &= False if s is None else s
+    return all_sure

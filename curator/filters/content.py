@@ -80,11 +80,13 @@ class Refusal(Filter):
         words = lexicon._phrase_words(self._phrases)
         if any(SEP in w for w in words):
             return None
+        # A head holding a needle is proven too when it holds no phrase (`find_refusal` tests the
+        # same substrings of a prefix of it): most needles are common ("i can", "able to").
         texts, owner = view.texts(self.roles)
         w = self.within_chars
         heads = [t[:w].lower() for t in texts] if w else [t.lower() for t in texts]
-        j = Joined([h.replace("\u2019", "'") for h in heads])  # as `_norm_refusal`
-        hits = j.with_any(cover_needles(words))
+        heads = [h.replace("\u2019", "'") for h in heads]  # as `_norm_refusal`
+        hits = {i for i in Joined(heads).with_any(cover_needles(words)) if any(map(heads[i].__contains__, words))}
         if any("\u03a3" in t for t in texts):
             hits.update(i for i, t in enumerate(texts) if "\u03a3" in (t[:w] if w else t))
         return view.sure_except(owner[sorted(hits)])

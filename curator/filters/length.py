@@ -83,7 +83,7 @@ class Length(Filter):
                 bad |= n > hi
             sure[owner[bad]] = False
         if self.min_conv_chars is not None or self.max_conv_chars is not None:
-            sizes = [len(m.content) + len(m.reasoning or "") for m in view.msgs]
+            sizes = [len(c) + len(r or "") for c, r in zip(view.contents, view.reasonings)]
             total = np.bincount(view.owner, weights=sizes, minlength=view.n)  # exact below 2**53
             if self.min_conv_chars is not None:
                 sure &= total >= self.min_conv_chars

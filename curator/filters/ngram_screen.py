@@ -15,9 +15,10 @@ count of distinct n-grams it sees is <= the true count, and the repeat share >= 
    on its neighbours, and U+0130 İ, which becomes two characters); texts holding either, a
    lone surrogate or a character beyond the BMP get no bound (the exact measure runs). `\\w` for `re` str patterns is exactly
    `str.isalnum() or "_"` (both are `Py_UNICODE_ISALNUM`).
-2. A token's hash is a function of its lower-cased code points (their sum, the first one and
-   the length; ASCII texts take a byte path that cuts tokens as `repeats.word_tokens` does), an n-gram's a function of its token hashes: equal n-grams hash
-   equal; unequal ones may collide (merging them, which only raises the bound).
+2. A token's hash is a function of its lower-cased code points (its first ones, its last ones
+   and its length; ASCII texts take a byte path that cuts tokens as `repeats.word_tokens` does),
+   an n-gram's a function of its token hashes: equal n-grams hash equal; unequal ones may collide
+   (merging them, which only raises the bound).
 3. Each text's n-gram hashes pick slots in a private range of 8 slots per n-gram; the count of
    occupied slots is <= the count of distinct hashes.
 """
@@ -118,33 +119,65 @@ def ngram_bounds(texts: Sequence[str], n: int) -> tuple[Any, Any]:
     return counts, ratio
 
 
-def _starts(texts: Sequence[str]) -> Any:
+def _starts(texts: Sequence[str], at: int = 0) -> Any:
+    """Where each text starts in `"\n".join(texts)` (after `at` leading characters)."""
     import numpy as np
 
     lens = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    return np.cumsum(lens + 1) - (lens + 1)
+    return np.cumsum(lens + 1) - (lens + 1) + at
+
+
+def _runs(inside: Any) -> tuple[Any, Any]:
+    """(first, last) index of each run of True in `inside`, whose first and last items are False."""
+    import numpy as np
+
+    edges = np.flatnonzero(inside[1:] != inside[:-1])  # by turns: just before a run, its last item (a
+    # bool array: `nonzero` has a fast path for bools, not for the int8 of `np.diff`)
+    return edges[0::2] + 1, edges[1::2]
+
+
+_PAD = 8  # blanks around the joined texts: every token has a blank on both sides, and 8 bytes to read
+_HASH = (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9)
+
+
+def _mix(h: Any) -> Any:
+    import numpy as np
+
+    h ^= h >> np.uint64(31)
+    h *= np.uint64(0xBF58476D1CE4E5B9)
+    h ^= h >> np.uint64(29)
+    return h
 
 
 def _ascii_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
     """Tokens of ASCII texts exactly as `repeats.word_tokens` cuts them (lower-case the bytes,
-    blank every non-word byte, runs of the rest): (first byte, last byte, byte values, bad texts)."""
+    blank every non-word byte, runs of the rest): (token hashes, first byte of each token, bad
+    texts, where each text starts). A token's hash is a function of its first 8 bytes (read 8 at
+    a time, from any offset), its last two (the one before a 1-byte token is always a blank) and
+    its length."""
     import numpy as np
 
     from curator.filters.repeats import _ASCII_NON_WORD
 
-    data = "\n".join(texts).encode("ascii").lower().translate(_ASCII_NON_WORD)  # "\n" -> blank
+    pad = " " * _PAD
+    data = (pad + "\n".join(texts) + pad).encode("ascii").translate(_ASCII_NON_WORD)  # "\n" -> blank
     b = np.frombuffer(data, dtype=np.uint8)
-    w = b != 0x20
-    edge = np.empty(len(w) + 1, dtype=bool)
-    edge[0] = edge[-1] = True
-    np.not_equal(w[1:], w[:-1], out=edge[1:-1])
-    cut = np.flatnonzero(edge[:-1] & w)  # a token's first byte
-    end = np.flatnonzero(edge[1:] & w)  # its last byte
-    return cut, end, b, np.zeros(len(texts), dtype=bool), _starts(texts)
+    first, last = _runs(b != 0x20)
+    size = last - first + 1
+    words = np.ndarray((len(b) - 7,), dtype="<u8", buffer=data, strides=(1,))  # words[i]: bytes i..i+7
+    with np.errstate(over="ignore"):
+        # the token's first bytes only: a shift by 64 - 8 * k keeps the k low bytes
+        head = words[first] & (np.uint64((1 << 64) - 1) >> (np.uint64(64) - np.minimum(size, 8).astype(np.uint64) * np.uint64(8)))
+        tail = b[last].astype(np.uint64) | b[last - 1].astype(np.uint64) << np.uint64(8)
+        h = head * np.uint64(_HASH[0]) + tail * np.uint64(_HASH[1]) + size.astype(np.uint64) * np.uint64(_HASH[2])
+    return _mix(h), first, np.zeros(len(texts), dtype=bool), _starts(texts, _PAD)
 
 
 def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
-    """Tokens as `_TOKEN.findall(text.lower())` cuts them, by the code-point table."""
+    """Tokens as `_TOKEN.findall(text.lower())` cuts them, by the code-point table: (token
+    hashes, first code point of each token, bad texts, where each text starts). A token's hash is
+    a function of its first two lower-cased code points (one for a 1-character token), its last
+    one and its length."""
     import numpy as np
 
     starts = _starts(texts)
@@ -163,31 +196,25 @@ def _unicode_tokens(texts: Sequence[str]) -> tuple[Any, ...]:
     change[:-1] |= han
     change[1:] |= han
     intok = cls != 0
-    cut = np.flatnonzero(change[:-1] & intok)
-    end = np.flatnonzero(change[1:] & intok)
-    return cut, end, t, bad, starts
+    first = np.flatnonzero(change[:-1] & intok)
+    last = np.flatnonzero(change[1:] & intok)
+    with np.errstate(over="ignore"):
+        second = t[np.minimum(first + 1, last)].astype(np.uint64)
+        h = (t[first].astype(np.uint64) | second << np.uint64(32)) * np.uint64(_HASH[0]) \
+            + t[last].astype(np.uint64) * np.uint64(_HASH[1]) + (last - first).astype(np.uint64) * np.uint64(_HASH[2])
+    return _mix(h), first, bad, starts
 
 
 def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
     import numpy as np
 
-    first, last, vals, bad, starts = toks
+    h, first, bad, starts = toks
     ntok = len(first)
-    tid = np.searchsorted(starts, first, "right") - 1
-    counts = np.bincount(tid, minlength=k).astype(np.int64)
+    counts = np.diff(np.append(np.searchsorted(first, starts), ntok))  # tokens per text
     ratio = np.zeros(k, dtype=np.float64)
     if ntok >= n:
+        tid = np.repeat(np.arange(k), counts)
         with np.errstate(over="ignore"):
-            # a token's fingerprint: the (wrapping) sum of its values, its first value and its
-            # length, all functions of its lower-cased characters
-            cs = np.cumsum(vals, dtype=np.uint32)  # wraps: differences are the sums mod 2**32
-            fv = vals[first].astype(np.uint64)
-            sums = (cs[last] - cs[first]).astype(np.uint64) + fv
-            h = sums * np.uint64(0x9E3779B97F4A7C15) + fv * np.uint64(0xC2B2AE3D27D4EB4F) \
-                + (last - first).astype(np.uint64) * np.uint64(0x165667B19E3779F9)
-            h ^= h >> np.uint64(31)
-            h *= np.uint64(0xBF58476D1CE4E5B9)
-            h ^= h >> np.uint64(29)
             # an n-gram's hash: sum of h[i + j] * R**j (mod 2**64), from one prefix sum of
             # h[k] * R**k shifted back by R**-i (R is odd, so it has an inverse mod 2**64)
             m = ntok - n + 1
@@ -197,19 +224,25 @@ def _bound(toks: tuple[Any, ...], k: int, n: int) -> tuple[Any, Any]:
             g = (prefix[n:] - prefix[:m]) * rinv[:m]
             g ^= g >> np.uint64(32)
             g *= np.uint64(0xD6E8FEB86659FD93)
+        # n-gram i is text tid[i]'s when its last token is too (else it spans two texts)
         valid = tid[:m] == tid[n - 1:]
-        g, gt = g[valid], tid[:m][valid]
         total = np.maximum(counts - n + 1, 0)
         # per text, `_SLOTS` slots per n-gram; a slot written by several n-grams keeps one writer,
-        # so the writers that read themselves back count the occupied slots (<= distinct hashes)
+        # so the writers that read themselves back count the occupied slots (<= distinct hashes).
+        # The n-grams come grouped by text, so each text's range and size are repeated along
+        # them; one that spans two texts writes to a spare slot past the end and never counts.
         size = total * _SLOTS + 1
         offs = np.cumsum(size) - size
+        spare = int(size.sum())
         with np.errstate(over="ignore"):  # the slot in range: the top 32 bits scaled to the size
-            slot = offs[gt] + (((g >> np.uint64(32)) * size[gt].astype(np.uint64)) >> np.uint64(32)).astype(np.int64)
-        who = np.arange(len(slot), dtype=np.int32)
-        buf = _buffer(int(size.sum()))
+            scaled = (g >> np.uint64(32)) * np.repeat(size, counts)[:m].astype(np.uint64) >> np.uint64(32)
+        slot = np.where(valid, np.repeat(offs, counts)[:m] + scaled.astype(np.int64), spare)
+        who = np.arange(m, dtype=np.int32)
+        buf = _buffer(spare + 1)
         buf[slot] = who
-        occupied = np.bincount(gt[buf[slot] == who], minlength=k)
+        won = buf[slot] == who
+        won &= valid
+        occupied = np.bincount(tid[:m], weights=won, minlength=k)
         has = total > 0
         ratio[has] = (total[has] - occupied[has]) / total[has]
     ratio[bad] = np.nan

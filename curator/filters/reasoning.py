@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from curator import answer_match
 from curator.errors import UsageError
-from curator.filters._util import check_bounds, clip, count_tokens, meta_lookup
+from curator.filters._util import check_bounds, clip, count_tokens, lookup, meta_lookup
 from curator.filters.base import Drop, Filter, Verdict, register
 from curator.record import Conversation
 
@@ -73,8 +73,7 @@ class Reasoning(Filter):
         # require=any: a record without any reasoning has an empty `r`, and `filter` returns True
         if self.require != "any":
             return None
-        msgs = view.msgs
-        return view.sure_except(view.owner[[j for j, m in enumerate(msgs) if m.reasoning]])
+        return view.sure_except(view.owner[[j for j, r in enumerate(view.reasonings) if r]])
 
 
 @register
@@ -119,7 +118,7 @@ class AnswerMatch(Filter):
 
         if self.missing != "keep":
             return None
-        return np.fromiter((_no_reference(meta_lookup(c, self.reference)) for c in view.convs), dtype=bool,
+        return np.fromiter((_no_reference(lookup(m, self.reference)) for m in view.metas), dtype=bool,
                            count=view.n)
 
 

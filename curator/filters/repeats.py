@@ -24,13 +24,15 @@ def duplicate_line_ratio(text: str, min_line_chars: int) -> tuple[float, int]:
 
 # ASCII text has no Han characters and its `\\w` is [A-Za-z0-9_]: blanking every other byte and
 # splitting gives the same tokens as `_TOKEN` (as bytes, which compare and hash alike), all in C.
-_ASCII_NON_WORD = bytes(c if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20 for c in range(256))
+# The table also lower-cases A-Z (as `bytes.lower` would first): one pass instead of two.
+_ASCII_NON_WORD = bytes(ord(chr(c).lower()) if chr(c).isascii() and (chr(c).isalnum() or c == 0x5F) else 0x20
+                        for c in range(256))
 
 
 def word_tokens(text: str) -> list:
     """Lower-cased word tokens, each Han character its own token (bytes for ASCII text, else str)."""
     if text.isascii():
-        return text.encode("ascii").lower().translate(_ASCII_NON_WORD).split()
+        return text.encode("ascii").translate(_ASCII_NON_WORD).split()
     return _TOKEN.findall(text.lower())
 
 

@@ -25,10 +25,9 @@ def screen_repetition(f: Any, view: Any) -> Any:
     texts, owner = view.texts(f.roles, reasoning=f.include_reasoning)
     # `filter` skips empty texts, and measures the rest with fenced code cut out
     keep = [i for i, t in enumerate(texts) if t]
-    if f.ignore_code:
-        texts = [texts[i] if "```" not in texts[i] else _FENCED.sub("", texts[i]) for i in keep]
-    else:
-        texts = [texts[i] for i in keep]
+    texts = [texts[i] for i in keep]
+    if f.ignore_code:  # ("`" first: `in` finds one character at memchr speed, and most texts have none)
+        texts = [_FENCED.sub("", t) if "`" in t and "```" in t else t for t in texts]
     owner = owner[keep]
     ok = np.ones(len(texts), dtype=bool)
 

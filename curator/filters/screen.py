@@ -19,6 +19,7 @@ import re
 from functools import lru_cache
 from typing import Any, Callable, Sequence
 
+from curator.filters.needles import texts_holding, texts_matching
 from curator.record import ROLES, Conversation
 
 
@@ -26,22 +27,70 @@ _ROLE_CODE = {r: i for i, r in enumerate(ROLES)}
 
 
 class BatchView:
-    """The messages of a batch, flattened once and shared by every screen: `msgs[j]` belongs to
-    record `owner[j]`; joined texts per (roles, part) are built on first use and cached."""
+    """The messages of a batch, flattened once and shared by every screen: message `j` (its
+    `roles[j]`, `contents[j]`, `reasonings[j]`) belongs to record `owner[j]`, whose meta is
+    `metas[owner[j]]`; joined texts per (roles, part) are built on first use and cached.
+
+    Built from `Conversation`s, or (`of_turns`) from the (role, content, reasoning) turns and
+    meta of rows the plain-row path read (`curator.engine.filter_plain`): screens read only these
+    lists, so both give the same proofs for the same records. Such a view may also hold each
+    record's raw JSON line and whether it is clean (`validate.line_is_clean`): a clean line holds
+    every text's characters byte for byte but '"', '\\', '/' and control characters (JSON escapes
+    them), so one search of the line can stand for a search of every text (`narrowed`)."""
 
     def __init__(self, convs: Sequence[Conversation]):
-        import numpy as np
-
-        self.convs = convs
-        self.n = len(convs)
         msgs: list = []
         counts = []
         for c in convs:
             msgs.extend(c.messages)
             counts.append(len(c.messages))
-        self.msgs = msgs
+        self._set([m.role for m in msgs], [m.content for m in msgs], [m.reasoning for m in msgs], counts,
+                  [c.meta for c in convs])
+
+    @classmethod
+    def of_turns(cls, turns: Sequence[Sequence[tuple[str, str, str | None]]], metas: Sequence[dict],
+                 lines: Sequence[bytes] | None = None, clean: Sequence[bool] | None = None) -> "BatchView":
+        """The view of records given as their turns (role, content, reasoning) and meta, and
+        optionally their raw lines and `line_is_clean` flags (texts as the plain path reads them
+        from a line: substrings of its strings, perhaps joined by "\n")."""
+        view = cls.__new__(cls)
+        flat = [t for ts in turns for t in ts]
+        roles, contents, reasonings = (list(x) for x in zip(*flat)) if flat else ([], [], [])
+        view._set(roles, contents, reasonings, list(map(len, turns)), metas)
+        view.turns = turns
+        view.lines, view.clean = lines, clean
+        return view
+
+    def _set(self, roles: list[str], contents: list[str], reasonings: list[str | None], counts: list[int],
+             metas: Sequence[dict]) -> None:
+        import numpy as np
+
+        self.n = len(counts)
+        self.roles, self.contents, self.reasonings, self.metas = roles, contents, reasonings, metas
         self.owner = np.repeat(np.arange(self.n), counts)
+        self.lines: Sequence[bytes] | None = None
+        self.clean: Sequence[bool] | None = None
         self._cache: dict[Any, Any] = {}
+
+    def narrowed(self, may_hold: Callable[["Joined"], set[int]], screen: Callable[["BatchView"], Any]) -> Any:
+        """`screen(self)`, computed only for the records whose raw line is not clean or may hold
+        what the screen looks for; the others are proven. `may_hold(lines)`: the indices of the
+        records whose line holds what makes the screen's filter look further (`lines`: the raw
+        lines as a `Joined`), searched as strings with no '"', '\\', '/', "\n" or control
+        character, which a clean line holds wherever one of its texts does. Without raw lines
+        (records parsed into `Conversation`s) it is `screen(self)`."""
+        import numpy as np
+
+        if self.lines is None:
+            return screen(self)
+        if "lines" not in self._cache:
+            self._cache["lines"] = Joined(None, self.lines)
+        idx = sorted(may_hold(self._cache["lines"]).union(k for k, clean in enumerate(self.clean) if not clean))
+        sure = np.ones(self.n, dtype=bool)
+        if idx:
+            sub = BatchView.of_turns([self.turns[k] for k in idx], [self.metas[k] for k in idx])
+            sure[idx] = screen(sub)
+        return sure
 
     def role_index(self, roles: Sequence[str]) -> list[int]:
         """Indices (into `msgs`) of the messages whose role is in `roles`."""
@@ -51,8 +100,8 @@ class BatchView:
         if key not in self._cache:
             if "codes" not in self._cache:
                 code = _ROLE_CODE.get  # a role outside ROLES (let in by --allow) matches no filter's roles
-                self._cache["codes"] = np.fromiter([code(m.role, -1) for m in self.msgs], dtype=np.int8,
-                                                   count=len(self.msgs))
+                self._cache["codes"] = np.fromiter([code(r, -1) for r in self.roles], dtype=np.int8,
+                                                   count=len(self.roles))
             want = [_ROLE_CODE[r] for r in roles if r in _ROLE_CODE]
             self._cache[key] = np.flatnonzero(np.isin(self._cache["codes"], want)).tolist()
         return self._cache[key]
@@ -65,13 +114,13 @@ class BatchView:
         key = ("texts", tuple(sorted(roles)), reasoning)
         if key not in self._cache:
             idx = self.role_index(roles)
-            msgs = self.msgs
-            texts = [msgs[j].content for j in idx]
+            contents, reasonings = self.contents, self.reasonings
+            texts = [contents[j] for j in idx]
             owner = self.owner[idx]
             if reasoning:
-                rs = [j for j in idx if msgs[j].reasoning]
+                rs = [j for j in idx if reasonings[j]]
                 if rs:
-                    texts = texts + [msgs[j].reasoning for j in rs]
+                    texts = texts + [reasonings[j] for j in rs]  # type: ignore[misc]
                     owner = np.concatenate([owner, self.owner[rs]])
             self._cache[key] = (texts, owner)
         return self._cache[key]
@@ -120,47 +169,39 @@ class Joined:
     because `bytes.find` outruns `str.find` on wide strings, and UTF-8 is self-synchronising: a
     needle's encoding occurs in a text's encoding only where the needle occurs in the text."""
 
-    def __init__(self, texts: Sequence[str]):
+    def __init__(self, texts: Sequence[str] | None, encoded: Sequence[bytes] | None = None):
         import numpy as np
 
         self.texts = texts
-        enc = [t.encode("utf-8", "surrogatepass") for t in texts]
+        enc = encoded if encoded is not None else [t.encode("utf-8", "surrogatepass") for t in texts or ()]
+        self.k = len(enc)
         self.big = SEP.encode().join(enc)
         lens = np.fromiter(map(len, enc), dtype=np.int64, count=len(enc)) + len(SEP)
         self.starts: list[int] = (np.cumsum(lens) - lens).tolist()
         self._lower: bytes | None = None
 
-    def owner_of(self, pos: int) -> int:
-        import bisect
-
-        return bisect.bisect_right(self.starts, pos) - 1
-
-    def _find_all(self, data: bytes, needles: Sequence[bytes]) -> set[int]:
-        # per needle, `find` from each text's start gives its first occurrence at or after it;
-        # after a hit the scan resumes at the next text (no needle holds SEP: none spans texts)
-        out: set[int] = set()
-        starts, k = self.starts, len(self.texts)
-        for needle in needles:
-            pos = data.find(needle)
-            while pos != -1:
-                i = self.owner_of(pos)
-                out.add(i)
-                if i + 1 >= k:
-                    break
-                pos = data.find(needle, starts[i + 1])
-        return out
-
-    def with_any(self, needles: Sequence[str]) -> set[int]:
+    def with_any(self, needles: Sequence[str | bytes]) -> set[int]:
         """Indices of the texts holding one of `needles` (none may hold `SEP`)."""
-        return self._find_all(self.big, [n.encode("utf-8", "surrogatepass") for n in needles])
+        return texts_holding(self.big, self.starts, [_utf8(n) for n in needles])
 
-    def with_ascii_word(self, word: bytes) -> set[int]:
-        """Indices of the texts holding `word` (ASCII lower case) in any letter case: every byte
-        of a non-ASCII character is >= 0x80, so `bytes.lower` (A-Z only) and a byte search find
-        exactly the ASCII-case-insensitive occurrences."""
+    def lowered_any(self, needles: Sequence[str | bytes]) -> set[int]:
+        """Indices of the texts whose UTF-8, lowered byte by byte (A-Z only), holds one of
+        `needles` (none may hold `SEP`)."""
         if self._lower is None:
             self._lower = self.big.lower()
-        return self._find_all(self._lower, [word])
+        return texts_holding(self._lower, self.starts, [_utf8(n) for n in needles])
+
+
+    def lowered_matching(self, rx: re.Pattern[bytes]) -> set[int]:
+        """Indices of the texts whose UTF-8, lowered byte by byte, `rx` matches (a bytes pattern
+        no match of which holds `SEP`)."""
+        if self._lower is None:
+            self._lower = self.big.lower()
+        return texts_matching(self._lower, self.starts, rx)
+
+
+def _utf8(needle: str | bytes) -> bytes:
+    return needle if isinstance(needle, bytes) else needle.encode("utf-8", "surrogatepass")
 
 
 def hit_texts(texts: Sequence[str], rx: re.Pattern[str], sep: str = SEP,

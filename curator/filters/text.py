@@ -15,7 +15,7 @@ from curator import lexicon
 from curator.errors import UsageError
 from curator.filters._util import check_roles, clip, messages_of
 from curator.filters.base import Drop, Filter, Verdict, register
-from curator.filters.screen import SEP, hit_texts
+from curator.filters.screen import SEP, Joined, hit_texts
 from curator.record import Conversation
 
 # Shared with validate and the no_placeholders rubric (curator.lexicon): only real template slots.
@@ -55,18 +55,44 @@ class Placeholder(Filter):
         return True
 
     def screen(self, view):
-        # With the default patterns `find_placeholder` returns None for a text without "[", "<",
-        # "{{", "【" or "lorem" in its lower case (`lexicon._may_hold_default_placeholder`); no
-        # character but the ASCII letters lowers to l, o, r, e or m, so an ASCII-case-insensitive
-        # search is exactly `"lorem" in text.lower()`. None of them holds the separator "\n".
+        # With the default patterns `find_placeholder` returns None for a text without "{{", "【",
+        # "lorem" in its lower case, or a literal opening of a pattern that starts with "[" or "<"
+        # (`lexicon.DEFAULT_SLOT_OPENINGS`; `lexicon._may_hold_default_placeholder`: stripping code
+        # and math only puts spaces in, so it cannot make one). No character but the ASCII letters
+        # lowers to l, o, r, e or m, so an ASCII-case-insensitive search is exactly `"lorem" in
+        # text.lower()`. None of them holds the separator "\n", '"', '\\' or '/': on a clean raw
+        # line the same search stands for every text (`BatchView.narrowed`), and there "{{" need
+        # not be searched (`_SLOT_NEEDS`).
         if not self._patterns:
             return view.sure_except([])
         if self._patterns != lexicon._DEFAULT_PLACEHOLDERS:
             return None
-        texts, owner = view.texts(self.roles)
-        j = view.joined(self.roles)
-        hits = j.with_any(("[", "<", "{{", "【")) | j.with_ascii_word(b"lorem")
-        return view.sure_except(owner[sorted(hits)])
+        return view.narrowed(_line_may_hold_slot, self._screen)
+
+    def _screen(self, view):
+        owner = view.texts(self.roles)[1]
+        return view.sure_except(owner[sorted(_may_hold_slot(view.joined(self.roles)))])
+
+
+# What a default placeholder needs, searched in UTF-8 lowered byte by byte (`bytes.lower`: A-Z
+# only): "【", "lorem", the literal openings of `lexicon.DEFAULT_SLOT_OPENINGS` in lower case (they
+# find every opening in any letter case, and a few more than the patterns take), and "{{" — which
+# no text of a raw line on the plain route holds: the plain path leaves such rows to the general
+# one. One pattern each: a pattern that starts with a literal byte is searched in a tight loop,
+# an alternation of them would test every byte against a set.
+_SLOT_NEEDS = [re.compile(p.encode("utf-8")) for p in (
+    "【", "lorem", r"\[(?:insert|your|placeholder|todo|此处|请填写|插入|填写)", r"<(?:placeholder|insert|your)")]
+_SLOT_BRACES = re.compile(rb"\{\{")
+
+
+def _may_hold_slot(texts: Joined) -> set[int]:
+    """The texts that may hold a default placeholder."""
+    return _line_may_hold_slot(texts) | texts.lowered_matching(_SLOT_BRACES)
+
+
+def _line_may_hold_slot(lines: Joined) -> set[int]:
+    """The raw lines of plain-route records that may hold a default placeholder."""
+    return set().union(*map(lines.lowered_matching, _SLOT_NEEDS))
 
 
 # UTF-8 read as cp1252/latin-1: a lead byte Ã Â â Ä Å Æ ç-ï shown as a letter, followed by a
@@ -120,9 +146,15 @@ class BadText(Filter):
         return True
 
     def screen(self, view):
-        # `filter` skips every text `_SCREEN` does not match; `_SCREEN` never matches "\n". In
-        # ASCII text it can only match a control character: deleting every other byte from the
-        # joined ASCII texts leaves nothing when none holds one (then only the rest are scanned).
+        # `filter` skips every text `_SCREEN` does not match. A clean raw line (see `BatchView`)
+        # has no control character, DEL, U+0080..U+009F or U+FFFD in its texts, so `_SCREEN`
+        # can only match there at Ã..ï (U+00C2..U+00EF), whose UTF-8 starts with 0xC3.
+        return view.narrowed(_may_hold_c3, self._screen)
+
+    def _screen(self, view):
+        # `_SCREEN` never matches "\n". In ASCII text it can only match a control character:
+        # deleting every other byte from the joined ASCII texts leaves nothing when none holds
+        # one (then only the rest are scanned).
         texts, owner = view.texts(self.roles, reasoning=True)
         ascii_ = [t.isascii() for t in texts]
         rest = [i for i, a in enumerate(ascii_) if not a]
@@ -132,6 +164,10 @@ class BadText(Filter):
                 rest = list(range(len(texts)))
         hits = hit_texts([texts[i] for i in rest], _SCREEN)
         return view.sure_except(owner[[rest[i] for i in hits]])
+
+
+def _may_hold_c3(lines: Joined) -> set[int]:
+    return lines.with_any((b"\xc3",))
 
 
 _FENCE_LINE = re.compile(r"^[ \t]*(```|~~~)", re.M)
@@ -164,5 +200,7 @@ class CodeFence(Filter):
 
     def screen(self, view):
         # `filter` skips a text without ``` or ~~~ (neither holds "\n")
+        # (one character first: `in` finds it at memchr speed, and most texts have none)
         texts, owner = view.texts(self.roles)
-        return view.sure_except(owner[[i for i, t in enumerate(texts) if "```" in t or "~~~" in t]])
+        return view.sure_except(owner[[i for i, t in enumerate(texts)
+                                        if ("`" in t and "```" in t) or ("~" in t and "~~~" in t)]])

@@ -19,7 +19,6 @@ routes on real data and hostile rows.
 
 from __future__ import annotations
 
-import io as _io
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -32,34 +31,11 @@ from curator.engine.ranges import Range
 from curator.engine.tasks import (BufferSink, Identity, Lineage, RangeOutput, ReadSpec, WriteSpec, parse_range_rows,
                                   plain_ok, plain_path, range_bytes, read_range, render_rows, run_range)
 from curator.errors import UsageError
-from curator.fastpath import PlainPath, turns_id
-from curator.io import RawRow, ReadStats, jsonl_row
+from curator.fastpath import PlainPath, json_lines, turns_id
+from curator.io import RawRow, ReadStats
 from curator.rejects import RejectSink
-from curator.validate import line_is_clean
 
 STEP = "dedup"  # the lineage step `KeepStage` adds to a kept record
-
-
-def json_lines(data: bytes, first: int) -> Iterator[tuple[int, bytes, Any, bool]]:
-    """(line number, line, row, clean) for each row of a UTF-8 JSON Lines range, as `io._iter_jsonl`
-    numbers and screens them; `row` is a `RawRow` (for the general path) where orjson cannot read
-    the line as the reader would (bad JSON, a byte-order mark, an id past 64 bits). Blank lines,
-    which are no rows, are left out."""
-    loads, decode_error = orjson.loads, orjson.JSONDecodeError
-    for i, line in enumerate(_io.BytesIO(data), first):
-        try:
-            row = loads(line)
-        except decode_error:
-            raw = jsonl_row(line, i, None)
-            if raw is not None:
-                yield i, line, raw, False
-            continue
-        if type(row) is dict and type(row.get("id")) is float:  # an id past 64 bits, read exactly
-            raw = jsonl_row(line, i, None)
-            if raw is not None:
-                yield i, line, raw, False
-            continue
-        yield i, line, row, line_is_clean(line)
 
 
 # ----------------------------------------------------------------------------------- pass 1

@@ -27,8 +27,18 @@ class MixStage:
     count: Callable[[Any], int] | None  # token counter for --by tokens (None: records)
     out_format: str
     write_opts: Any
+    workers: int | None = 1  # --workers: None = auto (one per core for inputs of 48 MB and more)
 
     def run_local(self, run) -> MixPlan:
+        from curator.engine.local import resolve_workers
+
+        n = resolve_workers(self.workers, [s.path for s in self.cfg.sources])
+        if n > 1:
+            from curator.engine.local_mix import run_mix_local
+
+            return account(run, self.cfg, *run_mix_local(run, self.cfg, encoding=self.encoding, count=self.count,
+                                                         workers=n, out_format=self.out_format,
+                                                         write_opts=self.write_opts))
         return account(run, self.cfg, *_mix_local(run, self.cfg, self.encoding, self.count))
 
 

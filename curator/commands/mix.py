@@ -47,6 +47,7 @@ def register(app: typer.Typer) -> None:
         max_error_rate: Optional[float] = o.MAX_ERROR_RATE,
         engine: str = o.ENGINE,
         ray_address: Optional[str] = o.RAY_ADDRESS,
+        workers: str = o.WORKERS,
     ) -> None:
         """Mix sources at requested shares, e.g. 80% domain + 20% general data, deterministic by --seed."""
         from curator.tokencount import load_counter
@@ -55,6 +56,7 @@ def register(app: typer.Typer) -> None:
                          seed=seed, tokenizer=tokenizer)
         with usage_guard():
             o.check_engine(engine)
+            n_workers = o.workers(workers)
             if config is not None:
                 if sources:
                     raise UsageError("give sources either as arguments or in --config, not both")
@@ -71,14 +73,15 @@ def register(app: typer.Typer) -> None:
             params = dict(sources=[{"path": str(s.path), "ratio": s.ratio, "name": s.name} for s in cfg.sources],
                           config=str(config) if config else None, out=str(out), by=cfg.by, total=cfg.total,
                           max_repeats=cfg.max_repeats, temperature=cfg.temperature, stratify=cfg.stratify,
-                          seed=cfg.seed, tokenizer=cfg.tokenizer, to=to, reasoning=reasoning, engine=engine)
+                          seed=cfg.seed, tokenizer=cfg.tokenizer, to=to, reasoning=reasoning, engine=engine,
+                          workers=workers)
             run = CommandRun("mix", out=out, params=params, config=cfg, inputs=[s.path for s in cfg.sources],
                              max_error_rate=max_error_rate, out_format=to, write_opts=wopts)
         from curator.engine import run_whole_stage
         from curator.mix_run import MixStage
 
         with run:
-            plan = run_whole_stage(engine, run, MixStage(cfg, encoding, count, to, wopts), address=ray_address)
+            plan = run_whole_stage(engine, run, MixStage(cfg, encoding, count, to, wopts, n_workers), address=ray_address)
         if run.exit_code == 0 and run.manifest:
             print_table(run.extra["mix"], plan)
         raise typer.Exit(run.exit_code)

@@ -37,6 +37,7 @@ from curator.mix import MixConfig, MixPlan, SourceIndex, index_add, index_fields
 from curator.rejects import RejectSink
 
 RANGE_MIN, RANGE_MAX = 1 << 20, 16 << 20
+ROW, ROW_REASONING, REJECT = 0, 1, 2  # what a copy became (one byte per copy from the workers)
 
 
 def run_mix_local(run: Any, cfg: MixConfig, *, encoding: str | None, count: Callable[[str], int] | None,
@@ -80,13 +81,16 @@ def run_mix_local(run: Any, cfg: MixConfig, *, encoding: str | None, count: Call
     write = WriteSpec(out_format, write_opts)
 
     def emit_range(r: Range, spec: ReadSpec, mult: bytes, expect: int, epoch: int, name: str,
-                   file_name: str) -> tuple[list[tuple[bytes, bytes]], str | None]:
-        """(kind, rendered row or reject line) of each copy of this range's records in `epoch`;
-        kind b"r0"/b"r1" is a row without / with reasoning, b"x" a copy the output format rejects."""
+                   file_name: str) -> tuple[bytes, bytes, str | None]:
+        """This range's copies of its records in `epoch`, tagged and rendered: (kinds, lines, error).
+        `kinds` has one byte per copy (ROW, ROW_REASONING, or REJECT for a copy the output format
+        cannot hold), `lines` the rendered rows and reject lines, each ending in a newline (orjson
+        never writes a raw one). Two bytes objects, not a list of rows, cross the pipe."""
         m = array("I")
         m.frombytes(mult)
         sink = BufferSink("mix")
-        out: list[tuple[bytes, bytes]] = []
+        kinds = bytearray()
+        lines: list[bytes] = []
         n = 0
         for k, conv in enumerate(read_range(r, spec, RejectSink(None), ReadStats())):
             n += 1
@@ -94,55 +98,72 @@ def run_mix_local(run: Any, cfg: MixConfig, *, encoding: str | None, count: Call
                 c = tag_copy(conv, name, epoch, file_name)
                 rows = render_rows([c], write, sink)
                 if rows:
-                    out.append((b"r1" if any(x.reasoning for x in c.messages) else b"r0", rows[0]))
+                    kinds.append(ROW_REASONING if any(x.reasoning for x in c.messages) else ROW)
+                    lines.append(rows[0])
                 else:
-                    out.append((b"x", sink.lines()[-1]))
+                    kinds.append(REJECT)
+                    lines.append(sink.lines()[-1])
         if n != expect:
-            return [], f"source {name} changed while mixing ({r.path}: {n} valid records in a range that had {expect})"
-        return out, None
+            return b"", b"", f"source {name} changed while mixing ({r.path}: {n} valid records in a range that had {expect})"
+        return bytes(kinds), b"".join(x + b"\n" for x in lines), None
 
-    def source_copies(i: int) -> Iterator[tuple[bytes, bytes]]:
+    def source_blocks(i: int) -> Iterator[tuple[bytes, bytes]]:
+        """(kinds, lines) of each range of source i, epoch by epoch: copy k of every record in the
+        k-th pass, as `mix.emit` writes them."""
         sp = plan.sources[i]
         quiet = ReadSpec(formats=specs[i].formats, opts=specs[i].opts, encoding=encoding, report_bad_rows=False)
-        for epoch in range(sp.max_copies):  # copy k of every record in the k-th pass, as `mix.emit`
+        for epoch in range(sp.max_copies):
             def jobs() -> Iterator[tuple]:
                 start = 0
                 for r, n in zip(ranges[i], per_range[i]):
                     yield r, quiet, sp.mult[start:start + n].tobytes(), n, epoch, sp.name, sp.file_name
                     start += n
 
-            for rows, error in ordered_map(emit_range, jobs(), workers):
+            for kinds, lines, error in ordered_map(emit_range, jobs(), workers):
                 if error:
                     raise UsageError(f"{error}; run again")
-                yield from rows
+                yield kinds, lines
 
-    # One source is streamed straight from its pool. Several are interleaved, so each is first
-    # spooled to an unnamed temp file beside the output, one source (and one pool) at a time: two
-    # pools alive at once would fork the second from a process running the first one's threads.
+    written = [0] * len(cfg.sources)
+    with_reasoning = [0] * len(cfg.sources)
+
+    def take(i: int, kind: int, line: bytes) -> None:
+        if kind == REJECT:
+            run.rejects.add(**orjson.loads(line))
+            return
+        run.writer.write_serialized(line)
+        written[i] += 1
+        with_reasoning[i] += kind == ROW_REASONING
+
     active = [i for i, sp in enumerate(plan.sources) if sp.out_records]
-    with ExitStack() as stack:
-        if len(active) <= 1:
-            streams = [source_copies(i) if i in active else iter(()) for i in range(len(cfg.sources))]
-        else:
-            folder = Path(run.writer.path).parent if getattr(run.writer, "path", None) else None
-            streams = [_spool(source_copies(i), stack.enter_context(tempfile.TemporaryFile(dir=folder)))
-                       if i in active else iter(()) for i in range(len(cfg.sources))]
-        written = [0] * len(cfg.sources)
-        with_reasoning = [0] * len(cfg.sources)
-        for i, (kind, data) in interleave(streams, [sp.out_records for sp in plan.sources]):
-            if kind == b"x":
-                run.rejects.add(**orjson.loads(data))
+    if len(active) == 1:  # one source: its ranges' rows go out as blocks, in order
+        i = active[0]
+        for kinds, lines in source_blocks(i):
+            if REJECT in kinds:
+                for kind, line in zip(kinds, lines.split(b"\n")):
+                    take(i, kind, line)
                 continue
-            run.writer.write_serialized(data)
-            written[i] += 1
-            with_reasoning[i] += kind == b"r1"
+            run.writer.write_block(lines, len(kinds))
+            written[i] += len(kinds)
+            with_reasoning[i] += kinds.count(ROW_REASONING)
+    elif active:
+        # Several sources are interleaved copy by copy, so each is first spooled to an unnamed temp
+        # file beside the output, one source (and one pool) at a time: two pools alive at once
+        # would fork the second from a process running the first one's threads.
+        folder = Path(run.writer.path).parent if getattr(run.writer, "path", None) else None
+        with ExitStack() as stack:
+            streams = [_spool(source_blocks(i), stack.enter_context(tempfile.TemporaryFile(dir=folder)))
+                       if i in active else iter(()) for i in range(len(cfg.sources))]
+            for i, (kind, line) in interleave(streams, [sp.out_records for sp in plan.sources]):
+                take(i, kind, line)
     return plan, indexes, written, with_reasoning
 
 
-def _spool(copies: Iterator[tuple[bytes, bytes]], fh: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
-    """Write every copy to `fh` now (kind and data on one line: orjson never writes a raw newline),
-    and return an iterator that reads them back in order."""
-    for kind, data in copies:
-        fh.write(kind + b" " + data + b"\n")
+def _spool(blocks: Iterator[tuple[bytes, bytes]], fh: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Write every copy to `fh` now (its kind byte, then its line), and return an iterator that
+    reads the copies back in order as (kind, line)."""
+    for kinds, lines in blocks:
+        for kind, line in zip(kinds, lines.split(b"\n")):
+            fh.write(bytes((kind,)) + line + b"\n")
     fh.seek(0)
-    return (tuple(line.rstrip(b"\n").split(b" ", 1)) for line in fh)  # type: ignore[misc]
+    return ((line[0], line[1:-1]) for line in fh)

@@ -87,3 +87,19 @@ def test_compiled_band_keys_and_pair_similarity_equal_numpy(real, monkeypatch):
     for g, w in zip(got, want):
         assert g.dtype == w.dtype and np.array_equal(g, w)
     assert (got[2][:1000] == 1.0).all() and got[2][1000:].min() < 0.5
+
+
+def test_no_writable_cache_location_compiles_in_memory(monkeypatch):
+    """Where numba finds no cache location it can write (a read-only install and home), it raises
+    when the loops are defined; they are then compiled in memory instead, with the same values."""
+    import numba.core.caching as caching
+
+    monkeypatch.setattr(caching.CacheImpl, "_locator_classes", [])
+    with pytest.raises(RuntimeError):  # what numba does with cache=True and no locator
+        minhash_kernel._define(__import__("numba"), cache=True)
+    monkeypatch.setattr(minhash_kernel, "_state", {})
+    assert minhash_kernel.warm()
+    params = mh.MinHashParams(ngram_cjk=0)
+    got = mh._signatures(EDGES * 10, params, params.ngram)  # loaded by warm(): the compiled loop runs
+    assert minhash_kernel.loaded() is not None
+    assert np.array_equal(got, mh._signatures_numpy(EDGES * 10, params, params.ngram))

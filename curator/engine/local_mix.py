@@ -36,6 +36,8 @@ from curator.io import ReadStats
 from curator.mix import MixConfig, MixPlan, SourceIndex, index_add, index_fields, interleave, plan_mix, tag_copy
 from curator.rejects import RejectSink
 
+# ranges of 1-16 MiB, ~8 per worker: smaller than `ranges.range_bytes_for`'s (up to 64 MiB) because a
+# range's rendered copies cross the pipe in one piece, a few per worker in flight (as in local_dedup)
 RANGE_MIN, RANGE_MAX = 1 << 20, 16 << 20
 ROW, ROW_REASONING, REJECT = 0, 1, 2  # what a copy became (one byte per copy from the workers)
 

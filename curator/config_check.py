@@ -111,8 +111,8 @@ def _hints(cls: type) -> dict[str, Any]:
             holder = types.SimpleNamespace(__annotations__={f.name: f.type})
             try:
                 out.update(get_type_hints(holder, globalns=ns, include_extras=True))
-            except NameError:
-                pass
+            except NameError:  # a name imported only for type checking: it declares no choice or range
+                continue
         return out
 
 

@@ -27,7 +27,6 @@ fit in uint32 (1M records x 128 permutations x 2 texts = 1 GB in uint32 instead 
 
 from __future__ import annotations
 
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,6 +36,7 @@ from typing import Annotated
 import numpy as np
 
 from curator.config_check import Bounds, check_config
+from curator.cpus import available_cpus
 from curator.minhash_kernel import band_kernel, kernel, loaded, pair_kernel
 
 _SHIFT32 = np.uint64(32)
@@ -290,7 +290,7 @@ def pair_similarity(sig: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray
             out[s:s + chunk] = estimate_jaccard(sig[a[s:s + chunk]], sig[b[s:s + chunk]])
         return out
     counts = np.empty(len(a), dtype=np.int64)
-    parts = min(len(os.sched_getaffinity(0)), max(1, len(a) // 65536))
+    parts = min(available_cpus(), max(1, len(a) // 65536))
     bounds = np.linspace(0, len(a), parts + 1).astype(np.int64).tolist()
     if parts == 1:
         compiled(sig, a, b, counts)

@@ -103,3 +103,19 @@ def test_no_writable_cache_location_compiles_in_memory(monkeypatch):
     got = mh._signatures(EDGES * 10, params, params.ngram)  # loaded by warm(): the compiled loop runs
     assert minhash_kernel.loaded() is not None
     assert np.array_equal(got, mh._signatures_numpy(EDGES * 10, params, params.ngram))
+
+
+def test_pair_similarity_threads_where_there_is_no_affinity_mask(monkeypatch):
+    """macOS and Windows have no `os.sched_getaffinity`: the CPU count comes from `os.cpu_count`."""
+    import os
+
+    from curator.cpus import available_cpus
+
+    monkeypatch.delattr(os, "sched_getaffinity", raising=False)
+    assert available_cpus() == (os.cpu_count() or 1)
+    sigs = mh.signatures(EDGES * 3, mh.MinHashParams())
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, len(sigs), 200_000), rng.integers(0, len(sigs), 200_000)
+    minhash_kernel.warm()
+    got = mh.pair_similarity(sigs, a, b)
+    assert np.array_equal(got, mh.estimate_jaccard(sigs[a], sigs[b]))

@@ -4,25 +4,18 @@ results into a command's `CommandRun` (the Ray driver in `ray_run.py`, the local
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable
 
 import orjson
 
+from curator.cpus import available_cpus  # noqa: F401 (the engines import it from here)
 from curator.engine.ranges import Range, plan_ranges, range_bytes_for
 from curator.errors import UsageError
 from curator.formats import ReadOptions
 from curator.io import ReadStats, read_records
 from curator.rejects import RejectSink
-
-
-def available_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def detect_formats(inputs: Iterable[Path], fmt: str | None, opts: ReadOptions, encoding: str | None,

@@ -104,7 +104,7 @@ def run_mix_local(run: Any, cfg: MixConfig, *, encoding: str | None, count: Call
                     lines.append(rows[0])
                 else:
                     kinds.append(REJECT)
-                    lines.append(sink.lines()[-1])
+                    lines.append(sink.take()[-1])
         if n != expect:
             return b"", b"", f"source {name} changed while mixing ({r.path}: {n} valid records in a range that had {expect})"
         return bytes(kinds), b"".join(x + b"\n" for x in lines), None

@@ -105,7 +105,7 @@ class EmitTask:
                         data, kind = orjson.dumps(module.render(c, self.write.opts)), "row"
                     except RowError as e:
                         sink.reject(c, e.code, f"cannot write as {module.NAME}: {e.sentence()}")
-                        data, kind = sink.lines()[-1], "reject"
+                        data, kind = sink.take()[-1], "reject"
                     cols["epoch"].append(epoch)
                     cols["kind"].append(kind)
                     cols["reasoning"].append(int(any(m.reasoning for m in c.messages)))

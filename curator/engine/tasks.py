@@ -243,6 +243,13 @@ class BufferSink(RejectSink):
     def lines(self) -> list[bytes]:
         return self._fh.getvalue().splitlines()  # type: ignore[union-attr]
 
+    def take(self) -> list[bytes]:
+        """The lines written since the last `take`, which leave the buffer: a task that ships each
+        reject as it is made (mix's copies) reads one line, not every line so far, each time."""
+        lines = self.lines()
+        self._fh = _io.BytesIO()
+        return lines
+
 
 def range_bytes(r: Range) -> bytes:
     """The bytes of a JSON Lines range."""
